@@ -1,0 +1,329 @@
+"""The workspace database: round trips, versions, soft delete, access rules, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.autosave import Autosaver
+from engine.errors import AccessDenied, NotFound, PeerDraftError
+from engine.records import Brief, Outline, Section
+from engine.store import MIGRATIONS, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    s = Store(tmp_path / "peerdraft.db", clock=clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def team(store):
+    """Writers alice and bob, reviewer rita, admin ada."""
+    return {name: store.insert_user(name, role, "x")
+            for name, role in [("alice", "writer"), ("bob", "writer"), ("rita", "reviewer"), ("ada", "admin")]}
+
+
+def test_new_database_uses_wal_foreign_keys_and_latest_schema(store):
+    db = sqlite3.connect(store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.schema_version == len(MIGRATIONS)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "briefs", "outlines", "versions", "evidence_pins", "check_results", "evaluations",
+            "reviews", "users", "shares", "login_attempts", "deletions"} <= tables
+
+
+def test_reopening_a_database_does_not_rerun_migrations(tmp_path):
+    Store(tmp_path / "db.sqlite").insert_user("alice", "writer")
+    again = Store(tmp_path / "db.sqlite")
+    assert [u.name for u in again.list_users()] == ["alice"]
+
+
+def test_database_from_a_newer_peerdraft_is_refused(tmp_path):
+    path = tmp_path / "db.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(PeerDraftError, match="newer"):
+        Store(path)
+
+
+def test_article_brief_outline_and_pins_round_trip(store, team):
+    alice = team["alice"]
+    brief = Brief(topic="KV caching", key_points=("memory", "speed"), assumed_terms=("attention",))
+    article = store.create_article(alice, "KV cache explained", brief)
+    assert store.get_brief(alice, article.id) == brief
+    outline = Outline("KV cache explained", [Section("Why", purpose="opening"), Section("How", level=3)])
+    store.save_outline(alice, article.id, outline)
+    assert store.get_outline(alice, article.id) == outline
+    store.pin_evidence(alice, article.id, "c1", "d1", section="Why", note="key number")
+    store.pin_evidence(alice, article.id, "c2", "d2")
+    assert [(p.section, p.chunk_id) for p in store.list_pins(alice, article.id)] == [("", "c2"), ("Why", "c1")]
+    store.unpin_evidence(alice, article.id, "c2")
+    assert [p.chunk_id for p in store.list_pins(alice, article.id)] == ["c1"]
+    got = store.get_article(alice, article.id)
+    assert (got.title, got.owner, got.word_count) == ("KV cache explained", "alice", 0)
+
+
+def test_versions_are_numbered_skip_identical_text_and_restore_as_new_version(store, team, clock):
+    alice = team["alice"]
+    article = store.create_article(alice, "A")
+    v1 = store.save_version(alice, article.id, "first draft")
+    clock.now += 10
+    same = store.save_version(alice, article.id, "first draft")
+    assert same.id == v1.id
+    v2 = store.save_version(alice, article.id, "second draft words here", reason="generation",
+                            outline=Outline("A", [Section("S")]))
+    assert [v.number for v in store.list_versions(alice, article.id)] == [2, 1]
+    assert store.get_version(alice, v2.id).outline == Outline("A", [Section("S")])
+    restored = store.restore_version(alice, v1.id)
+    assert (restored.number, restored.markdown, restored.reason) == (3, "first draft", "restore")
+    assert store.get_article(alice, article.id).word_count == 2
+    assert store.get_article(alice, article.id).updated_at == clock.now
+
+
+def test_duplicate_copies_latest_text_brief_and_outline(store, team):
+    alice = team["alice"]
+    article = store.create_article(alice, "Original", Brief(topic="t"))
+    store.save_outline(alice, article.id, Outline("Original", [Section("One")]))
+    store.save_version(alice, article.id, "old")
+    store.save_version(alice, article.id, "new text")
+    copy = store.duplicate_article(alice, article.id)
+    assert copy.id != article.id and copy.title == "Original (copy)"
+    assert [v.markdown for v in store.list_versions(alice, copy.id)] == ["new text"]
+    assert store.get_brief(alice, copy.id) == Brief(topic="t")
+    assert store.get_outline(alice, copy.id).sections[0].heading == "One"
+
+
+def test_soft_deleted_article_is_hidden_restorable_then_purged(store, team, clock):
+    alice = team["alice"]
+    article = store.create_article(alice, "Doomed")
+    store.save_version(alice, article.id, "text")
+    store.delete_article(alice, article.id)
+    assert store.list_articles(alice) == []
+    with pytest.raises(NotFound):
+        store.get_article(alice, article.id)
+    assert [a.id for a in store.list_deleted_articles(alice)] == [article.id]
+    store.restore_article(alice, article.id)
+    assert [a.id for a in store.list_articles(alice)] == [article.id]
+
+    store.delete_article(alice, article.id)
+    clock.now += 29 * 86400
+    assert store.purge_deleted() == 0
+    clock.now += 2 * 86400
+    assert store.purge_deleted() == 1
+    assert store.list_articles(alice, include_deleted=True) == []
+    assert store._query("SELECT COUNT(*) FROM versions")[0][0] == 0
+    assert [e.action for e in store.deletion_audit(team["ada"])] == ["delete", "restore", "delete", "purge"]
+
+
+def test_library_shows_grounding_and_readability_from_latest_checks(store, team):
+    alice = team["alice"]
+    a = store.create_article(alice, "Checked")
+    b = store.create_article(alice, "Unchecked")
+    v1 = store.save_version(alice, a.id, "one two three")
+    store.save_check_result(alice, v1.id, "grounding", {"percent": 40.0})
+    v2 = store.save_version(alice, a.id, "one two three four")
+    store.save_check_result(alice, v2.id, "grounding", {"grounded_fraction": 0.875})
+    store.save_check_result(alice, v2.id, "readability", {"band": "peer researchers: on target"})
+    rows = {r.article.title: r for r in store.library(alice)}
+    assert rows["Checked"].grounding_percent == pytest.approx(87.5)
+    assert rows["Checked"].readability_band == "peer researchers: on target"
+    assert rows["Checked"].article.word_count == 4
+    assert (rows["Unchecked"].grounding_percent, rows["Unchecked"].readability_band) == (None, "")
+    assert b.id in {r.article.id for r in store.library(alice)}
+
+
+def test_review_round_trips_with_scores_and_section_comments(store, team):
+    alice, rita = team["alice"], team["rita"]
+    article = store.create_article(alice, "A")
+    version = store.save_version(alice, article.id, "text")
+    store.share_article(alice, article.id, "rita")
+    review = store.add_review(rita, article.id, version.id, {"relevance": 4, "technical_accuracy": 5},
+                              [("Background", "Too long."), ("", "Nice overall.")])
+    assert store.list_reviews(alice, article.id) == [review]
+    assert review.reviewer == "rita" and review.comments[0].section == "Background"
+    with pytest.raises(PeerDraftError, match="1 to 5"):
+        store.add_review(rita, article.id, version.id, {"relevance": 6})
+
+
+def test_evaluation_round_trips_with_report(store, team):
+    alice = team["alice"]
+    article = store.create_article(alice, "A")
+    version = store.save_version(alice, article.id, "text")
+    store.save_evaluation(alice, version.id, {"grounding": {"percent": 90}}, "# Report\n")
+    got = store.latest_evaluation(alice, version.id)
+    assert got.data == {"grounding": {"percent": 90}} and got.report_markdown == "# Report\n"
+
+
+# ------------------------------------------------------------------ team-mode access rules
+def _alice_article(store, team):
+    alice = team["alice"]
+    article = store.create_article(alice, "Alice's secret")
+    version = store.save_version(alice, article.id, "secret text")
+    store.save_check_result(alice, version.id, "grounding", {"percent": 50})
+    return article, version
+
+
+def _every_read(store, user, article, version):
+    return [
+        lambda: store.get_article(user, article.id),
+        lambda: store.get_brief(user, article.id),
+        lambda: store.get_outline(user, article.id),
+        lambda: store.list_pins(user, article.id),
+        lambda: store.list_versions(user, article.id),
+        lambda: store.latest_version(user, article.id),
+        lambda: store.get_version(user, version.id),
+        lambda: store.latest_check_result(user, article.id, "grounding"),
+        lambda: store.latest_evaluation(user, version.id),
+        lambda: store.list_reviews(user, article.id),
+        lambda: store.list_shares(user, article.id),
+        lambda: store.add_review(user, article.id, version.id, {"relevance": 3}),
+        lambda: store.duplicate_article(user, article.id),
+    ]
+
+
+def _every_write(store, user, article, version):
+    return [
+        lambda: store.save_version(user, article.id, "hacked"),
+        lambda: store.restore_version(user, version.id),
+        lambda: store.rename_article(user, article.id, "hacked"),
+        lambda: store.save_brief(user, article.id, Brief(topic="hacked")),
+        lambda: store.save_outline(user, article.id, Outline("hacked")),
+        lambda: store.pin_evidence(user, article.id, "c", "d"),
+        lambda: store.unpin_evidence(user, article.id, "c"),
+        lambda: store.save_check_result(user, version.id, "grounding", {"percent": 100}),
+        lambda: store.save_evaluation(user, version.id, {}),
+        lambda: store.share_article(user, article.id, "bob"),
+        lambda: store.unshare_article(user, article.id, "bob"),
+        lambda: store.delete_article(user, article.id),
+        lambda: store.restore_article(user, article.id),
+    ]
+
+
+@pytest.mark.parametrize("intruder", ["bob", "rita", "ada"])
+def test_nobody_but_the_owner_reaches_an_unshared_article_through_any_call(store, team, intruder):
+    article, version = _alice_article(store, team)
+    user = team[intruder]
+    for call in _every_read(store, user, article, version) + _every_write(store, user, article, version):
+        with pytest.raises(NotFound):
+            call()
+    assert store.list_articles(user) == [] and store.library(user) == []
+    assert store.list_articles(user, include_deleted=True) == []
+    assert store.get_version(team["alice"], version.id).markdown == "secret text"
+
+
+def test_shared_reviewer_reads_and_reviews_but_cannot_edit(store, team):
+    article, version = _alice_article(store, team)
+    store.share_article(team["alice"], article.id, "rita")
+    rita = team["rita"]
+    assert [a.id for a in store.list_articles(rita)] == [article.id]
+    for call in _every_read(store, rita, article, version)[:-1]:  # reviewers cannot create (duplicate) articles
+        call()
+    for call in _every_write(store, rita, article, version):
+        with pytest.raises(AccessDenied):
+            call()
+    assert not store.can_edit(rita, article.id)
+    assert store.latest_version(team["alice"], article.id).markdown == "secret text"
+    # Bob still sees nothing, and unsharing takes the article away from rita again.
+    assert store.list_articles(team["bob"]) == []
+    store.unshare_article(team["alice"], article.id, "rita")
+    with pytest.raises(NotFound):
+        store.get_article(rita, article.id)
+
+
+def test_deleted_shared_article_disappears_for_the_reviewer(store, team):
+    article, _ = _alice_article(store, team)
+    store.share_article(team["alice"], article.id, "rita")
+    store.delete_article(team["alice"], article.id)
+    assert store.list_articles(team["rita"], include_deleted=True) == []
+    with pytest.raises(NotFound):
+        store.restore_article(team["rita"], article.id)
+
+
+def test_reviewer_cannot_create_articles(store, team):
+    with pytest.raises(AccessDenied):
+        store.create_article(team["rita"], "Mine")
+
+
+# ------------------------------------------------------------------ autosave
+def test_autosaver_saves_after_the_interval_and_at_once_after_generation(store, team):
+    alice = team["alice"]
+    article = store.create_article(alice, "A")
+    tick = FakeClock(0.0)
+    saver = Autosaver(store, alice, article.id, interval_s=5.0, clock=tick)
+    tick.now = 1.0
+    assert saver.maybe_save("typing") is None
+    tick.now = 5.5
+    assert saver.maybe_save("typing more").markdown == "typing more"
+    tick.now = 6.0
+    assert saver.maybe_save("typing more") is None  # unchanged text is never saved again
+    assert saver.maybe_save("generated section", after_generation=True).reason == "generation"
+    assert saver.flush("last words").markdown == "last words"
+    assert [v.number for v in store.list_versions(alice, article.id)] == [3, 2, 1]
+
+
+# ------------------------------------------------------------------ crash safety
+_WRITER = textwrap.dedent("""
+    import sys
+    from engine.store import Store
+    store = Store(sys.argv[1])
+    user = store.user_by_name("alice")
+    article_id = int(sys.argv[2])
+    n = 0
+    while True:
+        n += 1
+        v = store.save_version(user, article_id, f"version {n} " + "text " * 2000)
+        print(v.number, flush=True)
+""")
+
+
+def test_killed_writer_leaves_a_sound_database_losing_at_most_the_last_write(tmp_path):
+    path = tmp_path / "crash.db"
+    store = Store(path)
+    alice = store.insert_user("alice", "writer")
+    article = store.create_article(alice, "Crash me")
+    store.close()
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(article.id)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    reported = 0
+    for line in proc.stdout:
+        reported = int(line)
+        if reported >= 40:
+            break
+    proc.send_signal(signal.SIGKILL)
+    for line in proc.stdout:  # lines written before the kill
+        reported = int(line)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    reopened = Store(path)
+    assert reopened.integrity_check() == "ok"
+    numbers = [v.number for v in reopened.list_versions(alice, article.id)]
+    assert numbers == list(range(len(numbers), 0, -1))  # no holes
+    assert len(numbers) >= reported  # every reported commit survived; at most the in-flight one is lost
+    assert reopened.latest_version(alice, article.id).markdown.startswith(f"version {len(numbers)} ")
