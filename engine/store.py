@@ -415,10 +415,10 @@ class Store:
     def count_users(self) -> int:
         return self._query("SELECT COUNT(*) FROM users")[0][0]
 
-    def record_login_attempt(self, name: str, success: bool) -> None:
+    def record_login_attempt(self, name: str, success: bool, at: float | None = None) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO login_attempts (user_name, at, success) VALUES (?, ?, ?)",
-                       (name.strip(), self._clock(), int(success)))
+                       (name.strip(), self._clock() if at is None else at, int(success)))
 
     def login_attempts_since(self, name: str, since: float) -> list[tuple[float, bool]]:
         """(time, success) of this name's login attempts at or after `since`, oldest first."""
