@@ -117,7 +117,9 @@ _MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[)")
 
 # --- inline level ----------------------------------------------------------------------
 
+# The lookahead lets the scanner skip ordinary characters without trying every alternative.
 _INLINE = re.compile(
+    r"(?=[`!\[<$\\*_~hfwHFW])(?:"
     r"(?P<code>(?P<ticks>`+)[^`].*?(?P=ticks))"
     r"|(?P<image>!\[[^\]\n]*\]\([^)\n]*\))"
     r"|(?P<link>\[(?P<link_text>[^\]\n]+)\](?:\((?P<link_target>[^)\n]*)\)|\[[^\]\n]*\]))"
@@ -125,7 +127,7 @@ _INLINE = re.compile(
     r"|(?P<url><(?:https?|ftp|mailto):[^>\s]+>|\b(?:https?|ftp)://[^\s<>)\]]+|\bwww\.[^\s<>)\]]+\.[^\s<>)\]]+)"
     r"|(?P<math>\$\$.+?\$\$|\$(?=[^\s$])[^$\n]*?(?<=[^\s\\])\$(?!\d)|\\\(.+?\\\))"
     r"|(?P<html><!--.*?-->|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>)"
-    r"|(?P<emphasis>(?<!\w)(?:\*{1,3}|_{1,3}|~~)(?=\S)|(?<=\S)(?:\*{1,3}|_{1,3}|~~)(?!\w))"
+    r"|(?P<emphasis>(?<!\w)(?:\*{1,3}|_{1,3}|~~)(?=\S)|(?<=\S)(?:\*{1,3}|_{1,3}|~~)(?!\w)))"
 )
 _TRAILING_URL_PUNCT = ".,;:!?'\""
 
@@ -421,3 +423,62 @@ def _setext_headings(draft: str, lines) -> dict[int, tuple[int, int]]:
                 continue
             found[n - 1] = (1 if under.group(1)[0] == "=" else 2, n)
     return found
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*(?=\s)")
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "e.g i.e et al etc vs cf fig figs eq eqs sec secs ch approx dr mr mrs ms prof no vol pp resp "
+    "incl esp st jr sr inc ltd co".split()
+)
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.*$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence as a span of `ProseMap.text` (no surrounding whitespace) and its section."""
+
+    start: int
+    end: int
+    section: int
+
+
+def sentences(mapped: ProseMap) -> tuple[Sentence, ...]:
+    """The sentences of the prose, block by block; a block boundary always ends a sentence."""
+    text = mapped.text
+    found: list[Sentence] = []
+    for block in mapped.blocks:
+        start = block.start
+        for match in _SENTENCE_END.finditer(text, block.start, block.end):
+            end = match.end()
+            if not _ends_sentence(text, start, match.start(), end, block.end):
+                continue
+            _add_sentence(found, text, start, end, block.section)
+            start = end
+        _add_sentence(found, text, start, block.end, block.section)
+    return tuple(found)
+
+
+def _ends_sentence(text: str, start: int, stop: int, end: int, block_end: int) -> bool:
+    if text[stop] == ".":
+        word = _LAST_WORD.search(text, start, stop + 1)
+        if word:
+            token = word.group(1).lower().rstrip(".")
+            if token in _ABBREVIATIONS or (len(token) == 1 and word.group(1)[0].isupper()):
+                return False
+    nxt = end
+    while nxt < block_end and text[nxt].isspace():
+        nxt += 1
+    # "... in Sec. 3 we" or "e.g. the": a lowercase next word continues the sentence.
+    return nxt >= block_end or not text[nxt].islower()
+
+
+def _add_sentence(found: list[Sentence], text: str, start: int, end: int, section: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        found.append(Sentence(start, end, section))
