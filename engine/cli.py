@@ -16,6 +16,9 @@ COMMAND_MODULES = (
     "engine.commands.run",
     "engine.commands.doctor",
     "engine.commands.generate",
+    "engine.commands.export",
+    "engine.commands.user",
+    "engine.commands.backup",
 )
 
 

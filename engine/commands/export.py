@@ -1,0 +1,95 @@
+"""`peerdraft export FILE.md --format md|html|bibtex [--out PATH]`, or `--article ID` from the workspace."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from engine import export
+from engine.errors import PeerDraftError
+from engine.records import Document
+from engine.settings import Settings
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="export an article as Markdown, standalone HTML or BibTeX")
+    parser.add_argument("file", nargs="?", type=Path, help="a Markdown draft with [n] citations and ## References")
+    parser.add_argument("--article", type=int, help="export the latest version of this workspace article instead")
+    parser.add_argument("--user", help="act as this user for --article (team mode; default: the local user)")
+    parser.add_argument("--format", choices=export.FORMATS, default="md")
+    parser.add_argument("--out", type=Path, help="write here instead of standard output")
+    parser.set_defaults(func=run)
+
+
+def run(args, settings: Settings) -> int:
+    if (args.file is None) == (args.article is None):
+        raise PeerDraftError("Give either a Markdown FILE or --article ID to export.",
+                             "e.g. `peerdraft export draft.md --format html --out draft.html`.")
+    if args.article is not None:
+        text, title = _article_markdown(settings, args.article, args.user)
+    else:
+        if not args.file.is_file():
+            raise PeerDraftError(f"{args.file} does not exist.", "Check the path of the Markdown draft.")
+        text, title = args.file.read_text(encoding="utf-8"), None
+    references = None
+    if args.format == "bibtex":
+        references = _with_index_metadata(settings, export.split_references(text)[1])
+    output = export.export_text(text, args.format, references, title=title)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(output, encoding="utf-8")
+        print(f"wrote {args.out} ({args.format})", file=sys.stderr)
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+def _article_markdown(settings: Settings, article_id: int, user_name: str | None) -> tuple[str, str]:
+    """The latest text of an article as `user_name` may see it (the store enforces access)."""
+    from engine.auth import LOCAL_USER, local_user
+    from engine.store import Store
+
+    store = Store(settings.db_path)
+    try:
+        if user_name is None and settings.mode == "team":
+            raise PeerDraftError("In team mode, say whose article this is.", "Add --user NAME.")
+        user = local_user(store) if user_name in (None, LOCAL_USER) else store.user_by_name(user_name)
+        if user is None:
+            raise PeerDraftError(f"No user named {user_name!r}.", "List users with `peerdraft user list`.")
+        article = store.get_article(user, article_id)
+        version = store.latest_version(user, article_id)
+        return (version.markdown if version else ""), article.title
+    finally:
+        store.close()
+
+
+def _normal_title(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
+
+
+def index_documents(settings: Settings) -> list[Document]:
+    """Documents of the live index generation, read from its files (no embedder needed); [] if none."""
+    pointer = settings.index_dir / "CURRENT"
+    try:
+        generation = settings.index_dir / pointer.read_text(encoding="utf-8").strip()
+        stored = json.loads((generation / "store.json").read_text(encoding="utf-8"))
+        return [Document(**{**entry["document"], "authors": tuple(entry["document"].get("authors", ()))})
+                for entry in stored.get("documents", [])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _with_index_metadata(settings: Settings, references: list[export.Reference]) -> list[export.Reference]:
+    """References whose title matches an indexed document carry that document's full metadata."""
+    by_title = {_normal_title(d.title): d for d in index_documents(settings) if d.title}
+    out = []
+    for ref in references:
+        parsed = export.document_from_reference(ref)
+        match = by_title.get(_normal_title(parsed.title))
+        if match is None:  # the reference line may hold the title anywhere
+            text = _normal_title(ref.text)
+            match = next((d for t, d in by_title.items() if len(t) > 12 and t in text), None)
+        out.append(export.Reference(ref.number, ref.text, match or parsed))
+    return out
