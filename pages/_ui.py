@@ -41,3 +41,74 @@ def progress_reporter(container):
         bar.progress(fraction if fraction is not None else 0.0, text=event.message)
 
     return on_event
+
+
+# ---- workspace and accounts (Library/Login helper) -------------------------------------------
+@st.cache_resource(show_spinner=False)
+def get_store():
+    """The workspace database, opened once per server process (first start: admin from env, purge old deletes)."""
+    import os
+
+    from engine import auth
+    from engine.store import Store
+
+    settings = get_settings()
+    store = Store(settings.db_path)
+    if settings.mode == "team":
+        auth.bootstrap_admin(store, os.environ)
+    store.purge_deleted()
+    return store
+
+
+def current_user():
+    """The signed-in `User` (local mode: the implicit local user), or None in team mode before login."""
+    from engine import auth, metrics
+    from engine.errors import NotFound
+
+    store = get_store()
+    if get_settings().mode != "team":
+        return auth.local_user(store)
+    user_id = st.session_state.get("user_id")
+    if user_id is None:
+        return None
+    try:
+        user = store.user_by_id(user_id)
+    except NotFound:
+        user = None
+    if user is None or user.disabled:
+        sign_out()
+        return None
+    metrics.note_active_user(user.name)
+    return user
+
+
+def require_user():
+    """The current user; otherwise a sign-in prompt and the page stops."""
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in first.")
+        st.page_link("pages/login.py", label="Sign in", icon=":material/login:")
+        st.stop()
+    return user
+
+
+def sign_in(user) -> None:
+    st.session_state["user_id"] = user.id
+
+
+def sign_out() -> None:
+    """Forget who is signed in and which article was open in this browser session."""
+    for key in ("user_id", "article_id"):
+        st.session_state.pop(key, None)
+
+
+def sign_out_button(container=None) -> None:
+    """A 'Sign out' button (team mode, signed in); reruns the app signed out."""
+    user = current_user() if get_settings().mode == "team" else None
+    if user is None:
+        return
+    area = container or st.sidebar
+    area.caption(f"Signed in as **{user.name}** ({user.role})")
+    if area.button("Sign out", key="sign_out", icon=":material/logout:"):
+        sign_out()
+        st.rerun()
