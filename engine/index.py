@@ -1,0 +1,429 @@
+"""Index stage: chunk embeddings in FAISS plus BM25, persisted atomically under the data directory.
+
+Layout of `settings.index_dir`:
+    CURRENT                 name of the live generation (replaced atomically with os.replace)
+    gen-000007/             manifest.json, store.json, vectors.npy, ids.npy, index.faiss
+Every change writes a complete new generation in a temporary folder, renames it, then switches
+CURRENT; a crash at any point leaves the previous generation loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from engine.embed import Embedder, embedder_fingerprint, load_embedder
+from engine.errors import IndexStateError, NotFound
+from engine.events import Event, OnEvent, ignore_event
+from engine.ingest import IngestedDocument, IngestReport, ingest_paths, ingest_uploads, update_metadata
+from engine.records import Chunk, Document
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# Exact search answers 100k x 384 in ~15 ms on 2 cores (bench/results.md); HNSW only pays off beyond that.
+HNSW_THRESHOLD = 200_000
+EMBED_BATCH = 64
+_REBUILD_FIX = "Run `peerdraft index --rebuild` to re-embed the corpus with the configured model."
+
+
+def default_corpus_dir() -> Path:
+    """The repository's bundled reference notes (corpus/ next to the engine package)."""
+    import engine
+
+    return Path(engine.__file__).resolve().parent.parent / "corpus"
+
+
+def passage_text(document: Document, chunk: Chunk) -> str:
+    """What gets embedded and BM25-indexed for a chunk: title and section give it context."""
+    head = ". ".join(part for part in (document.title, chunk.section) if part)
+    return f"{head}. {chunk.text}" if head else chunk.text
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the index keeps it: metadata, cleaned body, references and page spans."""
+
+    document: Document
+    body: str = ""
+    references: str = ""
+    pages: tuple[tuple[int, int, int], ...] = ()
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class CorpusIndex:
+    """Documents, chunks, their vectors (FAISS) and a BM25 index over the same chunks."""
+
+    def __init__(self, directory: Path, embedder: Embedder, *, index_kind: str = "auto") -> None:
+        self.directory = Path(directory)
+        self.embedder = embedder
+        self.index_kind = index_kind
+        self.generation = 0
+        self.documents: dict[str, StoredDocument] = {}
+        self.chunks: dict[int, Chunk] = {}  # vector id -> chunk
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+        self._next_id = 0
+        self._faiss = self._new_faiss(0)
+        self._bm25 = None
+        self._lock = threading.RLock()
+        self.needs_rebuild = False  # opened with check_embedder=False over another model's vectors
+
+    # ---- loading -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, directory: Path, embedder: Embedder, *, check_embedder: bool = True,
+             index_kind: str = "auto") -> "CorpusIndex":
+        """The live index in `directory` (empty if none yet); IndexStateError if it is unusable."""
+        index = cls(directory, embedder, index_kind=index_kind)
+        current = index.directory / "CURRENT"
+        if not current.is_file():
+            return index
+        generation_dir = index.directory / current.read_text(encoding="utf-8").strip()
+        try:
+            manifest = json.loads((generation_dir / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexStateError(f"The index manifest in {generation_dir} cannot be read ({exc}).",
+                                  _REBUILD_FIX) from None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexStateError(f"The index in {directory} has format {manifest.get('format_version')}, "
+                                  f"this PeerDraft reads format {FORMAT_VERSION}.", _REBUILD_FIX)
+        mismatch = manifest.get("embedding_fingerprint") != embedder_fingerprint(embedder)
+        if check_embedder and mismatch:
+            raise IndexStateError(
+                f"The index in {directory} was built with {manifest.get('embedding_model')!r} "
+                f"({manifest.get('dimension')} dimensions), but the configured embedding model is "
+                f"{embedder.name!r} ({embedder.dimension} dimensions).", _REBUILD_FIX)
+        index._load_generation(generation_dir, manifest, keep_vectors=not mismatch)
+        index.needs_rebuild = mismatch
+        return index
+
+    def _load_generation(self, generation_dir: Path, manifest: dict, keep_vectors: bool) -> None:
+        import faiss
+
+        try:
+            store = json.loads((generation_dir / "store.json").read_text(encoding="utf-8"))
+            ids = np.load(generation_dir / "ids.npy")
+            vectors = np.load(generation_dir / "vectors.npy")
+            faiss_index = faiss.read_index(str(generation_dir / "index.faiss")) if keep_vectors else None
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexStateError(f"The index files in {generation_dir} are damaged ({exc}).",
+                                  "Delete that folder's parent index directory and run `peerdraft index`.") from None
+        for entry in store["documents"]:
+            document = Document(**{**entry["document"], "authors": tuple(entry["document"]["authors"])})
+            pages = tuple(tuple(p) for p in entry.get("pages", ()))
+            self.documents[document.doc_id] = StoredDocument(document, entry.get("body", ""),
+                                                             entry.get("references", ""), pages)
+        self.chunks = {int(row["vid"]): Chunk(**{k: v for k, v in row.items() if k != "vid"})
+                       for row in store["chunks"]}
+        self.generation = int(manifest["generation"])
+        self._next_id = int(manifest["next_id"])
+        if keep_vectors:
+            if len(ids) != len(self.chunks) or faiss_index.ntotal != len(ids):
+                raise IndexStateError(f"The index in {generation_dir} is inconsistent "
+                                      f"({len(self.chunks)} chunks, {faiss_index.ntotal} vectors).", _REBUILD_FIX)
+            self._ids, self._vectors, self._faiss = ids.astype(np.int64), vectors.astype(np.float32), faiss_index
+
+    # ---- FAISS -------------------------------------------------------------------------------
+    def _resolved_kind(self, n: int) -> str:
+        if self.index_kind == "auto":
+            return "hnsw" if n >= HNSW_THRESHOLD else "flat"
+        return self.index_kind
+
+    def _new_faiss(self, n: int):
+        import faiss
+
+        dimension = self.embedder.dimension
+        if self._resolved_kind(n) == "hnsw":
+            inner = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = 128
+        else:
+            inner = faiss.IndexFlatIP(dimension)
+        return faiss.IndexIDMap(inner)
+
+    def _reset_faiss(self) -> None:
+        self._faiss = self._new_faiss(len(self._ids))
+        if len(self._ids):
+            self._faiss.add_with_ids(self._vectors, self._ids)
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def manifest(self) -> dict:
+        """What the live generation holds: embedding model, dimension, counts, document hashes."""
+        return {"format_version": FORMAT_VERSION, "generation": self.generation,
+                "embedding_model": self.embedder.name, "embedding_fingerprint": embedder_fingerprint(self.embedder),
+                "dimension": self.embedder.dimension, "index_kind": self._resolved_kind(len(self._ids)),
+                "chunk_count": len(self.chunks), "document_count": len(self.documents), "next_id": self._next_id,
+                "documents": {d: s.document.content_hash for d, s in self.documents.items()},
+                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+    def _commit(self) -> None:
+        """Write a complete new generation, then switch CURRENT to it (atomic on POSIX)."""
+        import faiss
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.generation += 1
+        name = f"gen-{self.generation:06d}"
+        final = self.directory / name
+        temp = self.directory / f".{name}.tmp-{os.getpid()}"
+        for stale in (temp, final):  # leftovers of a crash before CURRENT was switched
+            shutil.rmtree(stale, ignore_errors=True)
+        temp.mkdir()
+        store = {"documents": [{"document": asdict(s.document), "body": s.body, "references": s.references,
+                                "pages": [list(p) for p in s.pages]} for s in self.documents.values()],
+                 "chunks": [{"vid": vid, **asdict(chunk)} for vid, chunk in self.chunks.items()]}
+        _fsync_write(temp / "store.json", json.dumps(store, ensure_ascii=False).encode("utf-8"))
+        for file_name, array in (("ids.npy", self._ids), ("vectors.npy", self._vectors)):
+            with open(temp / file_name, "wb") as handle:
+                np.save(handle, array)
+                handle.flush()
+                os.fsync(handle.fileno())
+        faiss.write_index(self._faiss, str(temp / "index.faiss"))
+        with open(temp / "index.faiss", "rb") as handle:  # faiss does not fsync what it writes
+            os.fsync(handle.fileno())
+        _fsync_write(temp / "manifest.json", json.dumps(self.manifest(), indent=2).encode("utf-8"))
+        _fsync_dir(temp)
+        os.rename(temp, final)
+        pointer = self.directory / f".CURRENT.tmp-{os.getpid()}"
+        _fsync_write(pointer, name.encode())
+        os.replace(pointer, self.directory / "CURRENT")
+        _fsync_dir(self.directory)
+        self._prune(keep={name, f"gen-{self.generation - 1:06d}"})
+
+    def _prune(self, keep: set[str]) -> None:
+        for path in self.directory.iterdir():
+            is_old_generation = path.name.startswith("gen-") and path.name not in keep
+            is_stale_temp = path.name.startswith(".gen-") and not path.name.endswith(f"-{os.getpid()}")
+            if path.is_dir() and (is_old_generation or is_stale_temp):
+                shutil.rmtree(path, ignore_errors=True)
+
+    # ---- mutation ------------------------------------------------------------------------------
+    def _embed(self, texts: Sequence[str], on_event: OnEvent) -> np.ndarray:
+        parts = []
+        for start in range(0, len(texts), EMBED_BATCH * 4):
+            parts.append(self.embedder.embed_passages(texts[start:start + EMBED_BATCH * 4], batch_size=EMBED_BATCH))
+            done = min(start + EMBED_BATCH * 4, len(texts))
+            on_event(Event("embed", f"Embedded {done} of {len(texts)} chunks", done, len(texts)))
+        if not parts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def _require_current_model(self) -> None:
+        if self.needs_rebuild:
+            raise IndexStateError(f"The index in {self.directory} holds vectors of another embedding model.",
+                                  _REBUILD_FIX)
+
+    def content_hashes(self) -> dict[str, str]:
+        """content hash -> title of every indexed document (for duplicate detection)."""
+        with self._lock:
+            return {s.document.content_hash: s.document.title for s in self.documents.values()}
+
+    def add_documents(self, ingested: Iterable[IngestedDocument], on_event: OnEvent = ignore_event) -> list[str]:
+        """Embed and add new documents (already-indexed content hashes are skipped); returns added doc ids."""
+        with self._lock:
+            self._require_current_model()
+            known = set(self.content_hashes())
+            fresh = []
+            for item in ingested:
+                if item.document.content_hash not in known and item.document.doc_id not in self.documents:
+                    known.add(item.document.content_hash)
+                    fresh.append(item)
+            if not fresh:
+                return []
+            pairs = [(item.document, chunk) for item in fresh for chunk in item.chunks]
+            vectors = self._embed([passage_text(doc, chunk) for doc, chunk in pairs], on_event)
+            ids = np.arange(self._next_id, self._next_id + len(pairs), dtype=np.int64)
+            for item in fresh:
+                self.documents[item.document.doc_id] = StoredDocument(item.document, item.body, item.references,
+                                                                      item.pages)
+            for vid, (_, chunk) in zip(ids.tolist(), pairs):
+                self.chunks[vid] = chunk
+            self._next_id += len(pairs)
+            self._ids = np.concatenate([self._ids, ids])
+            self._vectors = np.vstack([self._vectors, vectors])
+            if self._resolved_kind(len(self._ids)) != self._resolved_kind(len(self._ids) - len(ids)):
+                self._reset_faiss()
+            elif len(ids):
+                self._faiss.add_with_ids(vectors, ids)
+            self._bm25 = None
+            self._commit()
+            on_event(Event("index", f"Indexed {len(fresh)} documents ({len(pairs)} chunks)", 1, 1))
+            return [item.document.doc_id for item in fresh]
+
+    def remove_document(self, doc_id: str) -> int:
+        """Delete a document and its vectors without rebuilding the rest; returns chunks removed."""
+        with self._lock:
+            self._require_current_model()
+            if doc_id not in self.documents:
+                raise NotFound(f"No document {doc_id!r} in the index.", "Pick one from `peerdraft search` or the Corpus page.")
+            doomed = np.array([vid for vid, c in self.chunks.items() if c.doc_id == doc_id], dtype=np.int64)
+            del self.documents[doc_id]
+            for vid in doomed.tolist():
+                del self.chunks[vid]
+            keep = ~np.isin(self._ids, doomed)
+            self._ids, self._vectors = self._ids[keep], np.ascontiguousarray(self._vectors[keep])
+            if self._resolved_kind(len(self._ids)) == "flat" and self._faiss.ntotal == len(keep):
+                self._faiss.remove_ids(doomed)
+            else:  # HNSW cannot remove in place: rebuild its graph from the kept vectors
+                self._reset_faiss()
+            self._bm25 = None
+            self._commit()
+            return len(doomed)
+
+    def update_metadata(self, doc_id: str, **changes: object) -> Document:
+        """Edit a document's metadata; a changed title or section context is re-embedded for that document only."""
+        with self._lock:
+            self._require_current_model()
+            stored = self.documents.get(doc_id)
+            if stored is None:
+                raise NotFound(f"No document {doc_id!r} in the index.", "Pick one from the document list.")
+            updated = update_metadata(stored.document, **changes)
+            self.documents[doc_id] = StoredDocument(updated, stored.body, stored.references, stored.pages)
+            if updated.title != stored.document.title:
+                vids = [vid for vid, c in self.chunks.items() if c.doc_id == doc_id]
+                vectors = self._embed([passage_text(updated, self.chunks[v]) for v in vids], ignore_event)
+                rows = np.searchsorted(self._ids, np.array(vids, dtype=np.int64))
+                self._vectors[rows] = vectors
+                self._reset_faiss()
+                self._bm25 = None
+            self._commit()
+            return updated
+
+    def rebuild(self, on_event: OnEvent = ignore_event) -> None:
+        """Re-embed every stored chunk with the configured embedder and write a fresh generation."""
+        with self._lock:
+            vids = sorted(self.chunks)
+            texts = [passage_text(self.documents[self.chunks[v].doc_id].document, self.chunks[v]) for v in vids]
+            self._ids = np.array(vids, dtype=np.int64)
+            self._vectors = self._embed(texts, on_event)
+            self._reset_faiss()
+            self._bm25 = None
+            self.needs_rebuild = False
+            self._commit()
+
+    # ---- reading -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def chunk_count(self, doc_id: str) -> int:
+        with self._lock:
+            return sum(1 for c in self.chunks.values() if c.doc_id == doc_id)
+
+    def list_documents(self) -> list[Document]:
+        """Every indexed document, sorted by title."""
+        with self._lock:
+            return sorted((s.document for s in self.documents.values()), key=lambda d: d.title.lower())
+
+    def document(self, doc_id: str) -> Document:
+        with self._lock:
+            if doc_id not in self.documents:
+                raise NotFound(f"No document {doc_id!r} in the index.", "Pick one from the document list.")
+            return self.documents[doc_id].document
+
+    def vectors_for(self, vids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these chunk ids (rows in the same order)."""
+        with self._lock:
+            rows = np.searchsorted(self._ids, np.asarray(vids, dtype=np.int64))
+            return self._vectors[rows]
+
+    def search_dense(self, query_vector: np.ndarray, n: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the n nearest chunks, optionally only among `allowed` ids."""
+        import faiss
+
+        with self._lock:
+            if not len(self._ids) or n <= 0:
+                return []
+            params = None
+            if allowed is not None:
+                if not allowed:
+                    return []
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
+            query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
+            scores, ids = self._faiss.search(query, min(n, len(self._ids)), params=params)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _bm25_state(self):
+        if self._bm25 is None:
+            import bm25s
+            import Stemmer
+            from bm25s.tokenization import Tokenizer
+
+            vids = np.array(sorted(self.chunks), dtype=np.int64)
+            tokenizer = Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+            texts = [passage_text(self.documents[self.chunks[v].doc_id].document, self.chunks[v]) for v in vids]
+            retriever = bm25s.BM25()
+            if texts:
+                retriever.index(tokenizer.tokenize(texts, return_as="ids", show_progress=False), show_progress=False)
+            self._bm25 = (retriever, tokenizer, vids)
+        return self._bm25
+
+    def search_bm25(self, query: str, n: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the n best-matching chunks with a positive score."""
+        with self._lock:
+            if not self.chunks or n <= 0:
+                return []
+            retriever, tokenizer, vids = self._bm25_state()
+            tokens = tokenizer.tokenize([query], return_as="ids", update_vocab=False, show_progress=False)[0]
+            tokens = [t for t in tokens if t != tokenizer.word_to_id.get("", -1)]
+            if not tokens:
+                return []
+            scores = np.asarray(retriever.get_scores(tokens), dtype=np.float32)
+            if allowed is not None:
+                scores = np.where(np.isin(vids, np.fromiter(allowed, dtype=np.int64)), scores, 0.0)
+            top = np.argsort(-scores, kind="stable")[:n]
+            return [(int(vids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True) -> CorpusIndex:
+    """The corpus index under settings.index_dir, with the configured embedder."""
+    return CorpusIndex.open(settings.index_dir, embedder or load_embedder(settings), check_embedder=check_embedder)
+
+
+def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,
+                on_event: OnEvent = ignore_event, *, owner: str = "") -> IngestReport:
+    """Ingest files/folders and add the new ones to the index; the report has one outcome per file."""
+    report = ingest_paths(paths, settings, on_event, known_hashes=index.content_hashes(), owner=owner)
+    index.add_documents(report.documents, on_event)
+    return report
+
+
+def index_uploads(index: CorpusIndex, files: Iterable[tuple[str, bytes]], settings: Settings,
+                  on_event: OnEvent = ignore_event, *, owner: str = "") -> IngestReport:
+    """Ingest uploaded (name, bytes) pairs and add the new ones to the index."""
+    report = ingest_uploads(files, settings, on_event, known_hashes=index.content_hashes(), owner=owner)
+    index.add_documents(report.documents, on_event)
+    return report
+
+
+def ensure_default_corpus(settings: Settings, on_event: OnEvent = ignore_event,
+                          embedder: Embedder | None = None) -> CorpusIndex:
+    """The index, seeded with the bundled corpus/ notes the first time (when no index exists yet)."""
+    index = open_index(settings, embedder)
+    if not (index.directory / "CURRENT").exists() and default_corpus_dir().is_dir():
+        on_event(Event("index", "Indexing the bundled reference corpus (first start)", 0, 1))
+        report = index_paths(index, [default_corpus_dir()], settings, on_event)
+        log.info("default corpus: %s", report.summary())
+    return index
