@@ -7,6 +7,7 @@ the account exists, so the lockout also says nothing about which names are real.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -23,9 +24,13 @@ FAILURE_WINDOW_S = 15 * 60
 LOCKOUT_S = 15 * 60
 MIN_PASSWORD_CHARS = 8
 
-_hasher = PasswordHasher()
-# Verified when the name is unknown so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("peerdraft-dummy-password")
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so a wrong name costs the same time as a wrong password."""
+    return _hasher.hash("peerdraft-dummy-password")
 
 
 class LoginFailed(PeerDraftError):
@@ -87,7 +92,7 @@ def authenticate(store: Store, name: str, password: str, *, now: float | None = 
         raise LockedOut(f"Too many failed logins for {name!r}.", f"Try again in about {minutes} minute(s).",
                         state.retry_after_s)
     stored = store.password_hash(name)
-    ok = verify_password(stored or _DUMMY_HASH, password) and bool(stored)
+    ok = verify_password(stored or _dummy_hash(), password) and bool(stored)
     store.record_login_attempt(name, ok, now)
     if not ok:
         left = MAX_FAILURES - (state.recent_failures + 1)
