@@ -143,3 +143,13 @@ def test_to_dict_has_the_keys_the_cli_promises(result):
 
 def test_sentence_grade_of_nothing_is_zero():
     assert sentence_grade(0, 0) == 0.0
+
+
+def test_run_checks_reports_readability_and_style_with_the_cli_keys():
+    from engine.check import run_checks
+
+    reports = run_checks(DRAFT)
+    readability_data = reports["readability"].to_dict()
+    assert {"overall", "target", "sections", "sentences"} <= readability_data.keys()
+    style_data = reports["style"].to_dict()
+    assert {"kind", "offset", "length", "message"} <= style_data["findings"][0].keys()

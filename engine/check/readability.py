@@ -133,6 +133,21 @@ class Readability:
         data["levels"] = asdict(DEFAULT_LEVELS)
         return data
 
+    def summary_lines(self) -> list[str]:
+        """Human-readable lines for the CLI."""
+        o, band = self.overall, self.target
+        lines = [f"Readability: FK grade {o.flesch_kincaid_grade:.1f}, Flesch ease {o.flesch_reading_ease:.0f}, "
+                 f"{o.words} words, {o.reading_time_s / 60:.1f} min read; target for {band.audience}: "
+                 f"grade {band.min_grade:g}-{band.max_grade:g}."]
+        for s in self.sections:
+            if s.placement != "empty":
+                lines.append(f"  {s.title}: grade {s.scores.flesch_kincaid_grade:.1f} ({s.placement} band)")
+        hard = sum(1 for s in self.sentences if s.level == "hard")
+        very = sum(1 for s in self.sentences if s.level == "very hard")
+        lines.append(f"  sentences: {len(self.sentences)}, hard {hard}, very hard {very}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return lines
+
 
 def target_band(audience: str | TargetBand = DEFAULT_AUDIENCE, min_grade: float | None = None,
                 max_grade: float | None = None) -> TargetBand:

@@ -8,7 +8,7 @@ findings (a missing part) sit at offset 0 with length 0.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import median
 
 from engine.check.prose import ProseMap, Sentence, prose_map, sentences
@@ -135,6 +135,31 @@ _FURTHER = re.compile(r"\b(?:further reading|future work|next steps|open questio
 _INVITATION = re.compile(r"\b(?:let me know|let us know|questions|comments?|feedback|reach out|get in touch|"
                          r"i'?d love to hear|we'?d love to hear|write to|discuss|reply|tell me|tell us|"
                          r"open an issue|contact)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StyleReport:
+    """All style findings of a draft and their counts by kind."""
+
+    findings: tuple[Finding, ...]
+
+    def counts(self) -> dict[str, int]:
+        return counts_by_kind(list(self.findings))
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON output (the `style` key of `peerdraft check --json`)."""
+        return {"findings": [asdict(f) for f in self.findings], "counts": self.counts()}
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable lines for the CLI."""
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items())) or "none"
+        return [f"Style: {len(self.findings)} findings ({counts})"]
+
+
+def check_style(draft: str | ProseMap, limits: StyleLimits | None = None,
+                split: tuple[Sentence, ...] | None = None) -> StyleReport:
+    """The style report for a draft (see style_findings)."""
+    return StyleReport(tuple(style_findings(draft, limits or DEFAULT_LIMITS, split)))
 
 
 def style_findings(draft: str | ProseMap, limits: StyleLimits = DEFAULT_LIMITS,
