@@ -1,0 +1,102 @@
+"""Retrieve stage: dense, BM25 and hybrid (reciprocal-rank fusion) search, optional MMR, term highlighting."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import numpy as np
+
+from engine.errors import ConfigError
+from engine.index import CorpusIndex
+from engine.records import Passage
+
+MODES = ("hybrid", "dense", "bm25")
+# Fusion constants chosen on the labeled query set (bench/retrieval.py); 60 is the value from the RRF paper.
+RRF_K = 60
+MIN_CANDIDATES = 50
+MMR_LAMBDA = 0.7
+_WORD = re.compile(r"\w+")
+
+
+def _fuse(rankings: Iterable[list[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each list adds 1 / (rrf_k + rank) to a chunk's score."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (vid, _) in enumerate(ranking, start=1):
+            fused[vid] = fused.get(vid, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def _mmr(index: CorpusIndex, query_vector: np.ndarray, ranked: list[tuple[int, float]], k: int,
+         lam: float) -> list[tuple[int, float]]:
+    """Greedy maximal marginal relevance over the ranked candidates (relevance = min-max scaled score)."""
+    if len(ranked) <= 1:
+        return ranked[:k]
+    vids = [vid for vid, _ in ranked]
+    vectors = index.vectors_for(vids)
+    scores = np.array([s for _, s in ranked], dtype=np.float32)
+    spread = float(scores.max() - scores.min()) or 1.0
+    relevance = (scores - scores.min()) / spread
+    similarity = vectors @ vectors.T
+    chosen: list[int] = []
+    remaining = list(range(len(vids)))
+    while remaining and len(chosen) < k:
+        if chosen:
+            redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
+        else:
+            redundancy = np.zeros(len(remaining), dtype=np.float32)
+        gains = lam * relevance[remaining] - (1 - lam) * redundancy
+        best = remaining[int(np.argmax(gains))]
+        chosen.append(best)
+        remaining.remove(best)
+    return [ranked[i] for i in chosen]
+
+
+def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str = "hybrid", mmr: bool = False,
+                      doc_ids: Iterable[str] | None = None, rrf_k: int = RRF_K,
+                      candidates: int | None = None, mmr_lambda: float = MMR_LAMBDA) -> list[Passage]:
+    """The k passages that best answer `query`, best first, each with its source metadata."""
+    if mode not in MODES:
+        raise ConfigError(f"Retrieval mode must be one of {', '.join(MODES)}, but is {mode!r}.",
+                          "Use --mode hybrid, dense or bm25.")
+    if not query.strip() or k <= 0 or not len(index):
+        return []
+    allowed = None
+    if doc_ids is not None:
+        wanted = set(doc_ids)
+        allowed = {vid for vid, chunk in index.chunks.items() if chunk.doc_id in wanted}
+    depth = max(candidates or MIN_CANDIDATES, k * 4 if mmr else k)
+    query_vector = None
+    if mode in ("dense", "hybrid") or mmr:
+        query_vector = index.embedder.embed_queries([query])[0]
+    if mode == "dense":
+        ranked = index.search_dense(query_vector, depth, allowed)
+    elif mode == "bm25":
+        ranked = index.search_bm25(query, depth, allowed)
+    else:
+        ranked = _fuse([index.search_dense(query_vector, depth, allowed),
+                        index.search_bm25(query, depth, allowed)], rrf_k)
+    ranked = _mmr(index, query_vector, ranked, k, mmr_lambda) if mmr else ranked[:k]
+    passages = []
+    for vid, score in ranked:
+        chunk = index.chunks[vid]
+        document = index.documents[chunk.doc_id].document
+        passages.append(Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=score,
+                                title=document.title, authors=document.authors, year=document.year,
+                                page=chunk.page, section=chunk.section, start=chunk.start, end=chunk.end))
+    return passages
+
+
+def highlight_terms(text: str, query: str) -> list[tuple[int, int]]:
+    """(start, end) spans of words in `text` that match a query word (same English stem; stopwords ignored)."""
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stemmer = Stemmer.Stemmer("english")
+    stop = set(STOPWORDS_EN)
+    wanted = {stemmer.stemWord(w) for w in (m.group().lower() for m in _WORD.finditer(query)) if w not in stop}
+    if not wanted:
+        return []
+    return [(m.start(), m.end()) for m in _WORD.finditer(text)
+            if m.group().lower() not in stop and stemmer.stemWord(m.group().lower()) in wanted]
