@@ -1,0 +1,403 @@
+"""Jargon check: is every technical term defined where the reader first meets it?
+
+`check_jargon(markdown)` finds the terms (engine/check/terms.py) in the draft's prose
+(engine/check/prose.py: code, URLs, citations, tables, math and HTML are not prose), then
+decides for each term whether the writer defined it at its first use.
+
+Rules a writer can rely on:
+- **Headings are not first uses.** A heading names a section; the reader meets the term in
+  the body below it, so the first use is the first mention in prose. A term that appears only
+  in headings is not reported.
+- **Recognised definitions**: "X is/are a/the …", "X means / refers to / denotes / stands for
+  …", "X, a/the/which …", "X — …", "X: …", "X (…)" (an acronym's expansion or any explanatory
+  parenthesis), "long form (X)", "called X", "known as X", "that is, …", "i.e.", "X whose …",
+  a sentence with X as subject of a mechanism verb ("X splits …", "X keeps …"), and a
+  definition in the sentence right after the first use (naming X again, or "It/This …").
+- **Statuses**: "defined" (at first use or in the next sentence), "defined_late" (a definition
+  further on: both offsets are reported), "undefined", "assumed" (the per-article or brief's
+  assumed terms; never flagged). What the default audience knows (`terms.PEER_BASICS`) is not
+  reported at all; pass `audience="general readers"` to report it too.
+- Offsets are character offsets into the Markdown text given; lines are 1-based.
+
+Suggestions come only from retrieved passages (`search`): definitional sentences found with the
+same patterns, best retrieval score first, each with its citation. When the corpus holds none,
+the suggestion is None; nothing is invented. (An LLM-written suggestion, marked unverified, is
+a later follow-up.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Sequence
+
+from engine.check.prose import ProseMap, prose_map, sentences
+from engine.check.terms import Mention, find_mentions, mention_pattern, peer_basic_keys, term_key
+from engine.records import Finding, Passage
+
+STATUSES = ("defined", "undefined", "defined_late", "assumed")
+FLAGGED = ("undefined", "defined_late")
+
+Search = Callable[[str], Sequence[Passage]]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A definitional sentence found in the corpus, with the passage it came from."""
+
+    text: str
+    doc_id: str
+    chunk_id: str
+    title: str
+    page: int
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "citation": {"doc_id": self.doc_id, "chunk_id": self.chunk_id,
+                                                "title": self.title, "page": self.page}}
+
+
+@dataclass(frozen=True)
+class TermResult:
+    """One technical term: where it is first used, whether and where it is defined, a suggestion."""
+
+    term: str  # as written at first use
+    key: str  # case/hyphen/plural-folded form shared by all variants
+    status: str  # defined | undefined | defined_late | assumed
+    first_use: int  # offset into the draft
+    first_use_line: int
+    first_use_length: int
+    definition_offset: int | None = None
+    definition_line: int | None = None
+    definition_text: str = ""  # the draft sentence that defines it
+    mentions: tuple[tuple[int, int], ...] = ()  # (offset, length) of every prose mention
+    aliases: tuple[str, ...] = ()  # other spellings that name it, e.g. the long form of an acronym
+    suggestion: Suggestion | None = None
+
+    @property
+    def defined(self) -> bool:
+        return self.definition_offset is not None
+
+    @property
+    def flagged(self) -> bool:
+        return self.status in FLAGGED
+
+    def to_dict(self) -> dict:
+        return {"term": self.term,
+                "first_use": {"offset": self.first_use, "line": self.first_use_line},
+                "defined": self.defined, "status": self.status,
+                "definition_offset": self.definition_offset,
+                "suggestion": self.suggestion.to_dict() if self.suggestion else None}
+
+
+@dataclass(frozen=True)
+class HighlightSpan:
+    """A span of the draft for the editor to mark: a term's first use or its definition."""
+
+    offset: int
+    length: int
+    term: str
+    status: str
+    role: str  # first_use | definition
+
+
+@dataclass(frozen=True)
+class JargonReport:
+    """All technical terms of a draft in order of first use."""
+
+    terms: tuple[TermResult, ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. "no index: no suggestions"
+    markdown_length: int = 0
+
+    @property
+    def undefined(self) -> tuple[TermResult, ...]:
+        """Terms the writer should define: undefined, or defined only after their first use."""
+        return tuple(t for t in self.terms if t.flagged)
+
+    def to_dict(self) -> dict:
+        return {"terms": [t.to_dict() for t in self.terms], "undefined": [t.term for t in self.undefined]}
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable lines for the CLI."""
+        lines = [f"Jargon: {len(self.terms)} technical term(s), {len(self.undefined)} to define at first use."]
+        for t in self.terms:
+            where = f"line {t.first_use_line}"
+            if t.status == "defined_late":
+                where += f", defined later on line {t.definition_line}"
+            lines.append(f"  {t.status:<12} {t.term}  ({where})")
+            if t.flagged and t.suggestion:
+                lines.append(f"               suggestion: {t.suggestion.text}  [{t.suggestion.title}, p. {t.suggestion.page}]")
+            elif t.flagged:
+                lines.append("               no definition found in the corpus")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return lines
+
+
+# --- sentences ----------------------------------------------------------------------------
+
+def sentence_spans(pm: ProseMap) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of the prose text (the shared splitter in prose.py)."""
+    return [(s.start, s.end) for s in sentences(pm)]
+
+
+# --- definition patterns ------------------------------------------------------------------
+
+_MECHANISM_VERBS = (
+    "add|adapt|appl(?:y|ies)|assign|block|build|clip|combine|compare|compress|compute|control|convert|count|"
+    "divide|draw|drop|encode|estimate|fine-tune|freeze|give|hide|keep|learn|let|limit|map|measure|merge|"
+    "multipl(?:y|ies)|normali[sz]e|pair|predict|project|pull|punish|rank|read|remove|replace|rescale|rescore|"
+    "restrict|rotate|route|run|sample|score|select|shard|skip|split|store|sum|trade|train|truncate|turn|tell|"
+    "weight|ask|treat|pick|find|link|break|cut|reuse|avoid|approximate|average|concatenate|describe"
+)
+_MECHANISM = re.compile(rf"^\s+(?:\w+ly\s+)?(?:{_MECHANISM_VERBS})(?:s|es)?\b|^\s+works?\s+by\b", re.IGNORECASE)
+_COPULA = re.compile(
+    r"^\s+(?:is|are)\s+(?:(?:simply|essentially|just|basically)\s+)?"
+    r"(?:a|an|the|one|what|when|how|any|defined|called|short\s+for|shorthand\s+for)\b"
+    r"|^\s+(?:means?|refers?\s+to|denotes?|stands?\s+for|describes?|names?)\b",
+    re.IGNORECASE)
+_APPOSITIVE = re.compile(
+    r"^\s*(?:,|—|–|--|\s-\s)\s*(?:i\.e\.|in\s+short)|"
+    r"^\s*(?:,|—|–|--|\s-\s)\s*(?:a|an|the|which|that|who|whose|those|these|one|namely|that\s+is|"
+    r"in\s+other\s+words|or|called|known\s+as|also\s+called)\b|^\s*(?:—|–|--)\s*\S|^\s+(?:which|whose)\s+\w+|^\s*:\s*\S+\s+\S+\s+\S+",
+    re.IGNORECASE)
+_PAREN = re.compile(r"^\s*\(([^()]{3,})\)")
+_NOT_EXPLANATION = re.compile(r"\b(?:1[89]|20)\d\d\b|et al|^\s*(?:see|e\.g\.|cf\.|fig|table|section|eq|§)|^\s*\d", re.IGNORECASE)
+_CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?)\s*[\"“']?$",
+                     re.IGNORECASE)
+_THAT_IS = re.compile(r"^[^.;]{0,40}?\b(?:that\s+is\b|i\.e\.|in\s+other\s+words\b|namely\b)", re.IGNORECASE)
+_SUBJECT_LEAD = re.compile(r"^\s*(?:(?:the|a|an|each|our|in|with|under|for|this)\s+)*(?:[\w-]+\s+)?$", re.IGNORECASE)
+_REFERRING_NOUNS = r"(?:term|method|technique|approach|idea|trick|metric|algorithm|objective|scheme|procedure|step|score|loss|layer|model)"
+_ANAPHOR_LEAD = re.compile(r"^\s*(?:it|this|these|they|such\s+\w+|(?:this|the)\s+" + _REFERRING_NOUNS + r"|in\s+it)\s+(?:\w+ly\s+)?"
+                           r"(?:is|are|means|refers|denotes|stands|(?!has\b|was\b|does\b|goes\b)[a-z]+[^s\W]s|"
+                           + _MECHANISM_VERBS + r")\b", re.IGNORECASE)
+
+
+def _defines_here(text: str, sent: tuple[int, int], start: int, end: int) -> bool:
+    """True when the mention text[start:end] is defined by its own sentence."""
+    before = text[sent[0]:start]
+    after = text[end:sent[1]]
+    paren = _PAREN.match(after)
+    if paren and len(paren.group(1).split()) >= 2 and not _NOT_EXPLANATION.search(paren.group(1)):
+        return True
+    if before.rstrip().endswith("(") and after.lstrip().startswith(")"):
+        return True  # "long form (X)"
+    if _CALLED.search(before.rstrip(" ,")) or _CALLED.search(before):
+        return True
+    if _COPULA.match(after) or _APPOSITIVE.match(after) or _THAT_IS.match(after):
+        return True
+    # "X splits ...", "The KV cache keeps ...", "Mixture-of-experts layers route ...": X as the subject.
+    clause = re.split(r"[,;:]\s", before)[-1]  # "In the decoder, a causal mask blocks …": the clause's subject
+    if _SUBJECT_LEAD.match(clause) and (_MECHANISM.match(after) or re.match(r"^\s+[a-z]+s?\s*", after)
+                                        and _MECHANISM.match(re.sub(r"^\s+[a-z]+", "", after, count=1))):
+        return True
+    return False
+
+
+def _explains_next(text: str, sent: tuple[int, int], start: int) -> bool:
+    """True when the sentence after the first use is about the term: it leads the sentence, which has a verb.
+
+    "We use nucleus sampling. In nucleus sampling the next token is drawn from …"
+    """
+    if not _SUBJECT_LEAD.match(text[sent[0]:start]):
+        return False
+    rest = text[start:sent[1]]
+    return bool(re.search(r"\b(?:is|are)\b", rest) or re.search(rf"\b(?:{_MECHANISM_VERBS})(?:s|es)?\b", rest, re.I))
+
+
+def _defines_next(text: str, sent: tuple[int, int]) -> bool:
+    """True when a sentence opens by referring back ('It keeps …', 'This trick …', 'In it …')."""
+    return bool(_ANAPHOR_LEAD.match(text[sent[0]:sent[1]]))
+
+
+# --- the check ----------------------------------------------------------------------------
+
+def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Search | None = None,
+                 audience: str | None = None, pm: ProseMap | None = None) -> JargonReport:
+    """Every technical term of the draft with its status, first use, definition and suggestion."""
+    pm = pm or prose_map(markdown)
+    text = pm.text
+    sentences = sentence_spans(pm)
+    sentence_starts = [s for s, _ in sentences]
+    assumed = {term_key(t) for t in assumed_terms if t.strip()}
+    basics = frozenset() if audience and re.search(r"general|newcomer|non-?expert|beginner|public", audience, re.I) \
+        else peer_basic_keys()
+
+    aliases = _acronym_long_forms(text)  # long-form key -> acronym key
+    mentions = find_mentions(text, extra_keys=frozenset(aliases))
+    by_key: dict[str, list[Mention]] = {}
+    surfaces: dict[str, set[str]] = {}
+    for m in mentions:
+        key = aliases.get(m.key, m.key)
+        by_key.setdefault(key, []).append(m)
+        surfaces.setdefault(key, set()).add(m.surface)
+
+    line_starts = [0] + [i + 1 for i, c in enumerate(markdown) if c == "\n"]
+
+    def line_of(offset: int) -> int:
+        return bisect_right(line_starts, offset)
+
+    def sentence_of(index: int) -> int:
+        return max(0, bisect_right(sentence_starts, index) - 1)
+
+    results = []
+    for key, ms in by_key.items():
+        if key in basics or any(term_key(s) in basics for s in surfaces[key]):
+            if key not in assumed:
+                continue
+        first = ms[0]
+        first_sent = sentence_of(first.start)
+        definition: Mention | None = None
+        for m in ms:
+            n = sentence_of(m.start)
+            if _defines_here(text, sentences[n], m.start, m.end) or (
+                    n == first_sent + 1 and _explains_next(text, sentences[n], m.start)):
+                definition = m
+                break
+        if definition is None and first_sent + 1 < len(sentences) and _defines_next(text, sentences[first_sent + 1]):
+            definition_sent = first_sent + 1
+        else:
+            definition_sent = sentence_of(definition.start) if definition else None
+        if key in assumed or any(term_key(s) in assumed for s in surfaces[key]):
+            status = "assumed"
+        elif definition_sent is None:
+            status = "undefined"
+        elif definition_sent <= first_sent + 1:
+            status = "defined"
+        else:
+            status = "defined_late"
+        first_offset, first_length = pm.original_span(first.start, first.end)
+        def_offset = def_line = None
+        def_text = ""
+        if definition_sent is not None:
+            s, e = sentences[definition_sent]
+            anchor = definition.start if definition and sentence_of(definition.start) == definition_sent else s
+            def_offset = pm.to_original(anchor)
+            def_line = line_of(def_offset)
+            def_text = " ".join(text[s:e].split())
+        long_forms = tuple(sorted({m.surface for m in ms if m.key != key} - {first.surface}))
+        results.append(TermResult(
+            term=first.surface, key=key, status=status, first_use=first_offset, first_use_line=line_of(first_offset),
+            first_use_length=first_length, definition_offset=def_offset, definition_line=def_line,
+            definition_text=def_text, mentions=tuple(pm.original_span(m.start, m.end) for m in ms),
+            aliases=long_forms))
+    results.sort(key=lambda r: r.first_use)
+    notes: list[str] = []
+    if search is not None:
+        results = [replace(r, suggestion=suggest_definition(r, search)) if r.flagged else r for r in results]
+    return JargonReport(terms=tuple(results), notes=tuple(notes), markdown_length=len(markdown))
+
+
+def _acronym_long_forms(text: str) -> dict[str, str]:
+    """{long-form key: acronym key} for every 'long form (ACR)' in the text."""
+    found = {}
+    for m in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,11})s?\)", text):
+        acronym = m.group(1)
+        if sum(c.isupper() for c in acronym) < 2:
+            continue
+        letters = sum(c.isupper() for c in acronym)
+        words = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 120):m.start()])
+        # One word per capital, counting hyphenated parts ("low-rank adaptation" = 3 for LoRA).
+        chosen: list[str] = []
+        parts = 0
+        for word in reversed(words):
+            chosen.insert(0, word)
+            parts += len(word.split("-"))
+            if parts >= letters or len(chosen) >= letters:
+                break
+        if chosen and chosen[0][0].lower() == acronym[0].lower():
+            found[term_key(" ".join(chosen))] = term_key(acronym)
+    return found
+
+
+# --- suggestions --------------------------------------------------------------------------
+
+def suggest_definition(term: TermResult | str, search: Search, *, limit: int = 8) -> Suggestion | None:
+    """The best-scored definitional sentence about `term` in the retrieved passages, or None."""
+    name = term.term if isinstance(term, TermResult) else term
+    names = [name] + (list(term.aliases) if isinstance(term, TermResult) else [])
+    patterns = [mention_pattern(term_key(n)) for n in names]
+    passages = sorted(search(name)[:limit], key=lambda p: -p.score)
+    for passage in passages:
+        pm = prose_map(passage.text)
+        for s, e in sentence_spans(pm):
+            for pattern in patterns:
+                for m in pattern.finditer(pm.text, s, e):
+                    if _defines_here(pm.text, (s, e), m.start(), m.end()):
+                        return Suggestion(" ".join(pm.text[s:e].split()), passage.doc_id, passage.chunk_id,
+                                          passage.title, passage.page, passage.score)
+    return None
+
+
+def insert_definition(markdown: str, term: TermResult, suggestion: Suggestion | str, *, citation: str = "") -> str:
+    """The draft with the definition inserted as the sentence right after the term's first use.
+
+    `citation` (e.g. "[3]") is appended to the inserted sentence; numbering is the caller's.
+    """
+    text = suggestion.text if isinstance(suggestion, Suggestion) else suggestion
+    text = text.strip()
+    if citation:
+        text = re.sub(r"([.!?])$", rf" {citation}\1", text) if text[-1:] in ".!?" else f"{text} {citation}"
+    pm = prose_map(markdown)
+    for s, e in sentence_spans(pm):
+        start, length = pm.original_span(s, e)
+        if start <= term.first_use < start + max(length, 1):
+            end = pm.to_original(s + len(pm.text[s:e].rstrip()) - 1) + 1
+            while end < len(markdown) and markdown[end] in "*_`\"')]":
+                end += 1  # keep closing emphasis/quotes with the sentence
+            return markdown[:end] + " " + text + markdown[end:]
+    return markdown[:term.first_use] + text + " " + markdown[term.first_use:]
+
+
+# --- views for the UI and exports ---------------------------------------------------------
+
+def highlight_spans(report: JargonReport, statuses: Sequence[str] = FLAGGED) -> list[HighlightSpan]:
+    """Spans to mark in the draft: first uses of terms with these statuses, and their late definitions."""
+    spans = []
+    for t in report.terms:
+        if t.status not in statuses:
+            continue
+        spans.append(HighlightSpan(t.first_use, t.first_use_length, t.term, t.status, "first_use"))
+        if t.status == "defined_late" and t.definition_offset is not None:
+            length = next((ln for off, ln in t.mentions if off == t.definition_offset), 0)
+            spans.append(HighlightSpan(t.definition_offset, length, t.term, t.status, "definition"))
+    return sorted(spans, key=lambda s: s.offset)
+
+
+def findings(report: JargonReport) -> list[Finding]:
+    """One Finding per term to define, at its first use."""
+    out = []
+    for t in report.undefined:
+        if t.status == "defined_late":
+            message = f"'{t.term}' is used on line {t.first_use_line} but defined only on line {t.definition_line}."
+        else:
+            message = f"'{t.term}' is not defined where it is first used."
+        out.append(Finding("jargon", t.first_use, t.first_use_length, message, "warning"))
+    return out
+
+
+def glossary(report: JargonReport, fmt: str = "markdown") -> str:
+    """All terms with their definition (from the draft, else the corpus suggestion) as Markdown or CSV."""
+    rows = []
+    for t in sorted(report.terms, key=lambda t: t.term.lower()):
+        if t.definition_text:
+            definition, source = t.definition_text, "draft"
+        elif t.suggestion:
+            definition, source = t.suggestion.text, f"{t.suggestion.title}, p. {t.suggestion.page}"
+        else:
+            definition, source = "", ""
+        rows.append((t.term, t.status, definition, source))
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["term", "status", "definition", "source"])
+        writer.writerows(rows)
+        return buf.getvalue()
+    if fmt != "markdown":
+        raise ValueError(f"glossary format must be 'markdown' or 'csv', not {fmt!r}")
+    lines = ["| Term | Status | Definition | Source |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,317 @@
+"""Technical-term candidates in prose text: acronyms, model/method names, rare words, term-of-art phrases.
+
+The jargon check (engine/check/jargon.py) calls `find_mentions` on `ProseMap.text`, so code,
+URLs, citations, tables, math and headings never reach this module.
+
+What counts as a term, in order of strength:
+- **names**: tokens with two or more capitals, an internal capital or a digit (LoRA, RLHF, NF4,
+  FlashAttention, GPT-3, T5, vLLM); a short all-capital acronym takes one following lowercase
+  head word with it ("KV cache", "IDF weight");
+- **rare words**: words whose Zipf frequency in general English (the `wordfreq` package) is
+  below `RARE_ZIPF`, or below `RECURRING_ZIPF` when they recur in the same text. Spelling
+  variants (-ise/-ize), inflections and transparent prefixes (re-, pre-, un-, ...) are looked
+  up too, so "recomputes" or "quantised" are judged by their everyday forms;
+- **term-of-art phrases**: a modifier followed by a technical head noun ("nucleus sampling",
+  "brevity penalty", "gradient checkpointing") when at least one of the words is uncommon
+  (Zipf below `PHRASE_ZIPF`); a rare word takes its uncommon noun modifiers with it.
+
+`PEER_BASICS` is what the default audience (ML/AI engineers and researchers) already knows;
+those terms are never reported. Term keys fold case, hyphens and plurals, so "KV caches",
+"kv cache" and "KV-cache" are one term.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+RARE_ZIPF = 2.0  # below this a single occurrence is enough
+RECURRING_ZIPF = 2.6  # below this a word is a term when it occurs at least twice
+PHRASE_ZIPF = 4.0  # a head-noun phrase needs one word at least this uncommon
+HYPHENATED_ZIPF = 2.8  # single-use threshold for hyphenated compounds
+RARE_MODIFIER_ZIPF = 4.3  # a rare word takes modifiers below this with it ("pipeline parallelism")
+
+# What ML/AI engineers and researchers know without being told (the default audience).
+_PEER_BASICS_TEXT = """
+AI, ML, NLP, LLM, GPU, CPU, TPU, RAM, VRAM, API, URL, PDF, JSON, CSV, HTTP, SQL, HTML, CUDA, OS, UI, ID,
+GPT, GPT-2, GPT-3, GPT-4, BERT, ChatGPT, PyTorch, TensorFlow, JAX, NumPy, Python, GitHub, Hugging Face,
+OpenAI, Google, Meta, Microsoft, NVIDIA, DeepMind, Anthropic, Wikipedia, arXiv,
+model, language model, transformer, attention, self-attention, multi-head attention, softmax, logit,
+token, tokenizer, tokenization, embedding, word embedding, encoder, decoder, fine-tuning, finetuning,
+pretraining, pre-training, pretrained, hyperparameter, backpropagation, dropout, feed-forward,
+feed-forward network, perceptron, gradient descent, stochastic gradient descent, SGD, Adam, AdamW,
+ReLU, GELU, CNN, RNN, LSTM, MLP, GAN, VAE, RL, reinforcement learning, supervised learning,
+fp16, fp32, bf16, int8, int4, FLOP, FLOPs, quantization, quantisation, n-gram, ngram, unigram, bigram,
+trigram, centroid, warmup, few-shot, zero-shot, one-shot, perplexity, autoregressive,
+cosine similarity, dataset, benchmark, F1, accuracy, precision, recall, AUC, ROC, k-means,
+neural network, deep learning, machine learning, learning rate, batch size, loss function,
+cross-entropy, cross-entropy loss, attention head, hidden layer, output layer, machine translation,
+beam search, greedy decoding, tokenize, quantize, GB, MB, KB, TB, GHz, language modelling, language modeling, vector, matrix,
+OK, US, UK, EU, TV, AM, PM, PhD, CEO, FAQ, etc, vs
+"""
+PEER_BASICS = frozenset(t.strip() for t in _PEER_BASICS_TEXT.split(","))
+
+# Heads of multi-word terms of art ("nucleus sampling", "brevity penalty"); a grammatical
+# pattern, not a list of terms: the modifier decides whether the phrase is a term.
+TECH_HEADS = frozenset("""
+sampling search attention penalty frequency normalization normalisation quantization
+quantisation list retriever retrieval model smoothing law forgetting negative batching loss
+similarity prompting precision accuracy encoding mask masking decoding learning tuning
+parallelism distillation cache embedding memory index checkpointing adaptation pooling
+encoder decoder objective regularization regularisation gating routing norm kernel estimation
+alignment pruning scaling sharding descent
+""".split())
+
+# Modifiers that describe rather than name ("large model", "exact attention").
+_GENERIC_MODIFIERS = frozenset("""
+new large small big same other first last final full whole single different similar each
+every good better best main simple standard original previous next exact low high long short
+few many several base own entire given current specific overall total early later earlier
+larger smaller fast faster slow strong weak random true real general common typical top
+trained learned used proposed resulting underlying following above below further additional
+extra more most less least much various certain usual whole shared separate held-out
+maximum minimum average mean median state-of-the-art
+""".split())
+
+STOPWORDS = frozenset("""
+a an the and or but nor so yet for of to in on at by from with without within into onto over
+under about above below between among through during before after since until upon across
+along around behind beyond than as per via against toward towards
+i me my we us our ours you your he him his she her it its they them their this that these
+those who whom whose which what where when why how whether if then else while because
+although though unless once whereas thus hence however therefore instead
+both either neither each every all any some no not only also
+just very too quite rather even still again ever never always often here there
+is are was were be been being am do does did doing done have has had having can could may
+might must shall should will would one two three four five six seven eight nine ten
+such same own more most less least many much few several other another
+let lets get gets got make makes made take takes took see sees seen use uses used
+""".split())
+
+_TOKEN = re.compile(r"\[[A-Z][A-Z0-9]+\]|[A-Za-z0-9]+(?:[-@'’][A-Za-z0-9]+)*")  # "[CLS]" is a token
+_PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter")
+_ROMAN = re.compile(r"^[IVX]{1,4}$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One occurrence of a candidate term in prose text: its key, surface form and span."""
+
+    key: str
+    surface: str
+    start: int
+    end: int
+    kind: str  # name | rare | phrase
+
+
+def term_key(surface: str) -> str:
+    """The form that case, hyphen and plural variants share: 'KV-caches' -> 'kv cache'."""
+    words = re.sub(r"[-\s]+", " ", surface.strip().replace("’", "'")).split(" ")
+    words = [_american(w[:-2] if w.endswith("'s") else w) for w in words]
+    last = words[-1]
+    if len(last) > 2 and last[-1] == "s" and last[-2].isupper():
+        last = last[:-1]  # LLMs -> LLM
+    else:
+        last = _singular(last.lower())
+    words[-1] = last
+    return " ".join(w.lower() for w in words)
+
+
+def _american(word: str) -> str:
+    for a, b in (("isation", "ization"), ("ising", "izing"), ("ised", "ized"), ("iser", "izer"), ("ise", "ize"),
+                 ("ises", "izes")):
+        if word.lower().endswith(a) and len(word) > len(a) + 3:
+            return word[: -len(a)] + b
+    return word
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or word.endswith(("ss", "us", "is", "ous")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        # "caches" -> "cache" but "batches" -> "batch": keep the more common stem.
+        return word[:-1] if _raw_zipf(word[:-1]) >= _raw_zipf(word[:-2]) else word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=1)
+def peer_basic_keys() -> frozenset[str]:
+    """Term keys of `PEER_BASICS`."""
+    return frozenset(term_key(t) for t in PEER_BASICS if t)
+
+
+@lru_cache(maxsize=65536)
+def everyday_zipf(word: str) -> float:
+    """The highest general-English Zipf frequency among a word's spelling and derivation variants."""
+    from wordfreq import zipf_frequency
+
+    word = word.lower()
+    variants = {word}
+    for a, b in (("isation", "ization"), ("ising", "izing"), ("ised", "ized"), ("ise", "ize"),
+                 ("ises", "izes"), ("our", "or"), ("tre", "ter")):
+        if word.endswith(a):
+            variants.add(word[: -len(a)] + b)
+    for v in list(variants):
+        for suffix, repl in (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("d", "")):
+            if v.endswith(suffix) and len(v) - len(suffix) >= 4:
+                variants.add(v[: -len(suffix)] + repl)
+    for v in list(variants):
+        for p in _PREFIXES:
+            if v.startswith(p) and len(v) - len(p) >= 4:
+                variants.add(v[len(p):].lstrip("-"))
+    return max(zipf_frequency(v, "en") for v in variants)
+
+
+@lru_cache(maxsize=65536)
+def _raw_zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def _is_name(token: str) -> bool:
+    """Acronyms, names with internal capitals, and letter+digit tokens (LoRA, GPT-3, T5, vLLM)."""
+    token = token.strip("[]")
+    if len(token) < 2 or not token[0].isalpha() or _ROMAN.match(token):
+        return False
+    if sum(c.isupper() for c in token) >= 2 or any(c.isupper() for c in token[1:]):
+        return True
+    return any(c.isdigit() for c in token)
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+    sentence_start: bool
+    joined_left: bool  # only spaces (no punctuation) separate it from the previous token
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens = []
+    prev_end = 0
+    for m in _TOKEN.finditer(text):
+        gap = text[prev_end:m.start()]
+        first = not tokens or bool(re.search(r"[.!?:]\s*$|\n", gap)) or "\n\n" in gap
+        raw = m.group()
+        end = m.end()
+        if raw.endswith(("'s", "’s")):
+            raw, end = raw[:-2], end - 2
+        tokens.append(_Token(raw, m.start(), end, first, bool(tokens) and gap.strip() == ""))
+        prev_end = m.end()
+    return tokens
+
+
+def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[Mention]:
+    """Every candidate-term occurrence in `text`, in order, without overlaps (longest wins).
+
+    `extra_keys` are keys known to be terms from elsewhere (for example the long form before an
+    acronym in parentheses); their plain-word occurrences are reported too.
+    """
+    tokens = _tokens(text)
+    lowered = [t.text.lower() for t in tokens]
+    counts: dict[str, int] = {}
+    for w in lowered:
+        counts[w] = counts.get(w, 0) + 1
+    found: list[Mention] = []
+
+    def add(i: int, j: int, kind: str) -> None:  # tokens i..j inclusive
+        surface = text[tokens[i].start:tokens[j].end]
+        found.append(Mention(term_key(surface), surface, tokens[i].start, tokens[j].end, kind))
+
+    for i, tok in enumerate(tokens):
+        word = tok.text
+        low = lowered[i]
+        if word[0].isdigit() or len(word) < 2:
+            continue
+        if word.isalpha() and len(word) <= 3 and i > 0 and tokens[i - 1].text[0].isdigit() and tokens[i].joined_left:
+            continue  # a unit after a number: "40 GB", "2 ms"
+        if _is_name(word):
+            j = i
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if nxt is not None and nxt.joined_left and (
+                    _singular(nxt.text) in TECH_HEADS and nxt.text.islower()
+                    or word.strip("[]").isupper() and len(word.strip("[]")) <= 3 and _is_head_noun_after_acronym(nxt.text)):
+                j = i + 1  # "KV cache", "top-20 accuracy", "[CLS] token"
+            add(i, j, "name")
+            continue
+        if low in STOPWORDS or not word.replace("-", "").isalpha():
+            continue
+        basic = term_key(low) in peer_basic_keys()
+
+        title_mid = word[0].isupper() and not tok.sentence_start
+        zipf = 9.0 if basic else everyday_zipf(low)
+        # Hyphenated compounds ("cross-encoder") are scored by wordfreq piece by piece, so they
+        # reach the single-use threshold only when a piece is itself uncommon.
+        single_use = HYPHENATED_ZIPF if "-" in low else RARE_ZIPF
+        if not basic and (zipf < single_use or (zipf < RECURRING_ZIPF and counts[low] >= 2) or (title_mid and zipf < 2.6)):
+            # Take uncommon noun modifiers on the left: "gradient checkpointing", "Jaccard similarity".
+            a = i
+            while (a > i - 2 and a - 1 >= 0 and tokens[a].joined_left and _is_modifier(tokens[a - 1], lowered[a - 1])
+                   and lowered[a - 1] not in _GENERIC_MODIFIERS and everyday_zipf(lowered[a - 1]) < RARE_MODIFIER_ZIPF):
+                a -= 1
+            b = i
+            if b + 1 < len(tokens) and tokens[b + 1].joined_left and lowered[b + 1] in TECH_HEADS \
+                    or b + 1 < len(tokens) and tokens[b + 1].joined_left and _singular(lowered[b + 1]) in TECH_HEADS:
+                b += 1
+            add(a, b, "rare" if a == b else "phrase")
+            continue
+        if _singular(low) in TECH_HEADS and i > 0 and tok.joined_left:
+            a = i - 1
+            mod = lowered[a]
+            all_basic = basic and term_key(mod) in peer_basic_keys()  # "softmax attention"
+            if _is_modifier(tokens[a], mod) and mod not in _GENERIC_MODIFIERS and not all_basic:
+                if a - 1 >= 0 and tokens[a].joined_left and _is_modifier(tokens[a - 1], lowered[a - 1]) \
+                        and lowered[a - 1] not in _GENERIC_MODIFIERS and everyday_zipf(lowered[a - 1]) < PHRASE_ZIPF:
+                    a -= 1
+                head_zipf = 9.0 if term_key(lowered[i]) in peer_basic_keys() else everyday_zipf(low)
+                # Coined compounds ("chain-of-thought", "mixture-of-experts") read as common words piece by piece.
+                coined = any(w.count("-") >= 2 and w not in _GENERIC_MODIFIERS for w in lowered[a:i])
+                # Modifiers by their own frequency: "paged" is rare even though "page" is not.
+                if coined or min([_raw_zipf(w) for w in lowered[a:i]] + [head_zipf + 0.7]) < PHRASE_ZIPF:
+                    add(a, i, "phrase")
+    # Every spelling of a term found above counts as a mention: "KV cache", then "kv caches".
+    for key in set(extra_keys) | {m.key for m in found}:
+        for m in re.finditer(_key_pattern(key), text, flags=re.IGNORECASE):
+            found.append(Mention(key, m.group(), m.start(), m.end(), "phrase"))
+    return _without_overlaps(found)
+
+
+def _is_modifier(tok: _Token, low: str) -> bool:
+    word = tok.text
+    return (word.replace("-", "").isalpha() and low not in STOPWORDS and not (word[0].isupper() and not tok.sentence_start
+            and everyday_zipf(low) > 3) and not low.endswith(("ly", "ss")) and len(low) > 2
+            and not (low.endswith("s") and not low.endswith(("ss", "us", "is"))))  # "emits": a verb, not a modifier
+
+
+def _is_head_noun_after_acronym(word: str) -> bool:
+    """'KV cache', 'IDF weight' but not 'BM25 scores' (a verb) or 'RLHF and'."""
+    low = word.lower()
+    return (word.isalpha() and word.islower() and low not in STOPWORDS and not low.endswith(("s", "ed", "ly"))
+            and len(low) > 2)
+
+
+def _key_pattern(key: str) -> str:
+    words = [re.escape(w) for w in key.split(" ")]
+    return r"(?<![\w-])" + r"[-\s]+".join(words) + r"(?:s|es)?(?![\w-])"
+
+
+def mention_pattern(key: str) -> re.Pattern[str]:
+    """A case-insensitive regex matching a term key's case, hyphen and plural variants in any text."""
+    return re.compile(_key_pattern(key), re.IGNORECASE)
+
+
+def _without_overlaps(mentions: list[Mention]) -> list[Mention]:
+    mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
+    kept: list[Mention] = []
+    for m in mentions:
+        if kept and m.start < kept[-1].end:
+            continue
+        kept.append(m)
+    return kept

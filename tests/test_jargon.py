@@ -1,0 +1,173 @@
+"""The jargon check: terms found in prose, defined at first use or not, grounded suggestions, inserts, exports."""
+
+from __future__ import annotations
+
+from engine.check import run_checks
+from engine.check.jargon import (JargonReport, check_jargon, findings, glossary, highlight_spans,
+                                 insert_definition, suggest_definition)
+from engine.records import Passage
+
+
+def term(report: JargonReport, name: str):
+    matches = [t for t in report.terms if t.term.lower() == name.lower()]
+    assert matches, f"{name!r} not among {[t.term for t in report.terms]}"
+    return matches[0]
+
+
+def passage(text: str, score: float, doc_id: str = "paper", chunk_id: str = "paper:1", page: int = 2) -> Passage:
+    return Passage(chunk_id=chunk_id, doc_id=doc_id, text=text, score=score, title=f"Title of {doc_id}", page=page)
+
+
+def test_undefined_term_is_flagged_at_first_use_with_draft_offset_and_line():
+    draft = "# Notes\n\nWe tune the model with QLoRA on one card.\nQLoRA worked well.\n"
+    report = check_jargon(draft)
+    qlora = term(report, "QLoRA")
+    assert qlora.status == "undefined"
+    assert draft[qlora.first_use:qlora.first_use + qlora.first_use_length] == "QLoRA"
+    assert qlora.first_use == draft.index("QLoRA") and qlora.first_use_line == 3
+    assert [t.term for t in report.undefined] == ["QLoRA"]
+
+
+def test_acronym_expanded_in_parentheses_is_defined():
+    assert term(check_jargon("We align the model with RLHF (reinforcement learning from human feedback)."),
+                "RLHF").status == "defined"
+
+
+def test_long_form_before_acronym_in_parentheses_defines_the_acronym_and_its_later_uses():
+    report = check_jargon("Low-rank adaptation (LoRA) trains two small matrices. Later, LoRA adapters are merged.")
+    lora = term(report, "Low-rank adaptation")
+    assert lora.status == "defined" and len(lora.mentions) == 3
+    assert len(report.terms) == 1
+
+
+def test_each_definition_pattern_counts_as_a_definition():
+    drafts = {
+        "copula": "GPTQ is a post-training method that rounds weights one layer at a time.",
+        "means": "Here GPTQ means post-training rounding with error correction.",
+        "appositive": "We use GPTQ, a post-training method, on every layer.",
+        "dash": "We use GPTQ — post-training rounding with error feedback — on every layer.",
+        "called": "We round weights with a method called GPTQ on every layer.",
+        "known as": "We use a rounding method known as GPTQ on every layer.",
+        "that is": "We use GPTQ, that is, rounding with error feedback, on every layer.",
+        "i.e.": "We use GPTQ, i.e. rounding with error feedback, on every layer.",
+        "next sentence": "We quantise the model with GPTQ. It rounds one layer at a time and corrects the error.",
+        "mechanism": "GPTQ replaces each weight with a rounded value while correcting the error.",
+    }
+    for pattern, draft in drafts.items():
+        assert term(check_jargon(draft), "GPTQ").status == "defined", pattern
+
+
+def test_mentions_without_a_definition_are_not_definitions():
+    for draft in ("We use GPTQ on every layer.", "GPTQ is faster than rounding to nearest.",
+                  "We use GPTQ (Frantar et al., 2022) on every layer."):
+        assert term(check_jargon(draft), "GPTQ").status == "undefined", draft
+
+
+def test_definition_after_the_next_sentence_is_defined_late_with_both_positions():
+    draft = ("We cut memory with gradient checkpointing.\n\nThe run took two days.\n\n"
+             "Gradient checkpointing stores only some activations and recomputes the rest.\n")
+    gc = term(check_jargon(draft), "gradient checkpointing")
+    assert gc.status == "defined_late" and gc.defined
+    assert gc.first_use == draft.index("gradient checkpointing")
+    assert gc.definition_offset == draft.index("Gradient checkpointing") and gc.definition_line == 5
+
+
+def test_assumed_terms_are_reported_as_assumed_and_never_flagged():
+    report = check_jargon("We serve the model with vLLM and FlashAttention.", assumed_terms=["vllm"])
+    assert term(report, "vLLM").status == "assumed"
+    assert [t.term for t in report.undefined] == ["FlashAttention"]
+
+
+def test_terms_every_peer_knows_are_not_reported_unless_the_audience_is_general():
+    draft = "The GPU runs the transformer with softmax attention and dropout."
+    assert check_jargon(draft).terms == ()
+    assert "GPU" in [t.term for t in check_jargon(draft, audience="general readers").terms]
+
+
+def test_heading_mention_is_not_the_first_use():
+    draft = "## Why RLHF\n\nWe use RLHF. RLHF is a fine-tuning method that learns from human preferences.\n"
+    rlhf = term(check_jargon(draft), "RLHF")
+    assert rlhf.first_use == draft.index("We use RLHF") + len("We use ")
+    assert rlhf.status == "defined"  # defined in the sentence after the first use
+
+
+def test_code_urls_and_citations_are_ignored():
+    draft = ("Call `FlashAttention()` as shown at https://example.org/QLoRA-NF4 [3].\n\n"
+             "```python\nmodel = GPTQ(bits=4)\n```\n")
+    assert check_jargon(draft).terms == ()
+
+
+def test_case_and_plural_variants_are_one_term():
+    report = check_jargon("We add KV caches per layer. The kv cache grows. A KV-cache is stored per request.")
+    assert len(report.terms) == 1 and len(report.terms[0].mentions) == 3
+
+
+def test_ordinary_prose_has_no_terms():
+    draft = ("The recipe asks for flour, water, salt and a little yeast. Knead the dough for ten minutes, "
+             "let it rise overnight in a cool kitchen, and bake it until the crust is dark. On Monday, "
+             "Maria walked 12 km to the harbour in 3 hours.")
+    assert check_jargon(draft).terms == ()
+
+
+def test_rare_word_is_a_term_and_common_derivations_are_not():
+    report = check_jargon("The decoder recomputes the logits. We tried random sampling with a drafter and a verifier. "
+                          "The drafter proposes tokens.")
+    assert [t.term for t in report.terms] == ["drafter"]
+
+
+def test_suggestion_is_the_best_scored_definitional_sentence_with_its_citation():
+    def search(query: str):
+        return [passage("We ran GPTQ on all layers. It took an hour.", 0.9, "a", "a:1"),
+                passage("Quantisation matters. GPTQ is a post-training method that rounds one layer at a time.",
+                        0.7, "b", "b:4", page=3),
+                passage("GPTQ is a one-shot weight quantisation method.", 0.5, "c", "c:2")]
+
+    report = check_jargon("We use GPTQ on every layer.", search=search)
+    suggestion = term(report, "GPTQ").suggestion
+    assert suggestion.text == "GPTQ is a post-training method that rounds one layer at a time."
+    assert suggestion.to_dict()["citation"] == {"doc_id": "b", "chunk_id": "b:4", "title": "Title of b", "page": 3}
+
+
+def test_no_suggestion_when_the_corpus_holds_no_definition():
+    def search(query: str):
+        return [passage("We ran GPTQ on all layers and it was fast.", 0.9)]
+
+    assert suggest_definition("GPTQ", search) is None
+    assert term(check_jargon("We use GPTQ.", search=search), "GPTQ").suggestion is None
+    assert suggest_definition("GPTQ", lambda q: []) is None
+
+
+def test_inserting_a_suggestion_makes_the_term_defined():
+    draft = "# Setup\n\nWe quantise with GPTQ before serving. The server runs on one card.\n"
+    suggestion_text = "GPTQ is a post-training method that rounds one layer at a time."
+    result = term(check_jargon(draft), "GPTQ")
+    updated = insert_definition(draft, result, suggestion_text, citation="[2]")
+    assert updated == ("# Setup\n\nWe quantise with GPTQ before serving. GPTQ is a post-training method that rounds "
+                       "one layer at a time [2]. The server runs on one card.\n")
+    assert term(check_jargon(updated), "GPTQ").status == "defined"
+
+
+def test_glossary_lists_every_term_with_its_definition_in_markdown_and_csv():
+    report = check_jargon("GPTQ is a post-training quantisation method. We serve with vLLM.")
+    md = glossary(report)
+    assert "| GPTQ | defined | GPTQ is a post-training quantisation method. | draft |" in md
+    assert "| vLLM | undefined |  |  |" in md
+    csv_text = glossary(report, fmt="csv")
+    assert csv_text.splitlines()[0] == "term,status,definition,source" and "vLLM,undefined,," in csv_text
+
+
+def test_highlight_spans_and_findings_point_at_first_uses_of_flagged_terms():
+    draft = "We use FlashAttention. GPTQ is a post-training method. Later, FlashAttention was fast."
+    report = check_jargon(draft)
+    spans = highlight_spans(report)
+    assert [(s.term, draft[s.offset:s.offset + s.length], s.role) for s in spans] == \
+        [("FlashAttention", "FlashAttention", "first_use")]
+    assert [(f.kind, f.offset, f.severity) for f in findings(report)] == [("jargon", draft.index("FlashAttention"), "warning")]
+
+
+def test_run_checks_returns_the_jargon_report_as_json_ready_dict():
+    report = run_checks("We use vLLM.")["jargon"]
+    assert report.to_dict() == {
+        "terms": [{"term": "vLLM", "first_use": {"offset": 7, "line": 1}, "defined": False, "status": "undefined",
+                   "definition_offset": None, "suggestion": None}],
+        "undefined": ["vLLM"]}
