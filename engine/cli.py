@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "engine.commands.export",
     "engine.commands.user",
     "engine.commands.backup",
+    "engine.commands.index",
+    "engine.commands.search",
+    "engine.commands.check",
 )
 
 
