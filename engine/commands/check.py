@@ -1,0 +1,54 @@
+"""`peerdraft check FILE.md [--json] [--assume TERM ...]`: every check on a draft, for people or scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from engine.check import run_checks
+from engine.errors import NotFound, PeerDraftError
+from engine.settings import Settings
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("check", help="check a Markdown draft (jargon: terms defined at first use)")
+    parser.add_argument("file", type=Path, help="the Markdown draft")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with a key per check")
+    parser.add_argument("--assume", nargs="+", action="extend", default=[], metavar="TERM",
+                        help="terms the audience knows: never flagged")
+    parser.add_argument("--no-suggestions", action="store_true",
+                        help="skip corpus definition suggestions (no index is loaded)")
+    parser.set_defaults(func=run)
+
+
+def corpus_search(settings: Settings):
+    """A search function over the corpus index, or (None, why not) when there is no index yet."""
+    if not (settings.index_dir / "CURRENT").exists():
+        return None, "no corpus index yet: no definition suggestions (run 'peerdraft index' to build one)"
+    from engine.index import open_index  # loads the embedder: only when an index exists
+    from engine.retrieve import retrieve_passages
+
+    index = open_index(settings)
+    return (lambda query: retrieve_passages(index, query, k=8, mode="hybrid")), ""
+
+
+def run(args, settings: Settings) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise NotFound(f"No draft at {path}.", "Give the path of a Markdown file: peerdraft check draft.md")
+    try:
+        markdown = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PeerDraftError(f"Cannot read {path}: {exc}.", "Save the draft as UTF-8 text and try again.") from None
+    search, note = (None, "") if args.no_suggestions else corpus_search(settings)
+    results = run_checks(markdown, assumed_terms=args.assume, search=search)
+    if args.json:
+        print(json.dumps({name: report.to_dict() for name, report in results.items()}, indent=2))
+        return 0
+    for name, report in results.items():
+        lines = report.summary_lines() if hasattr(report, "summary_lines") else [f"{name}: {report.to_dict()}"]
+        print("\n".join(lines))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return 0

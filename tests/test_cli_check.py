@@ -1,0 +1,50 @@
+"""`peerdraft check` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli import main
+
+DRAFT = "# Serving\n\nWe serve with vLLM and NF4 weights. See `vLLM --help`.\n"
+
+
+@pytest.fixture
+def draft(tmp_path, monkeypatch, settings):
+    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(settings.data_dir))  # no index there: no suggestions
+    path = tmp_path / "draft.md"
+    path.write_text(DRAFT, encoding="utf-8")
+    return path
+
+
+def test_check_json_has_jargon_terms_and_undefined_with_the_issue_keys(draft, capsys):
+    assert main(["check", str(draft), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    jargon = out["jargon"]
+    assert set(jargon) == {"terms", "undefined"}
+    vllm = jargon["terms"][0]
+    assert set(vllm) == {"term", "first_use", "defined", "status", "definition_offset", "suggestion"}
+    assert vllm == {"term": "vLLM", "first_use": {"offset": DRAFT.index("vLLM"), "line": 3}, "defined": False,
+                    "status": "undefined", "definition_offset": None, "suggestion": None}
+    assert jargon["undefined"] == ["vLLM", "NF4"]
+
+
+def test_assumed_terms_from_the_command_line_are_not_flagged(draft, capsys):
+    assert main(["check", str(draft), "--json", "--assume", "nf4", "--assume", "vllm"]) == 0
+    jargon = json.loads(capsys.readouterr().out)["jargon"]
+    assert jargon["undefined"] == [] and {t["status"] for t in jargon["terms"]} == {"assumed"}
+
+
+def test_human_output_lists_terms_and_says_why_there_are_no_suggestions(draft, capsys):
+    assert main(["check", str(draft)]) == 0
+    captured = capsys.readouterr()
+    assert "Jargon: 2 technical term(s), 2 to define at first use." in captured.out
+    assert "undefined    vLLM  (line 3)" in captured.out
+    assert "no corpus index yet" in captured.err
+
+
+def test_missing_draft_is_an_error_that_names_the_fix(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nope.md")]) == 1
+    assert "No draft at" in capsys.readouterr().err
