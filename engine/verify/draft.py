@@ -1,0 +1,275 @@
+"""Verify a whole draft sentence by sentence; in strict mode replace what its sources do not support."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Sequence
+
+from engine.events import Event, OnEvent, ignore_event
+from engine.records import Passage
+from engine.verify import signals as sig
+from engine.verify.sentences import SentenceSpan, citations_in, split_sentences, strip_citations
+from engine.verify.support import (Embedder, EntailmentModel, EvidenceSpan, SupportResult, VectorCache,
+                                   support_score)
+
+STATUSES = ("supported", "unsupported", "uncited_claim", "no_claim", "replaced")
+
+# Sentences that steer the reader rather than state a fact.
+_TRANSITIONAL = re.compile(
+    r"^(in this (article|post|section|piece|tutorial|guide)|this (article|post|section) (will|covers|explains|"
+    r"walks|shows|looks)|(below|next|here),? we|we (will|'ll) (now )?(look|see|walk|explore|cover|discuss)|"
+    r"let(')?s|let us|feel free|if you have (any )?questions|questions (and|or) comments|thanks? (you )?for "
+    r"reading|happy (reading|hacking)|read on|stay tuned|in the next section|to (sum up|summari[sz]e|conclude),?$)",
+    re.I)
+_INVITATION = re.compile(r"\b(leave a comment|ask (us|me) |reach out|get in touch|share your|we('d| would) love to "
+                         r"hear|let (us|me) know|questions are welcome|drop a question)\b", re.I)
+_ASSERTION = re.compile(
+    r"\b(is|are|was|were|has|have|had|uses?|used|reduces?|reduced|improves?|improved|achieves?|achieved|"
+    r"outperforms?|outperformed|requires?|required|introduced?|proposed?|shows?|showed|shown|trains?|trained|"
+    r"computes?|allows?|enables?|relies|depends?|consists?|contains?|makes?|made|cuts?|scales?|stores?|"
+    r"keeps?|replaces?|produces?|reaches?|matches?|beats?|runs?|needs?|takes?|gives?|works?|learns?)\b", re.I)
+_COMPARATIVE = re.compile(r"\b(\w+er than|more|less|fewer|faster|slower|better|worse|outperform\w*|best|"
+                          r"state[- ]of[- ]the[- ]art)\b", re.I)
+
+
+@dataclass
+class SentenceCheck:
+    """The verdict on one sentence; offsets refer to the input draft, new_* to the returned one."""
+
+    offset: int
+    length: int
+    text: str
+    status: str
+    citations: list[int] = field(default_factory=list)
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    evidence: str = ""  # best-supporting passage sentence
+    evidence_citation: int | None = None
+    evidence_chunk_id: str = ""
+    replacement: str | None = None  # strict mode: the text that took this sentence's place ("" = removed)
+    new_offset: int = 0
+    new_length: int = 0
+    precise_citations: list[int] = field(default_factory=list)  # citations that support it on their own
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """ALCE-style grounding figures of the draft as written (before strict-mode replacements)."""
+
+    sentences: int
+    claims: int
+    cited_share: float  # share of claim sentences carrying at least one citation
+    citation_recall: float  # share of claim sentences supported by their citations
+    citation_precision: float  # share of citations that support their sentence
+    supported_share_after: float  # share of claim sentences supported in the returned draft
+
+
+@dataclass
+class VerifyReport:
+    """The verified draft: new Markdown, per-sentence checks and grounding figures."""
+
+    markdown: str
+    strict: bool
+    sentences: list[SentenceCheck]
+    grounding: Grounding
+
+    def unsupported(self) -> list[SentenceCheck]:
+        """Sentences a writer must look at: unsupported, uncited claims and replaced ones."""
+        return [s for s in self.sentences if s.status in ("unsupported", "uncited_claim", "replaced")]
+
+    def to_dict(self) -> dict:
+        return {"strict": self.strict, "grounding": asdict(self.grounding),
+                "sentences": [asdict(s) for s in self.sentences], "markdown": self.markdown}
+
+    def to_json(self) -> str:
+        """The report as JSON for `--json` CLI output."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def makes_claim(sentence: str) -> bool:
+    """True when the sentence states something checkable (numbers, names, comparisons, assertions)."""
+    text = strip_citations(sentence).strip("*_ ")
+    if not text or text.endswith("?") or _TRANSITIONAL.match(text) or _INVITATION.search(text):
+        return False
+    if len(sig.content_stems(text)) < 2:
+        return False
+    return bool(sig.numbers_in(text) or sig.entities_in(text) or _COMPARATIVE.search(text)
+                or _ASSERTION.search(text))
+
+
+def _trim_evidence(text: str) -> str:
+    """An evidence sentence tidied for use in the draft: whitespace collapsed, no leading connective."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"^(however|moreover|furthermore|in addition|additionally|also|thus|therefore|hence|"
+                  r"in contrast|by contrast|similarly|finally|first|second|third),\s+", "", text, flags=re.I)
+    if text and text[0].islower():
+        text = text[0].upper() + text[1:]
+    text = text.rstrip()
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text
+
+
+def _with_marker(sentence: str, number: int) -> str:
+    """`sentence` with `[number]` placed before its final punctuation."""
+    body, end = (sentence[:-1], sentence[-1]) if sentence and sentence[-1] in ".!?" else (sentence, ".")
+    return f"{body} [{number}]{end}"
+
+
+def _owner(span: EvidenceSpan, numbers: Sequence[int], map_: Mapping[int, Sequence[Passage]]) -> tuple[int, str]:
+    """The citation number and chunk id of the passage an evidence span came from."""
+    index = 0
+    for number in numbers:
+        for passage in map_.get(number, ()):
+            if index == span.passage_index:
+                return number, passage.chunk_id
+            index += 1
+    return numbers[0], ""
+
+
+def _cited_passages(numbers: Sequence[int], map_: Mapping[int, Sequence[Passage]]) -> list[Passage]:
+    return [p for n in numbers for p in map_.get(n, ())]
+
+
+def _precise(sentence: str, numbers: list[int], map_: Mapping[int, Sequence[Passage]], cache: VectorCache,
+             result: SupportResult, nli: EntailmentModel | None) -> list[int]:
+    """Citations that support the sentence alone, or without which the rest no longer supports it (ALCE)."""
+    if len(numbers) == 1:
+        return list(numbers) if result.supported else []
+    precise = []
+    for number in numbers:
+        alone = support_score(sentence, list(map_.get(number, ())), cache, nli=nli).supported
+        rest = [n for n in numbers if n != number]
+        if alone or (result.supported and not support_score(sentence, _cited_passages(rest, map_), cache,
+                                                               nli=nli).supported):
+            precise.append(number)
+    return precise
+
+
+def _replacement(check: SentenceCheck, result: SupportResult | None, numbers: list[int],
+                 map_: Mapping[int, Sequence[Passage]], used: set[str]) -> str:
+    """An extractive, faithful stand-in for an unsupported sentence ('' when there is no evidence)."""
+    for span in (result.candidates if result else ()):
+        text = _trim_evidence(span.text)
+        if text in used or len(sig.content_stems(text)) < 3:
+            continue
+        number, chunk_id = _owner(span, numbers, map_)
+        used.add(text)
+        check.evidence, check.evidence_citation, check.evidence_chunk_id = span.text, number, chunk_id
+        return _with_marker(text, number)
+    return ""
+
+
+def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], embedder: Embedder, *,
+                 strict: bool, nli: EntailmentModel | None = None,
+                 on_event: OnEvent = ignore_event) -> VerifyReport:
+    """Check every prose sentence of `markdown` against the passages its `[n]` markers cite.
+
+    Status per sentence: supported, unsupported, uncited_claim (a factual claim with no citation),
+    no_claim (questions, transitions, invitations) or replaced (strict mode: an unsupported sentence
+    swapped for the best-matching sentence of its cited passage, keeping the marker; an uncited claim
+    that no passage of the draft supports is removed). The original text stays in the report.
+    """
+    spans: list[SentenceSpan] = split_sentences(markdown)
+    cache = VectorCache(embedder)
+    all_numbers = sorted(citation_map)
+    cache.add([strip_citations(s.text) for s in spans])
+    checks: list[SentenceCheck] = []
+    used: set[str] = set()
+    for done, span in enumerate(spans, start=1):
+        on_event(Event("verify", "checking sentences", done, len(spans)))
+        numbers = citations_in(span.text)
+        check = SentenceCheck(offset=span.offset, length=span.length, text=span.text, status="no_claim",
+                              citations=numbers)
+        checks.append(check)
+        if not numbers:
+            if not makes_claim(span.text):
+                continue
+            check.status = "uncited_claim"
+            check.reasons = ["states a fact without a citation"]
+            if strict:
+                # The draft keeps only supported claims: attach a citation that supports it, or drop it.
+                best = _best_uncited_support(span.text, citation_map, all_numbers, cache, nli)
+                if best is not None:
+                    number, result = best
+                    check.status, check.score = "supported", result.score
+                    check.replacement = _with_marker(span.text.rstrip(), number) \
+                        if span.text.rstrip()[-1:] in ".!?" else f"{span.text} [{number}]"
+                    check.reasons = [f"citation [{number}] added: that source supports it"]
+                    check.evidence = result.best_span.text if result.best_span else ""
+                    check.evidence_citation = number
+                else:
+                    check.status, check.replacement = "replaced", ""
+                    check.reasons.append("removed in strict mode: no source of this draft supports it")
+            continue
+        passages = _cited_passages(numbers, citation_map)
+        missing = [n for n in numbers if n not in citation_map]
+        result = support_score(span.text, passages, cache, nli=nli) if passages else None
+        if result is not None:
+            check.score = result.score
+            check.reasons = result.reasons()
+            if result.best_span is not None:
+                check.evidence = result.best_span.text
+                check.evidence_citation, check.evidence_chunk_id = _owner(result.best_span, numbers, citation_map)
+        if missing:
+            check.reasons.append("no source for citation " + ", ".join(f"[{n}]" for n in missing))
+        supported = result is not None and result.supported and not missing
+        check.status = "supported" if supported else "unsupported"
+        if result is not None:
+            check.precise_citations = [n for n in _precise(span.text, [n for n in numbers if n in citation_map],
+                                                           citation_map, cache, result, nli)]
+        if not supported and strict:
+            check.replacement = _replacement(check, result, numbers, citation_map, used)
+            check.status = "replaced"
+    new_markdown = _rebuild(markdown, checks)
+    return VerifyReport(markdown=new_markdown, strict=strict, sentences=checks, grounding=_grounding(checks))
+
+
+def _best_uncited_support(sentence: str, citation_map: Mapping[int, Sequence[Passage]], numbers: list[int],
+                          cache: VectorCache, nli: EntailmentModel | None) -> tuple[int, SupportResult] | None:
+    best: tuple[int, SupportResult] | None = None
+    for number in numbers:
+        result = support_score(sentence, list(citation_map[number]), cache, nli=nli)
+        if result.supported and (best is None or result.score > best[1].score):
+            best = (number, result)
+    return best
+
+
+def _rebuild(markdown: str, checks: list[SentenceCheck]) -> str:
+    """The draft with replacements applied; fills each check's new_offset/new_length."""
+    pieces: list[str] = []
+    cursor = 0
+    length_so_far = 0
+    for check in checks:
+        gap = markdown[cursor:check.offset]
+        if check.replacement == "" and gap.endswith(" "):
+            gap = gap[:-1]  # removing a sentence also removes the space before it
+        pieces.append(gap)
+        length_so_far += len(gap)
+        new_text = check.text if check.replacement is None else check.replacement
+        check.new_offset, check.new_length = length_so_far, len(new_text)
+        pieces.append(new_text)
+        length_so_far += len(new_text)
+        cursor = check.offset + check.length
+    pieces.append(markdown[cursor:])
+    return "".join(pieces)
+
+
+def _grounding(checks: list[SentenceCheck]) -> Grounding:
+    claims = [c for c in checks if c.status != "no_claim" or c.citations]
+    cited = [c for c in claims if c.citations]
+    supported_before = [c for c in cited if c.status == "supported"]
+    n_citations = sum(len(c.citations) for c in cited)
+    n_precise = sum(len(c.precise_citations) for c in cited)
+    after_claims = [c for c in claims if c.replacement != ""]
+    after_supported = [c for c in after_claims if c.status in ("supported", "replaced")]
+
+    def share(part: int, whole: int) -> float:
+        return round(part / whole, 4) if whole else 0.0
+
+    return Grounding(sentences=len(checks), claims=len(claims), cited_share=share(len(cited), len(claims)),
+                     citation_recall=share(len(supported_before), len(claims)),
+                     citation_precision=share(n_precise, n_citations),
+                     supported_share_after=share(len(after_supported), len(after_claims)))

@@ -1,0 +1,178 @@
+"""Verify stage: sentence splitting, citation parsing, support scoring and strict-mode replacement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.records import Passage
+from engine.verify import citations_in, makes_claim, split_sentences, support_score, verify_draft
+
+LORA = Passage(
+    chunk_id="lora-1", doc_id="lora", score=1.0, title="LoRA: Low-Rank Adaptation of Large Language Models",
+    authors=("Edward J. Hu", "Yelong Shen", "Phillip Wallis"), year=2021,
+    text=("LoRA keeps the weights of a pretrained model frozen and adds a pair of small trainable low-rank "
+          "matrices to selected layers of the Transformer. Against full fine-tuning of GPT-3 175B with Adam, "
+          "it needs 10,000 times fewer trainable parameters and about 3 times less GPU memory. Because the "
+          "low-rank update can be merged into the frozen weights, it adds no latency at inference time."))
+FLASH = Passage(
+    chunk_id="flash-1", doc_id="flash", score=1.0, title="FlashAttention", authors=("Tri Dao",), year=2022,
+    text=("FlashAttention computes exact attention while cutting the number of reads and writes between GPU "
+          "high-bandwidth memory and on-chip SRAM. It does this by tiling the attention computation into "
+          "blocks. The paper reports a 3x speedup when training GPT-2 with sequence length 1K."))
+CITATIONS = {1: [LORA], 2: [FLASH]}
+
+DRAFT = """# Fine-tuning cheaply
+
+In this article we look at how LoRA makes fine-tuning cheap. LoRA freezes the pretrained weights and \
+trains small low-rank matrices added to Transformer layers [1]. Against full fine-tuning of GPT-3, LoRA \
+needs 50,000 times fewer trainable parameters [1]. FlashAttention gives a 3x training speedup on GPT-2 [2]. \
+QLoRA fine-tunes a 65B model on a single 48GB GPU. Have you tried it on your own models?
+
+```python
+model = get_peft_model(model, config)  # not prose. Not checked.
+```
+
+Questions are welcome in the comments!
+
+## References
+[1] Hu et al. LoRA. 2021.
+[2] Dao et al. FlashAttention. 2022.
+"""
+
+
+def test_sentence_offsets_are_exact_in_the_markdown():
+    spans = split_sentences(DRAFT)
+    assert spans, "the draft has prose"
+    for span in spans:
+        assert DRAFT[span.offset:span.offset + span.length] == span.text
+
+
+def test_splitting_skips_headings_code_and_the_reference_list():
+    texts = [s.text for s in split_sentences(DRAFT)]
+    assert not any("get_peft_model" in t or t.startswith("#") or "Hu et al. LoRA" in t for t in texts)
+    assert texts[0] == "In this article we look at how LoRA makes fine-tuning cheap."
+
+
+def test_abbreviations_and_decimals_do_not_end_sentences():
+    text = "Attention uses e.g. keys and values, i.e. vectors [1]. Hu et al. report 0.67 recall, see Fig. 2 [2]."
+    assert [s.text for s in split_sentences(text)] == [
+        "Attention uses e.g. keys and values, i.e. vectors [1].",
+        "Hu et al. report 0.67 recall, see Fig. 2 [2].",
+    ]
+
+
+def test_tables_are_not_prose():
+    text = "| model | score |\n|---|---|\n| BERT. | 80.5 |\n\nBERT scored 80.5 on GLUE [1]."
+    assert [s.text for s in split_sentences(text)] == ["BERT scored 80.5 on GLUE [1]."]
+
+
+@pytest.mark.parametrize("sentence, numbers", [
+    ("LoRA is cheap [1].", [1]),
+    ("Both agree [1, 3].", [1, 3]),
+    ("See the survey [2-4].", [2, 3, 4]),
+    ("Mixed [5], [2–3] and [5].", [5, 2, 3]),
+    ("A link [text](http://x) and no marker.", []),
+])
+def test_citation_markers_are_parsed(sentence, numbers):
+    assert citations_in(sentence) == numbers
+
+
+def test_faithful_paraphrase_with_its_citation_is_supported(embedder):
+    result = support_score("LoRA trains only small low-rank matrices while the pretrained weights stay frozen [1].",
+                           [LORA], embedder)
+    assert result.supported
+    assert result.best_span is not None and "low-rank" in result.best_span.text
+
+
+def test_fabricated_number_is_flagged_unsupported(embedder):
+    result = support_score("LoRA needs 50,000 times fewer trainable parameters than full fine-tuning [1].",
+                           [LORA], embedder)
+    assert not result.supported
+    assert result.signals.unsupported_numbers == ("50,000 times",)
+
+
+def test_numbers_written_differently_still_count_as_supported(embedder):
+    result = support_score("LoRA needs 10k times fewer trainable parameters and 3x less GPU memory [1].",
+                           [LORA], embedder)
+    assert result.signals.unsupported_numbers == ()
+    assert result.supported
+
+
+def test_swapped_author_name_is_flagged(embedder):
+    result = support_score("LoRA was proposed by Vaswani and colleagues to make fine-tuning cheap [1].",
+                           [LORA], embedder)
+    assert not result.supported
+    assert "Vaswani" in result.signals.unsupported_entities
+
+
+def test_real_author_from_passage_metadata_is_not_flagged(embedder):
+    result = support_score("Hu and colleagues freeze the pretrained weights and train low-rank matrices [1].",
+                           [LORA], embedder)
+    assert "Hu" not in result.signals.unsupported_entities
+
+
+def test_opposite_claim_is_flagged(embedder):
+    result = support_score("FlashAttention is an approximate attention method [2].", [FLASH], embedder)
+    assert not result.supported
+
+
+def test_questions_transitions_and_invitations_are_not_claims():
+    assert not makes_claim("Have you tried it on your own models?")
+    assert not makes_claim("In this article we look at how LoRA makes fine-tuning cheap.")
+    assert not makes_claim("Questions are welcome in the comments!")
+    assert makes_claim("QLoRA fine-tunes a 65B model on a single 48GB GPU.")
+
+
+def test_uncited_factual_claim_is_flagged(embedder):
+    report = verify_draft(DRAFT, CITATIONS, embedder, strict=False)
+    by_text = {c.text: c for c in report.sentences}
+    assert by_text["QLoRA fine-tunes a 65B model on a single 48GB GPU."].status == "uncited_claim"
+    assert by_text["Have you tried it on your own models?"].status == "no_claim"
+    assert by_text["Questions are welcome in the comments!"].status == "no_claim"
+
+
+def test_without_strict_mode_flags_are_shown_and_the_draft_is_unchanged(embedder):
+    report = verify_draft(DRAFT, CITATIONS, embedder, strict=False)
+    statuses = {c.text[:30]: c.status for c in report.sentences}
+    assert statuses["Against full fine-tuning of GP"] == "unsupported"
+    assert statuses["FlashAttention gives a 3x trai"] == "supported"
+    assert statuses["LoRA freezes the pretrained we"] == "supported"
+    assert report.markdown == DRAFT
+
+
+def test_strict_mode_replaces_unsupported_sentence_with_its_cited_evidence(embedder):
+    report = verify_draft(DRAFT, CITATIONS, embedder, strict=True)
+    replaced = next(c for c in report.sentences if c.text.startswith("Against full fine-tuning"))
+    assert replaced.status == "replaced"
+    assert "50,000" in replaced.text  # the original stays in the report
+    assert "10,000 times fewer trainable parameters" in replaced.replacement
+    assert replaced.replacement.endswith("[1].")
+    assert "50,000" not in report.markdown
+    assert report.markdown[replaced.new_offset:replaced.new_offset + replaced.new_length] == replaced.replacement
+
+
+def test_strict_mode_leaves_only_supported_or_replaced_claims(embedder):
+    report = verify_draft(DRAFT, CITATIONS, embedder, strict=True)
+    assert {c.status for c in report.sentences} <= {"supported", "replaced", "no_claim"}
+    assert "QLoRA" not in report.markdown  # no source of the draft supports it
+    assert report.grounding.supported_share_after == 1.0
+
+
+def test_citation_to_a_missing_source_is_unsupported(embedder):
+    report = verify_draft("LoRA freezes the pretrained weights [7].", CITATIONS, embedder, strict=False)
+    assert report.sentences[0].status == "unsupported"
+    assert any("[7]" in r for r in report.sentences[0].reasons)
+
+
+def test_grounding_figures_follow_alce(embedder):
+    report = verify_draft(DRAFT, CITATIONS, embedder, strict=False)
+    g = report.grounding
+    assert g.claims == 4  # three cited sentences and one uncited claim
+    assert g.cited_share == 0.75
+    assert g.citation_recall == 0.5  # two of four claims supported by their citations
+    assert g.citation_precision == pytest.approx(2 / 3, abs=1e-3)
+    payload = json.loads(report.to_json())
+    assert payload["grounding"]["citation_recall"] == 0.5
+    assert len(payload["sentences"]) == len(report.sentences)
