@@ -418,12 +418,19 @@ def index_uploads(index: CorpusIndex, files: Iterable[tuple[str, bytes]], settin
     return report
 
 
+def seed_default_corpus(index: CorpusIndex, settings: Settings, on_event: OnEvent = ignore_event) -> IngestReport | None:
+    """Index the bundled corpus/ notes if this index has never been written; None when nothing was due."""
+    if (index.directory / "CURRENT").exists() or not default_corpus_dir().is_dir():
+        return None
+    on_event(Event("index", "Indexing the bundled reference corpus (first start)", 0, 1))
+    report = index_paths(index, [default_corpus_dir()], settings, on_event)
+    log.info("default corpus: %s", report.summary())
+    return report
+
+
 def ensure_default_corpus(settings: Settings, on_event: OnEvent = ignore_event,
                           embedder: Embedder | None = None) -> CorpusIndex:
     """The index, seeded with the bundled corpus/ notes the first time (when no index exists yet)."""
     index = open_index(settings, embedder)
-    if not (index.directory / "CURRENT").exists() and default_corpus_dir().is_dir():
-        on_event(Event("index", "Indexing the bundled reference corpus (first start)", 0, 1))
-        report = index_paths(index, [default_corpus_dir()], settings, on_event)
-        log.info("default corpus: %s", report.summary())
+    seed_default_corpus(index, settings, on_event)
     return index

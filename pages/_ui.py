@@ -112,3 +112,47 @@ def sign_out_button(container=None) -> None:
     if area.button("Sign out", key="sign_out", icon=":material/logout:"):
         sign_out()
         st.rerun()
+
+
+# ---- team instance services ---------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def start_team_services(_settings: Settings) -> int:
+    """Structured (redacting) logs and the Prometheus endpoint, started once per server process."""
+    from engine.logs import setup_logging
+    from engine.metrics import start_metrics_server
+
+    setup_logging()
+    return start_metrics_server(_settings.metrics_port)
+
+
+# ---- corpus index (Corpus page helper) -----------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def get_embedder(_settings: Settings):
+    """The configured embedding model, shared by every session."""
+    from engine.embed import load_embedder
+
+    return load_embedder(_settings)
+
+
+@st.cache_resource(show_spinner="Opening the corpus index…")
+def get_index(_settings: Settings):
+    """The corpus index, shared by every session (it locks around changes)."""
+    from engine.index import open_index
+
+    return open_index(_settings, get_embedder(_settings))
+
+
+def corpus_index(settings: Settings):
+    """The index; the first start indexes the bundled corpus with a progress bar. None (and an error) if unusable."""
+    from engine.index import seed_default_corpus
+
+    try:
+        index = get_index(settings)
+    except PeerDraftError as exc:
+        st.error(str(exc))
+        return None
+    if not (index.directory / "CURRENT").exists():
+        with st.status("Indexing the bundled reference corpus (first start)…", expanded=True) as status:
+            seed_default_corpus(index, settings, progress_reporter(status))
+            status.update(label="Reference corpus indexed", state="complete", expanded=False)
+    return index

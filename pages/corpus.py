@@ -1,0 +1,118 @@
+"""Corpus page: add papers, see and edit what is indexed, delete, and search passages."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from engine.errors import PeerDraftError
+from engine.index import index_uploads
+from engine.ingest import KINDS
+from engine.retrieve import MODES, highlight_terms, retrieve_passages
+from pages._ui import corpus_index, get_settings, progress_reporter
+
+st.title("Corpus")
+st.caption("The papers your articles are grounded in. Passages found here are what the writer may cite.")
+settings = get_settings()
+index = corpus_index(settings)
+if index is None:
+    st.stop()
+
+
+def highlighted_html(text: str, query: str) -> str:
+    """The passage as escaped HTML with the query's words wrapped in <mark>."""
+    pieces, cursor = [], 0
+    for start, end in highlight_terms(text, query):
+        pieces += [html.escape(text[cursor:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        cursor = end
+    pieces.append(html.escape(text[cursor:]))
+    return "".join(pieces)
+
+
+# ---- add papers ---------------------------------------------------------------------------------
+with st.expander("Add papers", expanded=not index.documents):
+    with st.form("upload", clear_on_submit=True):
+        files = st.file_uploader(f"PDF, Markdown, text or HTML (up to {settings.max_upload_mb} MB each)",
+                                 type=sorted(k.lstrip(".") for k in KINDS), accept_multiple_files=True,
+                                 key="corpus_files")
+        submitted = st.form_submit_button("Add to corpus", icon=":material/upload:")
+    if submitted and files:
+        with st.status(f"Indexing {len(files)} file(s)…", expanded=True) as status:
+            try:
+                report = index_uploads(index, [(f.name, f.getvalue()) for f in files], settings,
+                                       progress_reporter(status))
+            except PeerDraftError as exc:
+                status.update(label="Indexing failed", state="error")
+                st.error(str(exc))
+            else:
+                st.session_state["last_report"] = [(o.status, o.line()) for o in report.outcomes]
+                failed = bool(report.with_status("error"))
+                status.update(label=report.summary(), state="error" if failed else "complete", expanded=failed)
+    for state, line in st.session_state.get("last_report", []):
+        {"ok": st.success, "duplicate": st.info}.get(state, st.error)(line)
+
+# ---- documents ----------------------------------------------------------------------------------
+documents = index.list_documents()
+st.subheader(f"Documents ({len(documents)})")
+st.dataframe(
+    [{"title": d.title, "authors": d.short_authors() if d.authors else "", "year": d.year, "kind": d.kind,
+      "chunks": index.chunk_count(d.doc_id), "status": "indexed", "id": d.doc_id} for d in documents],
+    hide_index=True, width="stretch",
+    column_config={"year": st.column_config.NumberColumn(format="%d")})
+
+if documents:
+    labels = {d.doc_id: f"{d.title} ({d.year or 'n.d.'})" for d in documents}
+    chosen = st.selectbox("Document", list(labels), format_func=labels.get, key="corpus_doc")
+    doc = index.document(chosen)
+    edit, delete = st.columns([3, 1])
+    with edit.form(f"meta-{chosen}"):
+        title = st.text_input("Title", doc.title)
+        authors = st.text_input("Authors (separated by ; or ,)", "; ".join(doc.authors))
+        year_col, venue_col, arxiv_col = st.columns(3)
+        year = year_col.text_input("Year", str(doc.year or ""))
+        venue = venue_col.text_input("Venue", doc.venue)
+        arxiv = arxiv_col.text_input("arXiv id", doc.arxiv_id)
+        if st.form_submit_button("Save metadata", icon=":material/save:"):
+            try:
+                index.update_metadata(chosen, title=title, authors=authors.replace(";", ","), year=year,
+                                      venue=venue, arxiv_id=arxiv)
+            except PeerDraftError as exc:
+                st.error(str(exc))
+            else:
+                st.toast("Metadata saved")
+                st.rerun()
+    with delete:
+        st.write(f"{index.chunk_count(chosen)} chunks · {doc.source_name}")
+        if st.button("Delete…", key=f"delete-{chosen}", icon=":material/delete:"):
+            st.session_state["confirm_delete"] = chosen
+        if st.session_state.get("confirm_delete") == chosen:
+            st.warning("Delete this document and its passages from the index?")
+            yes, no = st.columns(2)
+            if yes.button("Delete", type="primary", key="confirm_yes"):
+                index.remove_document(chosen)
+                st.session_state.pop("confirm_delete", None)
+                st.toast(f"Deleted {doc.title}")
+                st.rerun()
+            if no.button("Cancel", key="confirm_no"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()
+
+# ---- search -------------------------------------------------------------------------------------
+st.subheader("Search passages")
+query_col, mode_col, k_col = st.columns([4, 1, 1])
+query = query_col.text_input("Query", placeholder="e.g. how much memory does 4-bit fine-tuning save?",
+                             key="corpus_query")
+mode = mode_col.selectbox("Mode", MODES, key="corpus_mode")
+k = k_col.number_input("Passages", 1, 30, 8, key="corpus_k")
+diverse = st.toggle("Diversify (MMR)", key="corpus_mmr")
+if query.strip():
+    passages = retrieve_passages(index, query, k=int(k), mode=mode, mmr=diverse)
+    if not passages:
+        st.info("No matching passages.")
+    for rank, p in enumerate(passages, start=1):
+        with st.container(border=True):
+            where = f"p. {p.page}" + (f" · {p.section}" if p.section else "")
+            st.markdown(f"**{rank}. {p.title}** ({p.year or 'n.d.'}) · {where} · score {p.score:.3f}")
+            st.html(f"<div style='line-height:1.5'>{highlighted_html(p.text, query)}</div>")
+            st.caption(f"{', '.join(p.authors) or 'Unknown authors'} · `{p.chunk_id}`")
