@@ -175,8 +175,12 @@ _ANAPHOR_LEAD = re.compile(r"^\s*(?:it|this|these|they|such\s+\w+|(?:this|the)\s
                            + _MECHANISM_VERBS + r")\b", re.IGNORECASE)
 
 
-def _defines_here(text: str, sent: tuple[int, int], start: int, end: int) -> bool:
-    """True when the mention text[start:end] is defined by its own sentence."""
+def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, strong_only: bool = False) -> bool:
+    """True when the mention text[start:end] is defined by its own sentence.
+
+    `strong_only` keeps the explicit forms (is/means/appositive/expansion/called) and drops
+    "X splits …" mechanism sentences, which describe more often than they define.
+    """
     before = text[sent[0]:start]
     after = text[end:sent[1]]
     paren = _PAREN.match(after)
@@ -188,6 +192,8 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int) -> boo
         return True
     if _COPULA.match(after) or _APPOSITIVE.match(after) or _THAT_IS.match(after):
         return True
+    if strong_only:
+        return False
     # "X splits ...", "The KV cache keeps ...", "Mixture-of-experts layers route ...": X as the subject.
     clause = re.split(r"[,;:]\s", before)[-1]  # "In the decoder, a causal mask blocks …": the clause's subject
     if _SUBJECT_LEAD.match(clause) and (_MECHANISM.match(after) or re.match(r"^\s+[a-z]+s?\s*", after)
@@ -320,14 +326,16 @@ def suggest_definition(term: TermResult | str, search: Search, *, limit: int = 8
     names = [name] + (list(term.aliases) if isinstance(term, TermResult) else [])
     patterns = [mention_pattern(term_key(n)) for n in names]
     passages = sorted(search(name)[:limit], key=lambda p: -p.score)
-    for passage in passages:
-        pm = prose_map(passage.text)
-        for s, e in sentence_spans(pm):
-            for pattern in patterns:
-                for m in pattern.finditer(pm.text, s, e):
-                    if _defines_here(pm.text, (s, e), m.start(), m.end()):
-                        return Suggestion(" ".join(pm.text[s:e].split()), passage.doc_id, passage.chunk_id,
-                                          passage.title, passage.page, passage.score)
+    split = [(p, prose_map(p.text)) for p in passages]
+    # Explicit definitions in any passage beat a mechanism sentence in a better-scored one.
+    for strong_only in (True, False):
+        for passage, pm in split:
+            for s, e in sentence_spans(pm):
+                for pattern in patterns:
+                    for m in pattern.finditer(pm.text, s, e):
+                        if _defines_here(pm.text, (s, e), m.start(), m.end(), strong_only=strong_only):
+                            return Suggestion(" ".join(pm.text[s:e].split()), passage.doc_id, passage.chunk_id,
+                                              passage.title, passage.page, passage.score)
     return None
 
 

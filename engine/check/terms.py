@@ -277,9 +277,18 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
                 if coined or min([_raw_zipf(w) for w in lowered[a:i]] + [head_zipf + 0.7]) < PHRASE_ZIPF:
                     add(a, i, "phrase")
     # Every spelling of a term found above counts as a mention: "KV cache", then "kv caches".
-    for key in set(extra_keys) | {m.key for m in found}:
-        for m in re.finditer(_key_pattern(key), text, flags=re.IGNORECASE):
-            found.append(Mention(key, m.group(), m.start(), m.end(), "phrase"))
+    keys = sorted(set(extra_keys) | {m.key for m in found}, key=len, reverse=True)
+    if keys:
+        # One alternation for all keys (longest first) instead of one scan per key.
+        bodies = [r"[-\s]+".join(re.escape(w) for w in key.split(" ")) for key in keys]
+        sweep = re.compile(r"(?<![\w-])(?:" + "|".join(bodies) + r")(?:s|es)?(?![\w-])", re.IGNORECASE)
+        by_key = {k: k for k in keys}
+        for m in sweep.finditer(text):
+            key = by_key.get(term_key(m.group()))
+            if key is None:  # a plural/spelling the key folds differently: find it by its own pattern
+                key = next((k for k in keys if re.fullmatch(_key_pattern(k), m.group(), re.IGNORECASE)), None)
+            if key is not None:
+                found.append(Mention(key, m.group(), m.start(), m.end(), "phrase"))
     return _without_overlaps(found)
 
 
