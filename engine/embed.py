@@ -51,7 +51,8 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"Could not load embedding model {self.model_path!r}: {exc}",
                              "Set PEERDRAFT_EMBEDDING_MODEL to a local sentence-transformers "
                              "folder, or leave it empty for the embedded all-MiniLM-L6-v2.") from exc
-        dim = self._model.get_sentence_embedding_dimension()
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = getter()
         self.dimension = int(dim)
         self._lock = threading.Lock()
 

@@ -160,12 +160,6 @@ def generate(llm: LLM, messages: Sequence[Message], params: GenerationParams,
 
 
 def _record_metrics(result: GenerationResult) -> None:
-    # Metrics are optional: the module exists in the full install, and observing is cheap.
-    try:
-        from engine import metrics
-    except ImportError:
-        return
-    observe = getattr(metrics, "observe_generation", None)
-    if observe:
-        observe(result.backend, result.seconds, result.new_tokens)
+    from engine import metrics  # prometheus_client counters; cheap, and a no-op without a server
 
+    metrics.record_generation(result.seconds, result.new_tokens, result.backend)
