@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "engine.commands.index",
     "engine.commands.search",
     "engine.commands.check",
+    "engine.commands.report",
 )
 
 

@@ -19,7 +19,28 @@ def register(subparsers) -> None:
                         help="terms the audience knows: never flagged")
     parser.add_argument("--no-suggestions", action="store_true",
                         help="skip corpus definition suggestions (no index is loaded)")
+    # Evaluation (issue 7): with --json the output gains an `evaluation` object (engine.evaluate).
+    parser.add_argument("--sources", nargs="+", action="extend", default=[], metavar="DOC_ID",
+                        help="indexed documents the draft draws on: copying and citation checks use them")
+    parser.add_argument("--reference", type=Path, metavar="REF.md",
+                        help="a reference text or earlier version: ROUGE, BLEU and section similarity")
+    parser.add_argument("--no-model", action="store_true",
+                        help="evaluation without the language model (perplexity left out)")
+    parser.add_argument("--no-evaluation", action="store_true", help="leave the `evaluation` object out of --json")
     parser.set_defaults(func=run)
+
+
+def evaluation_json(markdown: str, args, settings: Settings) -> dict:
+    """The `evaluation` object of --json: every measure engine.evaluate can run here."""
+    from engine.evaluate.workspace import evaluate_with_settings
+
+    reference = None
+    if args.reference is not None:
+        if not args.reference.is_file():
+            raise NotFound(f"No reference text at {args.reference}.", "Give the path of a Markdown or text file.")
+        reference = args.reference.read_text(encoding="utf-8")
+    return evaluate_with_settings(markdown, settings, doc_ids=args.sources, reference=reference,
+                                  load_model=not args.no_model).to_dict()
 
 
 def corpus_search(settings: Settings):
@@ -44,7 +65,10 @@ def run(args, settings: Settings) -> int:
     search, note = (None, "") if args.no_suggestions else corpus_search(settings)
     results = run_checks(markdown, assumed_terms=args.assume, search=search)
     if args.json:
-        print(json.dumps({name: report.to_dict() for name, report in results.items()}, indent=2))
+        output = {name: report.to_dict() for name, report in results.items()}
+        if not args.no_evaluation:
+            output["evaluation"] = evaluation_json(markdown, args, settings)
+        print(json.dumps(output, indent=2))
         return 0
     for name, report in results.items():
         lines = report.summary_lines() if hasattr(report, "summary_lines") else [f"{name}: {report.to_dict()}"]

@@ -25,6 +25,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
+
+
 def _cell(text: str, limit: int = 160) -> str:
     text = " ".join(str(text).split()).replace("|", "\\|")
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
@@ -86,6 +90,8 @@ def report_markdown(evaluation: EvaluationReport, *, title: str = "Draft", check
     if ev.coverage is not None:
         c = ev.coverage
         out += ["## Coverage of the brief", ""]
+        if not c.key_points and not c.must_cite:
+            out += ["The brief lists no key points or must-cite documents to check.", ""]
         if c.key_points:
             out += ["| Key point | Covered | Closest sentence |", "|---|---|---|"]
             out += [f"| {_cell(k.point)} | {'yes' if k.covered else '**missing**'} | {_cell(k.evidence, 100)} |"
@@ -98,7 +104,7 @@ def report_markdown(evaluation: EvaluationReport, *, title: str = "Draft", check
         r = checks["readability"]
         out += ["## Readability", "",
                 f"Flesch\u2013Kincaid grade {r.overall.flesch_kincaid_grade:.1f}, Flesch reading ease "
-                f"{r.overall.flesch_reading_ease:.0f}, about {r.overall.reading_time_s / 60:.0f} min to read. "
+                f"{r.overall.flesch_reading_ease:.0f}, about {_minutes(r.overall.reading_time_s)} to read. "
                 f"Target for {r.target.audience}: grade {r.target.min_grade:g}\u2013{r.target.max_grade:g}.", ""]
         image("readability", "Grade per section against the target band")
     if checks and "jargon" in checks and checks["jargon"].undefined:
