@@ -52,3 +52,11 @@ def hf_llm(session_settings):
     from engine.llm.hf import TransformersLLM
 
     return TransformersLLM(session_settings.with_values(llm_backend="transformers"))
+
+
+@pytest.fixture(scope="session")
+def default_index(session_settings, embedder):
+    """The bundled corpus/ notes indexed once per test session (drafting and page tests share it)."""
+    from engine.index import ensure_default_corpus
+
+    return ensure_default_corpus(session_settings, embedder=embedder)

@@ -1,0 +1,173 @@
+"""Evidence for each outline section: a query from the brief, retrieved passages as cards to pin or drop.
+
+A card carries its passage and any instruction-like findings in it (text that reads as commands to a
+model). Flagged spans are redacted from the text the model and the verifier see (`card_text`), so a
+planted instruction cannot steer the draft even when the writer keeps the card.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Iterable, Protocol, Sequence
+
+from engine.records import Brief, Finding, Passage, Section
+
+REDACTED = "[instruction-like text removed]"
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
+_QUERY_STOPWORDS = frozenset("a an and the of for to in on with how what why is are do does from by its it this "
+                             "that as at or be we you your our".split())
+
+
+class Retriever(Protocol):
+    """Anything that returns the k passages best matching a query, optionally within some documents."""
+
+    def __call__(self, query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]: ...
+
+
+def index_retriever(index, *, mode: str = "hybrid", mmr: bool = True) -> Retriever:
+    """A Retriever over a CorpusIndex (engine.retrieve); MMR keeps one section's cards from repeating."""
+    from engine.retrieve import retrieve_passages
+
+    def retrieve(query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]:
+        return retrieve_passages(index, query, k=k, mode=mode, mmr=mmr, doc_ids=doc_ids)
+
+    return retrieve
+
+
+@dataclass(frozen=True)
+class EvidenceCard:
+    """One retrieved passage shown to the writer, with injection findings and pin/drop state."""
+
+    passage: Passage
+    findings: tuple[Finding, ...] = ()
+    pinned: bool = False
+    dropped: bool = False
+
+    @property
+    def chunk_id(self) -> str:
+        return self.passage.chunk_id
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.findings)
+
+
+# --------------------------------------------------------------------------- injection findings
+# A minimal fallback used only until the verify stage's detector (`instruction_like`) is importable.
+_FALLBACK_PATTERNS = re.compile(
+    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
+    r"(instructions?|prompts?|rules?|directions?)[^.!?\n]*[.!?]?"
+    r"|\byou are (now )?(a|an|the) [^.!?\n]{0,60}(assistant|model|ai|bot|chatbot)\b[^.!?\n]*[.!?]?"
+    r"|^\s*(system|assistant)\s*:[^\n]*"
+    r"|<\s*/?\s*(system|instructions?|im_start|im_end)\s*>",
+    re.I | re.M)
+
+
+def instruction_findings(text: str) -> list[Finding]:
+    """Spans of `text` that read like instructions to a model (the verify stage's detector when present)."""
+    for module in ("engine.injection", "engine.verify.injection", "engine.verify"):
+        try:
+            detector = getattr(__import__(module, fromlist=["instruction_like"]), "instruction_like", None)
+        except ImportError:
+            continue
+        if detector is not None:
+            return list(detector(text))
+    return [Finding("instruction_like", m.start(), m.end() - m.start(),
+                    "This passage contains text that reads like an instruction to a language model.", "warning")
+            for m in _FALLBACK_PATTERNS.finditer(text)]
+
+
+def card_text(card: EvidenceCard) -> str:
+    """The passage text with instruction-like spans replaced by a marker (what models and verify see)."""
+    text = card.passage.text
+    for finding in sorted(card.findings, key=lambda f: f.offset, reverse=True):
+        text = text[:finding.offset] + REDACTED + text[finding.offset + finding.length:]
+    return text
+
+
+def usable_passage(card: EvidenceCard) -> Passage:
+    """The card's passage with redacted text, ready for a prompt and for verification."""
+    return replace(card.passage, text=card_text(card)) if card.findings else card.passage
+
+
+def make_cards(passages: Iterable[Passage]) -> list[EvidenceCard]:
+    """Cards for retrieved passages, each checked for instruction-like text."""
+    return [EvidenceCard(p, tuple(instruction_findings(p.text))) for p in passages]
+
+
+# --------------------------------------------------------------------------- queries and retrieval
+def _words(text: str) -> list[str]:
+    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in _QUERY_STOPWORDS]
+
+
+def section_query(brief: Brief, section: Section) -> str:
+    """The retrieval query for a section: topic + heading (+ planned query) + the key points it touches."""
+    heading_words = set(_words(section.heading)) | set(_words(section.query))
+    related = [p for p in brief.key_points if heading_words & set(_words(p))]
+    parts = [brief.topic, section.heading, section.query, *related]
+    seen: list[str] = []
+    for part in parts:
+        part = part.strip()
+        if part and part.lower() not in (s.lower() for s in seen):
+            seen.append(part)
+    return ". ".join(seen)
+
+
+def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,
+                    previous: Sequence[EvidenceCard] = ()) -> list[EvidenceCard]:
+    """Cards for a section: pinned cards from `previous` first, then fresh results not dropped before."""
+    pinned = [c for c in previous if c.pinned]
+    dropped = {c.chunk_id for c in previous if c.dropped}
+    taken = {c.chunk_id for c in pinned} | dropped
+    fresh = [p for p in retriever(section_query(brief, section), k=k + len(taken)) if p.chunk_id not in taken]
+    return pinned + make_cards(fresh[:max(0, k - len(pinned))])
+
+
+def add_must_cite(retriever: Retriever, brief: Brief, sections: Sequence[Section],
+                  cards: list[list[EvidenceCard]], *, kinds: Sequence[str] | None = None) -> None:
+    """Give every must-cite document a pinned card in the section whose query matches it best (in place)."""
+    present = {c.passage.doc_id for section_cards in cards for c in section_cards if not c.dropped}
+    eligible = [i for i, s in enumerate(sections) if kinds is None or section_kind_of(s) in kinds] \
+        or list(range(len(sections)))
+    for doc_id in brief.must_cite:
+        if doc_id in present:
+            continue
+        best: tuple[float, int, Passage] | None = None
+        for i in eligible:
+            hits = retriever(section_query(brief, sections[i]), k=1, doc_ids=[doc_id])
+            if hits and (best is None or hits[0].score > best[0]):
+                best = (hits[0].score, i, hits[0])
+        if best is not None:
+            card = replace(make_cards([best[2]])[0], pinned=True)
+            cards[best[1]].insert(0, card)
+            present.add(doc_id)
+
+
+def section_kind_of(section: Section) -> str:
+    # Imported lazily: plan imports this module for queries.
+    from engine.plan import section_kind
+
+    return section_kind(section)
+
+
+# --------------------------------------------------------------------------- pin / drop
+def _set(cards: Sequence[EvidenceCard], chunk_id: str, **changes) -> list[EvidenceCard]:
+    return [replace(c, **changes) if c.chunk_id == chunk_id else c for c in cards]
+
+
+def pin(cards: Sequence[EvidenceCard], chunk_id: str, pinned: bool = True) -> list[EvidenceCard]:
+    """The cards with one pinned (kept on re-retrieval, placed first in the prompt) or unpinned."""
+    return _set(cards, chunk_id, pinned=pinned, **({"dropped": False} if pinned else {}))
+
+
+def drop(cards: Sequence[EvidenceCard], chunk_id: str, dropped: bool = True) -> list[EvidenceCard]:
+    """The cards with one dropped (left out of drafting and of later retrievals) or restored."""
+    return _set(cards, chunk_id, dropped=dropped, **({"pinned": False} if dropped else {}))
+
+
+def active_cards(cards: Sequence[EvidenceCard]) -> list[EvidenceCard]:
+    """Cards the draft uses: not dropped, pinned ones first."""
+    kept = [c for c in cards if not c.dropped]
+    return [c for c in kept if c.pinned] + [c for c in kept if not c.pinned]
+
