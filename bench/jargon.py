@@ -1,0 +1,214 @@
+"""Jargon check quality, suggestion coverage and speed (issue 5).
+
+Quality: bench/data/jargon_passages.jsonl holds short technical passages (our own writing) with
+every technical term labeled defined/undefined, plus plain-prose passages with no terms. The
+check runs on each passage with no assumed terms. A labeled term matches a reported term when
+their keys (case/hyphen/plural-folded) are equal or one contains the other as whole words, or
+through a labeled alias.
+- recall = labeled undefined terms reported as undefined or defined_late / labeled undefined terms
+- false-flag rate = flags on labeled-defined terms or on unlabeled words / all flags
+Passages are split "dev" (used while writing the rules) and "test" (held out); both are shown.
+
+Suggestion coverage: for passages about a default-corpus paper ("about" set), the share of
+labeled undefined terms for which `suggest_definition` finds a definitional sentence in the
+corpus index (hybrid retrieval, k=8), built from corpus/ in a temporary data directory.
+
+Speed: the jargon check and the whole `run_checks` on a 3,000-word draft (bench/checks.py's
+draft from corpus notes), median of warm runs, beside textstat's own seven scores on the
+same prose text; plus the first (cold) jargon run in this process.
+
+Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._results import write_section  # noqa: E402
+from engine.check.terms import term_key  # noqa: E402
+
+DATA = ROOT / "bench" / "data" / "jargon_passages.jsonl"
+
+
+def load_passages() -> list[dict]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _label_for(result, labels):
+    names = {result.key, term_key(result.term)} | {term_key(a) for a in result.aliases}
+    for label in labels:
+        keys = {term_key(label["term"])} | {term_key(a) for a in label.get("aliases", [])}
+        if any(n == k or f" {n} " in f" {k} " or f" {k} " in f" {n} " for n in names for k in keys):
+            return label
+    return None
+
+
+def score(passages: list[dict]) -> dict:
+    """Recall of undefined terms, false flags and their examples over these passages."""
+    from engine.check.jargon import check_jargon
+
+    hits = undefined = flags = false_flags = plain_flags = 0
+    misses, wrong = [], []
+    for p in passages:
+        report = check_jargon(p["text"])
+        flagged_labels = set()
+        for result in report.undefined:
+            flags += 1
+            label = _label_for(result, p["terms"])
+            if label is None or label["defined"]:
+                false_flags += 1
+                plain_flags += not p["terms"]
+                wrong.append(f"{p['id']}: {result.term} ({'labeled defined' if label else 'not a labeled term'})")
+            else:
+                flagged_labels.add(label["term"])
+        for label in p["terms"]:
+            if not label["defined"]:
+                undefined += 1
+                if label["term"] in flagged_labels:
+                    hits += 1
+                else:
+                    misses.append(f"{p['id']}: {label['term']}")
+    return {"recall": hits / max(1, undefined), "hits": hits, "undefined": undefined,
+            "false_rate": false_flags / max(1, flags), "false": false_flags, "flags": flags,
+            "plain_flags": plain_flags, "misses": misses, "wrong": wrong}
+
+
+def suggestion_coverage(passages: list[dict]) -> dict | None:
+    """Share of labeled undefined terms in corpus-paper passages that get a grounded suggestion."""
+    from engine.check.jargon import suggest_definition
+    from engine.index import ensure_default_corpus
+    from engine.retrieve import retrieve_passages
+    from engine.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env={"PEERDRAFT_DATA_DIR": tmp}, toml_path=Path(tmp) / "none.toml")
+        start = time.perf_counter()
+        index = ensure_default_corpus(settings)
+        build_s = time.perf_counter() - start
+        if not len(index):
+            return None
+        rows = []
+        for p in passages:
+            if not p["about"]:
+                continue
+            for label in p["terms"]:
+                if label["defined"]:
+                    continue
+                suggestion = suggest_definition(label["term"], lambda q: retrieve_passages(index, q, k=8))
+                rows.append((p["id"], label["term"], suggestion))
+    covered = [r for r in rows if r[2] is not None]
+    return {"rows": rows, "covered": len(covered), "total": len(rows), "build_s": build_s}
+
+
+def speed(runs: int) -> dict:
+    from bench.checks import _clear_textstat_caches, build_draft
+    from engine.check import run_checks
+    from engine.check.jargon import check_jargon
+    from engine.check.prose import prose_map
+
+    draft = build_draft()
+    text = prose_map(draft).text
+    start = time.perf_counter()
+    report = check_jargon(draft)
+    cold = time.perf_counter() - start
+    textstat_ok = True
+    try:
+        from engine.check.readability import textstat_scores
+
+        textstat_scores("Warm the dictionary up. It loads once.")
+    except Exception as exc:  # textstat without its dictionary: report the column as missing
+        textstat_ok = False
+        print(f"textstat not timed: {exc}", file=sys.stderr)
+    run_checks(draft)
+    jargon, total, textstat = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        check_jargon(draft)
+        t1 = time.perf_counter()
+        run_checks(draft)
+        t2 = time.perf_counter()
+        jargon.append(t1 - t0)
+        total.append(t2 - t1)
+        if textstat_ok:
+            _clear_textstat_caches()
+            t3 = time.perf_counter()
+            textstat_scores(text)
+            textstat.append(time.perf_counter() - t3)
+    return {"words": len(text.split()), "terms": len(report.terms), "flagged": len(report.undefined),
+            "cold": cold, "jargon": statistics.median(jargon), "total": statistics.median(total),
+            "textstat": statistics.median(textstat) if textstat else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--no-index", action="store_true", help="skip suggestion coverage (no index build)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
+    args = parser.parse_args(argv)
+
+    passages = load_passages()
+    technical = [p for p in passages if p["terms"]]
+    plain = [p for p in passages if not p["terms"]]
+    lines = ["## Jargon check (bench/jargon.py)", "",
+             f"Labeled set: {len(passages)} passages ({len(passages) - len(plain)} technical, {len(plain)} plain prose), "
+             f"{sum(len(p['terms']) for p in passages)} labeled terms, "
+             f"{sum(1 for p in passages for t in p['terms'] if not t['defined'])} of them undefined. "
+             "Targets: recall >= 0.85, false flags <= 10%.", "",
+             "| split | passages | recall of undefined terms | false-flag rate | flags on plain prose |",
+             "|---|---:|---:|---:|---:|"]
+    results = {}
+    for split in ("dev", "test", "all"):
+        chosen = passages if split == "all" else [p for p in passages if p["split"] == split]
+        r = score(chosen)
+        results[split] = r
+        lines.append(f"| {split} | {len(chosen)} | {r['recall']:.2f} ({r['hits']}/{r['undefined']}) | "
+                     f"{r['false_rate']:.1%} ({r['false']}/{r['flags']}) | {r['plain_flags']} |")
+    lines += ["", "Missed undefined terms: " + "; ".join(results["all"]["misses"]) + ".",
+              "", "False flags: " + ("; ".join(results["all"]["wrong"]) or "none") + ".", ""]
+    del technical
+
+    if args.no_index:
+        lines.append("Suggestion coverage: not measured (--no-index).")
+    else:
+        cov = suggestion_coverage(passages)
+        if cov is None:
+            lines.append("Suggestion coverage: not measured (the corpus index is empty).")
+        else:
+            lines += [f"Suggestion coverage over passages about the default corpus's papers: "
+                      f"**{cov['covered']}/{cov['total']} = {cov['covered'] / max(1, cov['total']):.0%}** of labeled "
+                      f"undefined terms get a grounded definition (hybrid retrieval, k=8; index built in "
+                      f"{cov['build_s']:.0f} s).", "",
+                      "| passage | term | suggested definition (source) |", "|---|---|---|"]
+            for pid, name, s in cov["rows"]:
+                cell = f"{s.text} ({s.title}, p. {s.page})" if s else "none found"
+                lines.append(f"| {pid} | {name} | {cell.replace('|', '/')} |")
+    lines.append("")
+
+    sp = speed(args.runs)
+    textstat = f"{sp['textstat'] * 1000:.1f} ms" if sp["textstat"] is not None else "not measured (textstat unavailable)"
+    ratio = f" ({sp['jargon'] / sp['textstat']:.2f}x textstat)" if sp["textstat"] else ""
+    lines += [f"Speed on a {sp['words']}-word draft (corpus notes; {sp['terms']} terms, {sp['flagged']} flagged), "
+              f"median of {args.runs} warm runs in one process:", "",
+              "| what | median ms |", "|---|---:|",
+              f"| jargon check{ratio} | {sp['jargon'] * 1000:.1f} |",
+              f"| run_checks (jargon + readability + style) | {sp['total'] * 1000:.1f} |",
+              f"| textstat alone (7 scores, same prose) | {textstat} |",
+              f"| jargon check, first run in a fresh process (loads wordfreq) | {sp['cold'] * 1000:.1f} |"]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section("jargon", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
