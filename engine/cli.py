@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "engine.commands.search",
     "engine.commands.check",
     "engine.commands.report",
+    "engine.commands.draft",
 )
 
 

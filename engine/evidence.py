@@ -50,39 +50,41 @@ class EvidenceCard:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.findings)
+        """Whether a finding is serious enough for a warning badge (a plain HTML comment is not)."""
+        return any(f.severity != "info" for f in self.findings)
 
 
 # --------------------------------------------------------------------------- injection findings
-# A minimal fallback used only until the verify stage's detector (`instruction_like`) is importable.
-_FALLBACK_PATTERNS = re.compile(
-    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
-    r"(instructions?|prompts?|rules?|directions?)[^.!?\n]*[.!?]?"
-    r"|\byou are (now )?(a|an|the) [^.!?\n]{0,60}(assistant|model|ai|bot|chatbot)\b[^.!?\n]*[.!?]?"
-    r"|^\s*(system|assistant)\s*:[^\n]*"
-    r"|<\s*/?\s*(system|instructions?|im_start|im_end)\s*>",
-    re.I | re.M)
+_SENTENCE_BOUNDARY = re.compile(r"[.!?](?=\s)|\n")
 
 
 def instruction_findings(text: str) -> list[Finding]:
-    """Spans of `text` that read like instructions to a model (the verify stage's detector when present)."""
-    for module in ("engine.injection", "engine.verify.injection", "engine.verify"):
-        try:
-            detector = getattr(__import__(module, fromlist=["instruction_like"]), "instruction_like", None)
-        except ImportError:
-            continue
-        if detector is not None:
-            return list(detector(text))
-    return [Finding("instruction_like", m.start(), m.end() - m.start(),
-                    "This passage contains text that reads like an instruction to a language model.", "warning")
-            for m in _FALLBACK_PATTERNS.finditer(text)]
+    """Spans of `text` that read like instructions to a model or hide text (the verify helper's detector)."""
+    from engine.injection import instruction_like
+
+    return list(instruction_like(text))
+
+
+def _redaction_spans(text: str, findings: Sequence[Finding]) -> list[tuple[int, int]]:
+    """Each finding widened to its whole sentence (the payload follows the trigger), overlaps merged."""
+    spans: list[tuple[int, int]] = []
+    for finding in sorted(findings, key=lambda f: f.offset):
+        before = [m.end() for m in _SENTENCE_BOUNDARY.finditer(text, 0, finding.offset)]
+        start = before[-1] if before else 0
+        after = _SENTENCE_BOUNDARY.search(text, finding.offset + finding.length)
+        end = after.end() if after else len(text)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
 
 
 def card_text(card: EvidenceCard) -> str:
-    """The passage text with instruction-like spans replaced by a marker (what models and verify see)."""
+    """The passage text with every sentence holding a finding replaced by a marker (what models and verify see)."""
     text = card.passage.text
-    for finding in sorted(card.findings, key=lambda f: f.offset, reverse=True):
-        text = text[:finding.offset] + REDACTED + text[finding.offset + finding.length:]
+    for start, end in reversed(_redaction_spans(text, card.findings)):
+        text = f"{text[:start].rstrip()} {REDACTED} {text[end:].lstrip()}".strip()
     return text
 
 

@@ -1,0 +1,424 @@
+"""Draft stage: each section generated from its evidence with `[n]` citations, then verified sentence by sentence.
+
+Citation numbers are article-wide, one per document, in order of first use (`ArticleCitations`);
+the final article is renumbered by first appearance. After generation the engine cleans the
+model's text (echoed headings, a cut-off last sentence, repeated sentences), removes citation
+numbers that map to no passage of the section, and runs the verify stage; in strict mode
+unsupported sentences are replaced by extractive evidence. When nothing supported is left, the
+section falls back to an extractive summary of its evidence, so a weak model still yields a
+grounded draft.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+from engine import prompts
+from engine.events import Event, OnEvent, ignore_event
+from engine.evidence import EvidenceCard, Retriever, active_cards, add_must_cite, card_text, gather_evidence, \
+    make_cards, usable_passage
+from engine.export import Reference, format_reference, to_markdown
+from engine.llm import GenerationParams, GenerationResult, Message, generate
+from engine.plan import plan_outline, section_kind, section_words, trim_outline
+from engine.records import Brief, Document, Outline, Passage, Section
+from engine.verify import VerifyReport, split_sentences, verify_draft
+
+_CITATION_GROUP = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
+_BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
+INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
+              "and we will follow up.")
+
+
+# --------------------------------------------------------------------------- citations
+@dataclass
+class ArticleCitations:
+    """Article-wide citation numbers, one per document, assigned in order of first use."""
+
+    documents: Mapping[str, Document] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, Document] = field(default_factory=dict)
+
+    def number_for(self, passage: Passage) -> int:
+        """The citation number of the passage's document (a new one on first use)."""
+        if passage.doc_id not in self.numbers:
+            self.numbers[passage.doc_id] = len(self.numbers) + 1
+            self.seen[passage.doc_id] = self.documents.get(passage.doc_id) or Document(
+                doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
+        return self.numbers[passage.doc_id]
+
+    def document(self, number: int) -> Document:
+        doc_id = next(d for d, n in self.numbers.items() if n == number)
+        return self.seen[doc_id]
+
+    def references(self) -> list[Reference]:
+        """One reference per numbered document, formatted from its metadata."""
+        return [Reference(n, format_reference(self.seen[d]), self.seen[d])
+                for d, n in sorted(self.numbers.items(), key=lambda item: item[1])]
+
+
+def source_label(passage: Passage) -> str:
+    """'Hu et al. (2021). LoRA: … — Method' built from metadata only."""
+    doc = Document(doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
+    year = f" ({passage.year})" if passage.year else ""
+    section = f" — {passage.section}" if passage.section else ""
+    return f"{doc.short_authors()}{year}. {passage.title}{section}"
+
+
+# --------------------------------------------------------------------------- cleaning model output
+def drop_unknown_citations(text: str, known: Iterable[int]) -> tuple[str, list[int]]:
+    """`text` without citation numbers outside `known` (whole `[..]` groups go when none is left)."""
+    known = set(known)
+    removed: list[int] = []
+
+    def keep(match: re.Match) -> str:
+        parts = re.split(r"\s*[,;]\s*", match.group(1))
+        kept = []
+        for part in parts:
+            bounds = [int(b) for b in re.split(r"\s*[-\u2013]\s*", part) if b]
+            numbers = list(range(bounds[0], bounds[-1] + 1)) if len(bounds) == 2 and bounds[1] - bounds[0] < 50 \
+                else bounds
+            for number in numbers:
+                if number in known:
+                    if number not in kept:
+                        kept.append(number)
+                elif number not in removed:
+                    removed.append(number)
+        return "[" + ", ".join(str(n) for n in kept) + "]" if kept else ""
+
+    cleaned = _CITATION_GROUP.sub(keep, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    return re.sub(r"[ \t]{2,}", " ", cleaned), removed
+
+
+def clean_model_text(text: str, *, complete_only: bool = True) -> str:
+    """The model's section body without echoed headings or data tags, repeats, or a cut-off last sentence."""
+    text = _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)).strip()
+    paragraphs = []
+    seen: set[str] = set()
+    for paragraph in re.split(r"\n\s*\n", text):
+        kept = []
+        for span in split_sentences(paragraph):
+            key = re.sub(r"\W+", " ", span.text.lower()).strip()
+            if key and key not in seen:
+                seen.add(key)
+                kept.append(span.text)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    text = "\n\n".join(paragraphs)
+    if complete_only and text and not _SENTENCE_END.search(text):
+        last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
+        text = text[:last + 1] if last >= 0 else ""
+    return text.strip()
+
+
+def tidy(text: str) -> str:
+    """Text after sentence removals: no blank paragraphs, no leading spaces on lines, no doubled spaces."""
+    paragraphs = [re.sub(r"[ \t]{2,}", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def extractive_text(citation_map: Mapping[int, Sequence[Passage]], words: int) -> str:
+    """Leading sentences of the evidence, each with its citation, up to about `words` words."""
+    picked: list[str] = []
+    count = 0
+    queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
+    while count < words and any(queues.values()):
+        for number, queue in queues.items():
+            while queue:
+                sentence = queue.pop(0)
+                if len(sentence.split()) >= 6 and prompts_free(sentence):
+                    body = sentence[:-1] if sentence[-1] in ".!?" else sentence
+                    picked.append(f"{body} [{number}].")
+                    count += len(sentence.split())
+                    break
+            if count >= words:
+                break
+    return " ".join(picked)
+
+
+def prompts_free(sentence: str) -> bool:
+    """False for redaction markers and list/heading debris that should not be quoted."""
+    return "instruction-like text removed" not in sentence and not sentence.lstrip().startswith(("#", "-", "*"))
+
+
+# --------------------------------------------------------------------------- drafting
+@dataclass
+class DraftedSection:
+    """One drafted section: verified Markdown, the model's raw text, its citations and the verify report."""
+
+    heading: str
+    markdown: str
+    raw_text: str
+    citation_map: dict[int, list[Passage]]
+    report: VerifyReport | None
+    removed_citations: list[int] = field(default_factory=list)
+    generation: GenerationResult | None = None
+    fallback: str = ""  # "" | "extractive" | "invitation"
+    flagged_chunks: list[str] = field(default_factory=list)
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.generation and self.generation.stopped)
+
+    def to_json(self, citations: ArticleCitations | None = None) -> dict:
+        return {
+            "heading": self.heading, "text": self.markdown, "model_text": self.raw_text, "fallback": self.fallback,
+            "removed_citations": self.removed_citations, "flagged_chunks": self.flagged_chunks,
+            "citations": [{"number": n, "doc_id": ps[0].doc_id, "chunk_ids": [p.chunk_id for p in ps],
+                           "reference": format_reference(citations.document(n)) if citations else ps[0].title}
+                          for n, ps in sorted(self.citation_map.items())],
+            "sentences": [{"text": s.text, "status": s.status, "score": s.score, "citations": s.citations,
+                           "reasons": s.reasons, "replacement": s.replacement}
+                          for s in (self.report.sentences if self.report else [])],
+            "grounding": self.report.to_dict()["grounding"] if self.report else None,
+            "generation": self.generation.to_json() | {"first_token_seconds": self.generation.first_token_seconds}
+            if self.generation else None,
+        }
+
+
+def _as_cards(evidence: Sequence[EvidenceCard | Passage]) -> list[EvidenceCard]:
+    cards = [e for e in evidence if isinstance(e, EvidenceCard)]
+    passages = [e for e in evidence if isinstance(e, Passage)]
+    return active_cards(cards) + make_cards(passages)
+
+
+def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations) -> tuple[str, dict[int, list[Passage]]]:
+    """The `<sources>` block body and the citation map (number → redacted passages) for a section."""
+    entries = []
+    citation_map: dict[int, list[Passage]] = {}
+    for card in cards:
+        number = citations.number_for(card.passage)
+        entries.append((number, source_label(card.passage), card_text(card)))
+        citation_map.setdefault(number, []).append(usable_passage(card))
+    return prompts.sources_block(entries), citation_map
+
+
+def _finish(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
+            cards: Sequence[EvidenceCard], embedder, strict: bool, words: int) -> DraftedSection:
+    text = clean_model_text(result.text)
+    text, removed = drop_unknown_citations(text, citation_map)
+    report = verify_draft(text, citation_map, embedder, strict=strict) if text else None
+    final, fallback = (tidy(report.markdown) if report else ""), ""
+    if strict and not has_supported_content(report):
+        if kind == "questions":
+            final, fallback = INVITATION, "invitation"
+            report = verify_draft(final, citation_map, embedder, strict=strict)
+        elif citation_map:
+            extract = extractive_text(citation_map, words)
+            report = verify_draft(extract, citation_map, embedder, strict=strict)
+            final, fallback = tidy(report.markdown), "extractive"
+    return DraftedSection(heading=heading, markdown=final, raw_text=result.text, citation_map=citation_map,
+                          report=report, removed_citations=removed, generation=result, fallback=fallback,
+                          flagged_chunks=[c.chunk_id for c in cards if c.flagged])
+
+
+def has_supported_content(report: VerifyReport | None) -> bool:
+    """Whether the verified text keeps at least one sentence backed by its sources."""
+    return bool(report) and any(s.status == "supported" or (s.status == "replaced" and s.replacement)
+                                for s in report.sentences)
+
+
+def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passage], brief: Brief,
+                  params: GenerationParams, on_text: Callable[[str], None] | None = None,
+                  stop_event: threading.Event | None = None, *, embedder, citations: ArticleCitations | None = None,
+                  strict: bool = True, words: int = 150) -> DraftedSection:
+    """Generate one section from its evidence (streamed through `on_text`), then clean and verify it."""
+    citations = citations if citations is not None else ArticleCitations()
+    cards = _as_cards(evidence)
+    kind = section_kind(section)
+    sources, citation_map = section_sources(cards, citations)
+    prompt = prompts.DRAFT_SECTION.format(
+        topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
+        heading=section.heading, purpose=section.purpose or section.heading,
+        points_line=prompts.optional_line("Key points of the article", brief.key_points),
+        known_line=prompts.optional_line("The reader already knows (do not define)", brief.assumed_terms),
+        notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)", words=words,
+        example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
+    messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
+    result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
+    return _finish(section.heading, kind, result, citation_map, cards, embedder, strict, words)
+
+
+def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
+                   brief: Brief, params: GenerationParams, instruction: str,
+                   on_text: Callable[[str], None] | None = None, stop_event: threading.Event | None = None, *,
+                   embedder, citations: ArticleCitations | None = None, strict: bool = True,
+                   words: int = 150) -> DraftedSection:
+    """Rewrite a drafted section following `instruction` ('shorter', 'add an example', 'define KV cache')."""
+    citations = citations if citations is not None else ArticleCitations()
+    cards = _as_cards(evidence)
+    sources, citation_map = section_sources(cards, citations)
+    prompt = prompts.REVISE_SECTION.format(
+        topic=brief.topic, heading=section.heading, notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)",
+        draft=prompts.neutralise(drafted.markdown), instruction=" ".join(instruction.split()),
+        example=min(citation_map) if citation_map else 1)
+    messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
+    result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
+    if "short" in instruction.lower():
+        words = max(30, words // 2)
+    return _finish(section.heading, section_kind(section), result, citation_map, cards, embedder, strict, words)
+
+
+# --------------------------------------------------------------------------- the article
+def appearance_order(body: str) -> dict[int, int]:
+    """Old citation number → new number, 1, 2, … in order of first appearance in `body`."""
+    order: dict[int, int] = {}
+    for match in _CITATION_GROUP.finditer(body):
+        for number in (int(n) for n in re.findall(r"\d+", match.group(1))):
+            order.setdefault(number, len(order) + 1)
+    return order
+
+
+def renumber_by_appearance(body: str, references: Sequence[Reference]) -> tuple[str, list[Reference]]:
+    """Citations renumbered 1, 2, … in order of first appearance; references not cited are dropped."""
+    order = appearance_order(body)
+    by_number = {r.number: r for r in references}
+    body = _CITATION_GROUP.sub(lambda m: "[" + ", ".join(str(order.get(int(n), int(n)))
+                                                           for n in re.findall(r"\d+", m.group(1))) + "]", body)
+    refs = [Reference(new, by_number[old].text, by_number[old].document)
+            for old, new in sorted(order.items(), key=lambda item: item[1]) if old in by_number]
+    return body, refs
+
+
+def references_markdown(references: Sequence[Reference]) -> str:
+    """A `## References` section with one `[n] entry` line per reference."""
+    return "## References\n\n" + "\n".join(f"[{r.number}] {r.text}  " for r in references) + "\n"
+
+
+def assemble_article(outline: Outline, drafted_sections: Sequence[DraftedSection | None] | Mapping[int, DraftedSection],
+                     references: Sequence[Reference]) -> str:
+    """One editable Markdown document: title, each section (drafted text or its purpose as a comment), references."""
+    if isinstance(drafted_sections, Mapping):
+        drafted = [drafted_sections.get(i) for i in range(len(outline.sections))]
+    else:
+        drafted = list(drafted_sections) + [None] * (len(outline.sections) - len(drafted_sections))
+    parts = [f"# {outline.title}"]
+    for section, done in zip(outline.sections, drafted):
+        body = done.markdown if done is not None else (section.text or f"<!-- To draft: {section.purpose} -->")
+        parts.append(f"{'#' * section.level} {section.heading}\n\n{body.strip()}")
+    body, refs = renumber_by_appearance("\n\n".join(parts) + "\n", references)
+    return to_markdown(body, refs) if refs else body
+
+
+@dataclass
+class ArticleDraft:
+    """Everything one headless run produced: outline, evidence, drafted sections, citations, Markdown."""
+
+    brief: Brief
+    outline: Outline
+    evidence: list[list[EvidenceCard]]
+    sections: list[DraftedSection]
+    citations: ArticleCitations
+    markdown: str
+
+    def final_numbers(self) -> dict[int, int]:
+        """Drafting-time citation number → its number in the assembled article (renumbered by appearance)."""
+        return appearance_order("\n\n".join(d.markdown for d in self.sections))
+
+    def to_json(self) -> dict:
+        """Outline, per-section text (drafting-time numbers; `article_number` gives the final one), flags, Markdown."""
+        final = self.final_numbers()
+        return {"title": self.outline.title,
+                "outline": [{"heading": s.heading, "purpose": s.purpose, "query": s.query, "notes": s.notes}
+                            for s in self.outline.sections],
+                "sections": [d.to_json(self.citations) | {
+                    "evidence": [{"chunk_id": c.chunk_id, "doc_id": c.passage.doc_id, "title": c.passage.title,
+                                  "pinned": c.pinned, "dropped": c.dropped,
+                                  "injection_flags": [f.message for f in c.findings]} for c in cards]}
+                    for d, cards in zip(self.sections, self.evidence)],
+                "article_numbers": {str(k): v for k, v in final.items()},
+                "references": [{"number": final[r.number], "text": r.text}
+                               for r in self.citations.references() if r.number in final],
+                "markdown": self.markdown}
+
+
+def section_params(base: GenerationParams, words: int) -> GenerationParams:
+    """`base` with max_new_tokens sized to the section (about 1.6 tokens per word), never above base."""
+    from dataclasses import replace
+
+    return replace(base, max_new_tokens=max(32, min(base.max_new_tokens, int(words * 1.6) + 16)))
+
+
+def write_article(brief: Brief, retriever: Retriever, llm, embedder, *, params: GenerationParams, strict: bool,
+                  n_sections: int | None = None, k: int = 4, documents: Mapping[str, Document] | None = None,
+                  refine: bool = False, on_event: OnEvent = ignore_event,
+                  on_section: Callable[[int, DraftedSection], None] | None = None) -> ArticleDraft:
+    """Brief → outline → evidence → drafted, verified sections → one Markdown article (headless)."""
+    outline = plan_outline(brief, retriever, llm=llm, refine=refine, on_event=on_event)
+    if n_sections is not None:
+        outline = trim_outline(outline, n_sections)
+    evidence = [gather_evidence(retriever, brief, s, k=k) if section_kind(s) != "questions" else []
+                for s in outline.sections]
+    add_must_cite(retriever, brief, outline.sections, evidence, kinds=("core", "example", "background"))
+    budgets = section_words(outline, brief)
+    citations = ArticleCitations(documents=documents or {})
+    drafted: list[DraftedSection] = []
+    for i, (section, cards) in enumerate(zip(outline.sections, evidence)):
+        on_event(Event("draft", f"Drafting “{section.heading}”", i, len(outline.sections)))
+        done = draft_section(llm, section, cards, brief, section_params(params, budgets[i]), embedder=embedder,
+                             citations=citations, strict=strict, words=budgets[i])
+        drafted.append(done)
+        if on_section:
+            on_section(i, done)
+    on_event(Event("draft", "Article drafted", len(outline.sections), len(outline.sections)))
+    markdown = assemble_article(outline, drafted, citations.references())
+    return ArticleDraft(brief, outline, evidence, drafted, citations, markdown)
+
+
+# --------------------------------------------------------------------------- streaming for UIs
+class SectionStream:
+    """Iterate to receive a section's text pieces as they are generated; `result` holds the DraftedSection.
+
+    `run(on_text, stop_event)` is a draft_section/revise_section call. It runs in a worker thread so a
+    UI can consume the pieces as a plain generator (st.write_stream); closing the generator early (a
+    Stop button) sets the stop event, waits for the partial section to be verified, and hands it to
+    `on_done` like a finished one.
+    """
+
+    def __init__(self, run: Callable[[Callable[[str], None], threading.Event], DraftedSection],
+                 on_done: Callable[[DraftedSection], None] | None = None):
+        self._run, self._on_done = run, on_done
+        self.stop_event = threading.Event()
+        self.result: DraftedSection | None = None
+        self.error: BaseException | None = None
+
+    def __iter__(self):
+        import queue
+
+        pieces: queue.Queue = queue.Queue()
+        end = object()
+
+        def work() -> None:
+            try:
+                self.result = self._run(pieces.put, self.stop_event)
+                if self._on_done is not None:
+                    self._on_done(self.result)
+            except Exception as exc:  # handed to the caller's thread below
+                self.error = exc
+            finally:
+                pieces.put(end)
+
+        worker = threading.Thread(target=work, name="draft-section", daemon=True)
+        worker.start()
+        try:
+            while (piece := pieces.get()) is not end:
+                yield piece
+        finally:
+            self.stop_event.set()
+            worker.join()
+        if self.error is not None:
+            raise self.error
+
+
+def preview_html(markdown: str) -> str:
+    """The article rendered to HTML and sanitized with nh3 (safe to show in a page)."""
+    import markdown as markdown_lib
+
+    from engine.export import sanitize_html
+
+    return sanitize_html(markdown_lib.markdown(markdown, extensions=["extra", "sane_lists"]))
