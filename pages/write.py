@@ -1,8 +1,150 @@
-"""Write page: brief → outline → evidence → streamed, verified draft."""
+"""Write page: brief → outline → evidence → streamed, verified sections → one editable article."""
 
 import streamlit as st
 
+from engine import draft as drafting
+from engine import evidence as ev
+from engine import plan
+from engine.errors import PeerDraftError
+from engine.llm import GenerationParams
+from engine.records import Brief
+from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
+
+settings, state = get_settings(), st.session_state
 st.title("Write")
-st.info("Coming next: describe your article (topic, audience, key points), edit the planned outline, "
-        "pin evidence from your corpus and draft each section with citations that are checked "
-        "sentence by sentence against their sources.")
+if (index := corpus_index(settings)) is None:
+    st.stop()
+retriever = ev.index_retriever(index)
+documents = {d.doc_id: d for d in index.list_documents()}
+for key, default in (("cards", {}), ("drafted", {}), ("outline_version", 0)):
+    state.setdefault(key, default)
+state.setdefault("citations", drafting.ArticleCitations(documents=documents))
+if state.get("article_id") and state.get("loaded_article") != state.article_id:  # opened from the Library
+    user, store = require_user(), get_store()
+    state.loaded_article, latest = state.article_id, store.latest_version(user, state.article_id)
+    state.brief = store.get_brief(user, state.article_id) or Brief(store.get_article(user, state.article_id).title)
+    state.outline = store.get_outline(user, state.article_id) or plan.plan_outline(state.brief, retriever)
+    state.assembled = drafting.assemble_article(state.outline, {}, [])
+    state.article_md, state.outline_version = (latest.markdown if latest else state.assembled), state.outline_version + 1
+
+with st.form("brief_form"):
+    st.subheader("Brief")
+    topic = st.text_input("Topic", key="topic", placeholder="Low-rank adaptation for fine-tuning LLMs")
+    audience = st.text_input("Audience", value="ML/AI engineers and researchers", key="audience")
+    left, right = st.columns(2)
+    assumed = left.text_input("Terms they already know (comma-separated)", key="assumed")
+    goal = right.text_input("Goal of the article", key="goal")
+    length = left.number_input("Target length (words)", 100, 5000, 800, step=100, key="length")
+    must = right.multiselect("Documents that must be cited", list(documents), key="must_cite",
+                             format_func=lambda d: documents[d].title)
+    points = st.text_area("Key points (one per line)", key="key_points", height=90)
+    planned = st.form_submit_button("Plan outline", type="primary")
+if planned and not topic.strip():
+    st.error("Give the article a topic first.")
+elif planned:
+    state.brief = Brief(topic.strip(), audience, goal, int(length), tuple(x.strip() for x in points.splitlines()
+                        if x.strip()), tuple(x.strip() for x in assumed.split(",") if x.strip()), tuple(must))
+    refine = plan.model_can_plan(settings)
+    with st.status("Planning the outline from your corpus…") as status:
+        state.outline = plan.plan_outline(state.brief, retriever, llm=llm_or_error(settings) if refine else None,
+                                          refine=refine)
+        status.update(label="Outline ready", state="complete")
+    state.cards, state.drafted, state.outline_version = {}, {}, state.outline_version + 1
+    state.citations, state.loaded_article = drafting.ArticleCitations(documents=documents), None
+    state.pop("article_id", None)  # a new plan is a new article
+if "outline" not in state:
+    st.stop()
+
+brief = state.brief
+st.subheader("Outline")
+st.caption("Edit headings and purposes; add or delete rows; change *order* to move a section.")
+rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
+edited = st.data_editor(rows, num_rows="dynamic", use_container_width=True, key=f"outline_{state.outline_version}",
+                        column_config={"order": st.column_config.NumberColumn(width="small")})
+edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
+outline = plan.outline_from_rows(state.outline, edited)
+if not outline.sections:
+    st.stop()
+with st.expander("Planning notes (diagram suggestions)"):
+    st.markdown("\n\n".join(f"**{s.heading}**\n\n{s.notes}" for s in outline.sections if s.notes))
+
+st.subheader("Evidence and draft")
+names = [s.heading for s in outline.sections]
+i = st.selectbox("Section", range(len(names)), format_func=lambda n: names[n], key="section_choice")
+section, words = outline.sections[i], plan.section_words(outline, brief)[i]
+if st.button("Find evidence", key="find_evidence") or i not in state.cards:
+    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=state.cards.get(i, []))
+for card in state.cards[i]:
+    p = card.passage
+    with st.container(border=True):
+        head, pin_col, drop_col = st.columns([6, 1, 1])
+        head.markdown(f"**{p.title}** · {p.section} · p. {p.page}" + (" · :blue[pinned]" if card.pinned else "")
+                      + (" · :gray[dropped]" if card.dropped else ""))
+        if card.flagged:
+            st.warning("Possible prompt injection: " + "; ".join(f.message for f in card.findings),
+                       icon=":material/gpp_maybe:")
+        st.caption(p.text[:600])
+        if pin_col.button("Unpin" if card.pinned else "Pin", key=f"pin_{i}_{p.chunk_id}"):
+            state.cards[i] = ev.pin(state.cards[i], p.chunk_id, not card.pinned)
+            st.rerun()
+        if drop_col.button("Restore" if card.dropped else "Drop", key=f"drop_{i}_{p.chunk_id}"):
+            state.cards[i] = ev.drop(state.cards[i], p.chunk_id, not card.dropped)
+            st.rerun()
+
+strict = st.toggle("Strict mode: replace unsupported sentences with evidence", value=settings.strict, key="strict")
+instruction = st.text_input("Revise with an instruction", key="instruction",
+                            placeholder="shorter · add an example · define KV cache")
+go, revise, stop = st.columns(3)
+draft_clicked = go.button("Draft section", type="primary", key="draft_section")
+revise_clicked = revise.button("Revise", key="revise", disabled=i not in state.drafted or not instruction)
+stop.button("Stop", key="stop", help="Stops generation; the partial text is still verified.")
+if draft_clicked or revise_clicked:
+    llm = llm_or_error(settings)
+    if llm is None:
+        st.stop()
+    params = drafting.section_params(GenerationParams.from_settings(settings), words)
+    common = dict(embedder=get_embedder(settings), citations=state.citations, strict=strict, words=words)
+    cards, drafted = state.cards[i], state.drafted
+
+    def run(on_text, stop_event):
+        if revise_clicked:
+            return drafting.revise_section(llm, section, drafted[i], cards, brief, params, instruction, on_text,
+                                           stop_event, **common)
+        return drafting.draft_section(llm, section, cards, brief, params, on_text, stop_event, **common)
+
+    try:
+        st.caption("Model output (unverified):")
+        st.write_stream(drafting.SectionStream(run, on_done=lambda result: drafted.__setitem__(i, result)))
+    except PeerDraftError as exc:
+        st.error(str(exc))
+
+done = state.drafted.get(i)
+if done is not None:
+    checks = done.report.sentences if done.report else []
+    flagged = [c for c in checks if c.status in ("unsupported", "uncited_claim", "replaced")]
+    st.markdown(f"**Verified text** · {len(checks)} sentences, {len(flagged)} flagged or replaced"
+                + (f" · fallback: {done.fallback}" if done.fallback else ""))
+    st.markdown(done.markdown)
+    if checks:
+        st.dataframe([{"status": c.status, "score": round(c.score, 2) if c.score is not None else None,
+                       "sentence": c.text, "replaced by": c.replacement} for c in checks],
+                     use_container_width=True, hide_index=True, key=f"checks_{i}")
+
+st.subheader("Article")
+assembled = drafting.assemble_article(outline, state.drafted, state.citations.references())
+if state.get("assembled") != assembled:
+    state.assembled, state.article_md = assembled, assembled
+edit_col, preview_col = st.columns(2)
+markdown = edit_col.text_area("Markdown (editable)", key="article_md", height=520)
+with preview_col.container(height=520, border=True):
+    st.html(drafting.preview_html(markdown))
+if st.button("Save", key="save", icon=":material/save:"):
+    user, store = require_user(), get_store()
+    try:
+        if "article_id" not in state:
+            state.article_id = store.create_article(user, outline.title, brief).id
+        store.save_outline(user, state.article_id, outline)
+        version = store.save_version(user, state.article_id, markdown, reason="manual", outline=outline)
+        st.toast(f"Saved version {version.number}", icon=":material/check:")
+    except PeerDraftError as exc:
+        st.error(str(exc))
