@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
@@ -30,6 +30,7 @@ _CITATION_GROUP = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
+TOP_UP_SHARE = 0.5  # strict mode: below this share of the word budget, evidence sentences are added
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
 
@@ -122,8 +123,12 @@ def tidy(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def extractive_text(citation_map: Mapping[int, Sequence[Passage]], words: int) -> str:
-    """Leading sentences of the evidence, each with its citation, up to about `words` words."""
+def extractive_sentences(citation_map: Mapping[int, Sequence[Passage]], words: int,
+                         skip: str = "") -> list[str]:
+    """Leading evidence sentences, each with its citation, taken round-robin per source, up to ~`words` words.
+
+    Sentences whose text already appears in `skip` are left out.
+    """
     picked: list[str] = []
     count = 0
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
@@ -131,14 +136,19 @@ def extractive_text(citation_map: Mapping[int, Sequence[Passage]], words: int) -
         for number, queue in queues.items():
             while queue:
                 sentence = queue.pop(0)
-                if len(sentence.split()) >= 6 and prompts_free(sentence):
-                    body = sentence[:-1] if sentence[-1] in ".!?" else sentence
+                body = sentence[:-1] if sentence[-1] in ".!?" else sentence
+                if len(sentence.split()) >= 6 and prompts_free(sentence) and body not in skip:
                     picked.append(f"{body} [{number}].")
                     count += len(sentence.split())
                     break
             if count >= words:
                 break
-    return " ".join(picked)
+    return picked
+
+
+def extractive_text(citation_map: Mapping[int, Sequence[Passage]], words: int) -> str:
+    """Leading sentences of the evidence, each with its citation, up to about `words` words."""
+    return " ".join(extractive_sentences(citation_map, words))
 
 
 def prompts_free(sentence: str) -> bool:
@@ -198,23 +208,54 @@ def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations) 
     return prompts.sources_block(entries), citation_map
 
 
-def _finish(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
-            cards: Sequence[EvidenceCard], embedder, strict: bool, words: int) -> DraftedSection:
+def finish_section(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
+                   cards: Sequence[EvidenceCard], embedder, strict: bool, words: int) -> DraftedSection:
+    """Clean a finished generation, drop unknown citations, verify; fall back to evidence when nothing holds."""
     text = clean_model_text(result.text)
     text, removed = drop_unknown_citations(text, citation_map)
-    report = verify_draft(text, citation_map, embedder, strict=strict) if text else None
-    final, fallback = (tidy(report.markdown) if report else ""), ""
+    report = _tidied(verify_draft(text, citation_map, embedder, strict=strict)) if text else None
+    final, fallback = (report.markdown if report else ""), ""
     if strict and not has_supported_content(report):
         if kind == "questions":
             final, fallback = INVITATION, "invitation"
             report = verify_draft(final, citation_map, embedder, strict=strict)
         elif citation_map:
             extract = extractive_text(citation_map, words)
-            report = verify_draft(extract, citation_map, embedder, strict=strict)
-            final, fallback = tidy(report.markdown), "extractive"
+            report = _tidied(verify_draft(extract, citation_map, embedder, strict=strict))
+            final, fallback = report.markdown, "extractive"
+    elif strict and citation_map and len(final.split()) < TOP_UP_SHARE * words:
+        # Strict mode dropped most of a weak model's text: add evidence sentences it does not already quote.
+        extra = extractive_sentences(citation_map, words - len(final.split()), skip=final)
+        if extra:
+            added = _tidied(verify_draft(" ".join(extra), citation_map, embedder, strict=strict))
+            report = _appended(report, final, added)
+            final, fallback = report.markdown, "extractive top-up"
     return DraftedSection(heading=heading, markdown=final, raw_text=result.text, citation_map=citation_map,
                           report=report, removed_citations=removed, generation=result, fallback=fallback,
                           flagged_chunks=[c.chunk_id for c in cards if c.flagged])
+
+
+def _tidied(report: VerifyReport) -> VerifyReport:
+    """The report with its Markdown tidied and each sentence's new_offset moved to match."""
+    final, cursor = tidy(report.markdown), 0
+    for check in report.sentences:
+        text = check.text if check.replacement is None else check.replacement
+        found = final.find(text, cursor) if text else -1
+        if found >= 0:
+            check.new_offset, check.new_length, cursor = found, len(text), found + len(text)
+        else:
+            check.new_offset, check.new_length = cursor, 0
+    report.markdown = final
+    return report
+
+
+def _appended(report: VerifyReport, final: str, added: VerifyReport) -> VerifyReport:
+    """One report for `final` + a new paragraph: the model text's checks (and grounding), then the added ones."""
+    shift = len(final) + 2 if final else 0
+    moved = [replace(c, offset=c.offset + shift, new_offset=c.new_offset + shift) for c in added.sentences]
+    markdown = f"{final}\n\n{added.markdown.strip()}" if final else added.markdown.strip()
+    return VerifyReport(markdown=markdown, strict=report.strict, sentences=[*report.sentences, *moved],
+                        grounding=report.grounding)
 
 
 def has_supported_content(report: VerifyReport | None) -> bool:
@@ -241,7 +282,7 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
         example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return _finish(section.heading, kind, result, citation_map, cards, embedder, strict, words)
+    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict, words)
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
@@ -261,7 +302,7 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     if "short" in instruction.lower():
         words = max(30, words // 2)
-    return _finish(section.heading, section_kind(section), result, citation_map, cards, embedder, strict, words)
+    return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict, words)
 
 
 # --------------------------------------------------------------------------- the article
@@ -339,8 +380,6 @@ class ArticleDraft:
 
 def section_params(base: GenerationParams, words: int) -> GenerationParams:
     """`base` with max_new_tokens sized to the section (about 1.6 tokens per word), never above base."""
-    from dataclasses import replace
-
     return replace(base, max_new_tokens=max(32, min(base.max_new_tokens, int(words * 1.6) + 16)))
 
 

@@ -37,6 +37,9 @@ KIND_PRIORITY = ("core", "opening", "example", "limitations", "background", "fur
 # Corpus notes use these section names; each becomes a heading pattern for a core section.
 _ASPECT_HEADINGS = {"method": "How {name} works", "problem": "The problem {name} addresses",
                     "key results": "What {name} achieves"}
+# A title without a short name before a colon reads better in front of the aspect.
+_LONG_ASPECT_HEADINGS = {"method": "{name}: how it works", "problem": "{name}: the problem",
+                         "key results": "{name}: key results"}
 _NON_CORE_ASPECTS = {"limitations", "further reading", "key terms", "references"}
 _DEFINITION = re.compile(r"^(?:An?\s+|The\s+)?(?P<term>[A-Z0-9][^.;:,]{1,60}?)\s+(?:is|are|refers to)\s+(?P<article>an?\s|the\s)?")
 _NOT_TERMS = frozenset("for in on with this it these those that there here when if as at by from after before".split())
@@ -131,7 +134,8 @@ def _core_from_passages(passages: Sequence[Passage], n_core: int) -> list[Sectio
     for passage in picked:
         aspect = passage.section.strip().lower()
         name = short_name(passage.title)
-        heading = _ASPECT_HEADINGS.get(aspect, "{name}: " + (passage.section or "overview")).format(name=name)
+        patterns = _ASPECT_HEADINGS if len(name.split()) <= 3 else _LONG_ASPECT_HEADINGS
+        heading = patterns.get(aspect, "{name}: " + (passage.section or "overview")).format(name=name)
         sections.append(Section(heading=heading, purpose=make_purpose("core", f"explain {heading[0].lower()}"
                                                                       f"{heading[1:]} from {passage.title}"),
                                 query=f"{name} {passage.section}".strip()))

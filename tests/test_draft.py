@@ -281,3 +281,22 @@ def test_preview_html_is_sanitized():
 
     html = preview_html("# T\n\nSafe [1].\n\n<script>alert(1)</script><img src=x onerror=alert(1)>")
     assert "<h1>T</h1>" in html and "<script" not in html and "onerror" not in html
+
+
+def test_strict_mode_tops_up_a_thin_section_with_evidence_and_keeps_the_flags(embedder):
+    _, result = draft(SUPPORTED + FABRICATED, embedder=embedder, strict=True, words=120)
+    assert result.fallback == "extractive top-up"
+    assert len(result.markdown.split()) > len(SUPPORTED.split()) + 10
+    assert any(c.status == "replaced" and "Hinton" in c.text for c in result.report.sentences)
+    for check in result.report.sentences:  # offsets into the returned text stay exact
+        assert result.markdown[check.new_offset:check.new_offset + check.new_length] == (
+            check.text if check.replacement is None else check.replacement)
+
+
+def test_sentence_offsets_match_the_tidied_section_after_removals(embedder):
+    reply = "LoRA was invented in 1987 by Geoffrey Hinton [9].\n\nGPT-7 runs on 3 toasters.  " + SUPPORTED
+    _, result = draft(reply, embedder=embedder, strict=True, words=40)
+    assert not result.markdown.startswith((" ", "\n"))
+    for check in result.report.sentences:
+        shown = result.markdown[check.new_offset:check.new_offset + check.new_length]
+        assert shown == (check.text if check.replacement is None else check.replacement) or check.replacement == ""

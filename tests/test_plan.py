@@ -133,3 +133,11 @@ def test_plan_from_the_default_corpus_names_real_documents(default_index):
                            index_retriever(default_index))
     core = " ".join(s.heading for s in outline.sections if section_kind(s) == "core")
     assert "LoRA" in core
+
+
+def test_long_titles_put_the_aspect_after_the_title():
+    long = [p.__class__(**{**p.__dict__, "title": "Training Compute-Optimal Large Language Models"})
+            for p in CORPUS[:3]]
+    outline = plan_outline(Brief(topic="compute-optimal training method"), OverlapRetriever(long), n_core=2)
+    core = [s.heading for s in outline.sections if section_kind(s) == "core"]
+    assert core[0] == "Training Compute-Optimal Large Language Models: the problem"
