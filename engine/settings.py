@@ -27,6 +27,7 @@ class Settings:
     quantization: str = "auto"
     dtype: str = "auto"
     llm_threads: int = 0  # 0 = all cores
+    compile: bool = False  # transformers: static KV cache + torch.compile (slow warm-up, see engine/llm/hf.py)
     endpoint_url: str = ""
     endpoint_key: str = ""
     endpoint_model: str = ""

@@ -5,14 +5,24 @@ Quantization modes (Settings.quantization):
   int8 on CPU is faster but measured here to make SmolLM2's output loop (shared/STACK.md), so
   it is opt-in only.
 - nf4: bitsandbytes 4-bit NF4 (CUDA, or CPU with bitsandbytes >= 0.49).
-- int8: CUDA → bitsandbytes LLM.int8(); CPU → torch dynamic int8 on Linear layers.
-- none: full weights in `dtype` (auto → bf16 on CUDA and CPU).
+- int8: CUDA → bitsandbytes LLM.int8(); CPU → weight-only int8 (per-output-channel scales,
+  `torch._weight_int8pack_mm`, activations in bf16 because that op is only vectorized for
+  bf16 on AVX2 CPUs). Unlike torch dynamic int8, which also quantizes activations and made
+  SmolLM2 loop, it keeps the output sane; the tied output head is quantized too.
+- none: full weights in `dtype` (auto → bf16 on CUDA; float32 for a GGUF on CPU).
 A GGUF model cannot be handed to bitsandbytes directly: it is dequantized once and saved as
 a plain HF copy under the cache directory, which bitsandbytes then loads.
+
+Settings.compile (PEERDRAFT_COMPILE, default off): a static KV cache sized in 512-token
+buckets plus `torch.compile` (inductor, no CUDA graphs on CPU) of the decoding step. The
+compile runs once at load (a warm-up generation), so load time grows by the compile time;
+each larger cache bucket compiles once more. bench/results.md ("llm") has the measured
+trade-off on this machine, which is why it is off by default.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import math
@@ -75,6 +85,54 @@ def _weights_bytes(folder: str, gguf_file: str | None) -> int | None:
         sum(p.stat().st_size for p in root.glob("*.bin")) or None
 
 
+CACHE_BUCKET = 512
+
+
+def quantize_weights_int8(model, torch) -> None:
+    """Replace every nn.Linear of `model` (the tied output head included) by a weight-only int8 one."""
+    head = model.get_output_embeddings()
+    if head is not None and head.weight is model.get_input_embeddings().weight:
+        untied = torch.nn.Linear(head.in_features, head.out_features, bias=False,
+                                 dtype=head.weight.dtype, device=head.weight.device)
+        untied.weight = torch.nn.Parameter(head.weight.detach().clone(), requires_grad=False)
+        model.set_output_embeddings(untied)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(module, name, _int8_linear(child, torch))
+
+
+def _int8_linear(linear, torch):
+    """A weight-only int8 copy of `linear`: int8 rows with one float scale per output channel."""
+    weight = linear.weight.detach().float()
+    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+    qweight = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
+    bias = None if linear.bias is None else linear.bias.detach()
+    return _int8_linear_class()(qweight, scales.to(linear.weight.dtype), bias)
+
+
+@functools.cache
+def _int8_linear_class():
+    import torch  # defined on first use so importing this module stays light
+
+    class Int8WeightOnlyLinear(torch.nn.Module):
+        """y = x @ (qweight * scales[:, None]).T + bias, through torch's packed int8 matmul."""
+
+        def __init__(self, qweight, scales, bias):
+            super().__init__()
+            self.register_buffer("qweight", qweight.contiguous())
+            self.register_buffer("scales", scales)
+            self.register_buffer("bias", bias)
+            self.out_features, self.in_features = qweight.shape
+
+        def forward(self, x):
+            y = torch._weight_int8pack_mm(x.reshape(-1, self.in_features), self.qweight, self.scales.to(x.dtype))
+            y = y.reshape(*x.shape[:-1], self.out_features)
+            return y if self.bias is None else y + self.bias
+
+    return Int8WeightOnlyLinear
+
+
 class TransformersLLM:
     """Chat generation with streaming through transformers' TextIteratorStreamer."""
 
@@ -92,6 +150,7 @@ class TransformersLLM:
         dtype = self._resolve_dtype(settings.dtype, torch, from_gguf=gguf_file is not None)
         if settings.llm_threads:
             torch.set_num_threads(settings.llm_threads)
+        self.compile = settings.compile
 
         need, have = _weights_bytes(folder, gguf_file), _available_bytes(self._on_cuda)
         if need and have and self.quantization == "none" and need > have:
@@ -107,11 +166,12 @@ class TransformersLLM:
                     folder, quantization_config=self._bnb_config(torch),
                     device_map="auto" if self._on_cuda else "cpu", dtype=torch.bfloat16)
             else:
+                if self.quantization == "int8":
+                    dtype = torch.bfloat16  # the int8 matmul is only fast with bf16 activations
                 self.model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
                 self.model.to(self.device)
                 if self.quantization == "int8":
-                    self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear},
-                                                                        dtype=torch.qint8)
+                    quantize_weights_int8(self.model, torch)
         except OSError as exc:
             raise ModelError(f"Could not load model {self.model_name!r}: {exc}",
                              "Use a local folder, a .gguf file, or an HF id already in your HF cache "
@@ -119,6 +179,28 @@ class TransformersLLM:
         self.model.eval()
         self._torch = torch
         self._lock = threading.Lock()
+        if self.compile:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run a short greedy generation so torch.compile happens at load, not on first use."""
+        from engine.llm import GenerationParams, Message
+
+        for _piece in self.stream_chat([Message("user", "Hello.")],
+                                       GenerationParams(max_new_tokens=4, temperature=0.0, repetition_penalty=1.0)):
+            pass
+
+    def _compile_kwargs(self, prompt_tokens: int, max_new_tokens: int) -> dict:
+        """generate() arguments for the static-cache + torch.compile path."""
+        from transformers import CompileConfig
+
+        config = CompileConfig(fullgraph=False, dynamic=False, backend="inductor",
+                               mode="reduce-overhead" if self._on_cuda else "default")
+        config._compile_all_devices = True  # transformers only auto-compiles on accelerators otherwise
+        # Attention over a static cache reads every slot each step, so size it tightly; a bucket
+        # keeps its shape (and the compiled graph) across calls of similar length.
+        bucket = -(-(prompt_tokens + max_new_tokens) // CACHE_BUCKET) * CACHE_BUCKET
+        return dict(cache_implementation="static", max_cache_len=bucket, compile_config=config)
 
     def _resolve_quantization(self, mode: str) -> str:
         if mode == "auto":
@@ -182,6 +264,10 @@ class TransformersLLM:
                       repetition_penalty=params.repetition_penalty,
                       stopping_criteria=StoppingCriteriaList([_StopWhenSet()]),
                       pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+        if self.compile:
+            kwargs.update(self._compile_kwargs(inputs["input_ids"].shape[1], params.max_new_tokens))
+        else:
+            kwargs.update(disable_compile=True)
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
             if params.seed is not None:
