@@ -1,0 +1,141 @@
+"""LLM backends on the embedded SmolLM2-135M: load time, time to first token, tokens/s, peak memory
+and a loop check of the output, for each backend and CPU mode, against raw llama-cpp-python in the
+same run. Each configuration runs in its own process so peak memory is its own.
+
+    .venv/bin/python bench/llm.py            # all configurations, writes bench/results.md
+    .venv/bin/python bench/llm.py --tokens 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._results import write_section  # noqa: E402
+
+PROMPT = ("Explain in a short paragraph how the attention mechanism in a transformer decides which "
+          "tokens to focus on, and why it is scaled by the square root of the key dimension.")
+CONFIGS = {
+    "raw llama-cpp-python": {},
+    "ours: llama-cpp": {"llm_backend": "llama-cpp"},
+    "ours: transformers fp32": {"llm_backend": "transformers", "quantization": "none", "dtype": "float32"},
+    "ours: transformers bf16": {"llm_backend": "transformers", "quantization": "none", "dtype": "bfloat16"},
+    "ours: transformers int8 (weight-only)": {"llm_backend": "transformers", "quantization": "int8"},
+    "ours: transformers fp32 + static cache + compile": {"llm_backend": "transformers", "quantization": "none",
+                                                         "dtype": "float32", "compile": "1"},
+    "ours: transformers int8 + static cache + compile": {"llm_backend": "transformers", "quantization": "int8",
+                                                         "compile": "1"},
+    "ours: transformers nf4 (bitsandbytes, CPU)": {"llm_backend": "transformers", "quantization": "nf4"},
+}
+REFERENCE_TEXT = "ours: transformers fp32"  # greedy output the faster transformers paths should reproduce
+
+
+def distinct_4grams(text: str) -> float:
+    """Share of distinct word 4-grams: ~1.0 for normal prose, low when the output loops."""
+    words = text.split()
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def same_words(text: str, reference: str) -> int:
+    """How many leading words of `text` equal those of `reference` (greedy outputs should agree)."""
+    count = 0
+    for mine, theirs in zip(text.split(), reference.split()):
+        if mine != theirs:
+            break
+        count += 1
+    return count
+
+
+def run_one(name: str, tokens: int) -> dict:
+    threads = os.cpu_count() or 1
+    start = time.perf_counter()
+    if name == "raw llama-cpp-python":
+        from llama_cpp import Llama
+
+        from engine.embedded import embedded_llm
+
+        llama = Llama(model_path=str(embedded_llm().path), n_threads=threads, n_ctx=4096, verbose=False)
+        load = time.perf_counter() - start
+        t0 = time.perf_counter()
+        first, pieces = None, []
+        for chunk in llama.create_chat_completion(messages=[{"role": "user", "content": PROMPT}], stream=True,
+                                                  max_tokens=tokens, temperature=0.0, top_k=1,
+                                                  repeat_penalty=1.0):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                first = first or time.perf_counter() - t0
+                pieces.append(piece)
+        seconds = time.perf_counter() - t0
+        text = "".join(pieces)
+        count = len(llama.tokenize(text.encode(), add_bos=False))
+    else:
+        from engine.llm import GenerationParams, Message, generate, load_llm
+        from engine.settings import load_settings
+
+        env = {f"PEERDRAFT_{k.upper()}": v for k, v in CONFIGS[name].items()}
+        env["PEERDRAFT_DATA_DIR"] = os.environ.get("BENCH_DATA_DIR", "/tmp/peerdraft-bench")
+        llm = load_llm(load_settings(env=env, toml_path=Path("/nonexistent")))
+        load = time.perf_counter() - start
+        result = generate(llm, [Message("user", PROMPT)],
+                          GenerationParams(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0))
+        text, count, seconds, first = result.text, result.new_tokens, result.seconds, result.first_token_seconds
+    return {"name": name, "load_s": load, "ttft_s": first, "tokens": count, "seconds": seconds,
+            "tok_s": count / seconds if seconds else 0.0, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "distinct4": distinct_4grams(text), "text": text, "sample": text[:160]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--only", help="run configurations whose name contains this (results.md untouched)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.tokens)))
+        return
+    rows = []
+    load_before = os.getloadavg()[0]
+    for name in [n for n in CONFIGS if not args.only or args.only in n or n == "raw llama-cpp-python"]:
+        proc = subprocess.run([sys.executable, __file__, "--one", name, "--tokens", str(args.tokens)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{name}: failed\n{proc.stderr[-800:]}", file=sys.stderr)
+            rows.append({"name": name, "error": proc.stderr.strip().splitlines()[-1][:120]})
+            continue
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"{name}: {rows[-1]['tok_s']:.1f} tok/s", file=sys.stderr)
+    raw = next((r for r in rows if r["name"] == "raw llama-cpp-python" and "tok_s" in r), None)
+    reference = next((r["text"] for r in rows if r["name"] == REFERENCE_TEXT and "text" in r), None)
+    lines = [f"### LLM backends (SmolLM2-135M, {args.tokens}-token greedy chat generation, "
+             f"{os.cpu_count()} CPU threads, {time.strftime('%Y-%m-%d')}, 1-min load average "
+             f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end)", "",
+             "| configuration | load s | first token s | tok/s | ÷ raw llama.cpp | peak MB | distinct 4-grams "
+             "| words = fp32 greedy |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['name']} | failed: {r['error']} | | | | | | |")
+            continue
+        ratio = f"{r['tok_s'] / raw['tok_s']:.2f}" if raw else "n/a"
+        agree = (f"{same_words(r['text'], reference)}/{len(r['text'].split())}" if reference is not None
+                 else "n/a")
+        lines.append(f"| {r['name']} | {r['load_s']:.2f} | {r['ttft_s'] or 0:.3f} | {r['tok_s']:.1f} | {ratio} | "
+                     f"{r['peak_mb']:.0f} | {r['distinct4']:.2f} | {agree} |")
+    lines += ["", "Distinct 4-grams below ~0.7 means the output loops (quality, not speed). Targets: our "
+              "llama-cpp ÷ raw ≥ 0.95; transformers CPU ÷ raw ≥ 0.5."]
+    table = "\n".join(lines)
+    print(table)
+    if not args.only:
+        write_section("llm", table)
+
+
+if __name__ == "__main__":
+    main()
