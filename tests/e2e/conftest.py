@@ -260,6 +260,15 @@ class Browser:
         self.shot("no-button")
         raise AssertionError(f"no visible button labelled {label!r} within {timeout} s")
 
+    def tab(self, label: str) -> None:
+        """Open the st.tabs tab titled exactly `label`."""
+        tabs = [t for t in self.driver.find_elements("css selector", "[role=tab]") if t.text.strip() == label]
+        assert tabs, f"no tab {label!r}"
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", tabs[0])
+        tabs[0].click()
+        time.sleep(0.3)
+        self.wait_idle()
+
     def click(self, label: str, wait: bool = True) -> None:
         element = self.button(label)
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
@@ -286,6 +295,49 @@ class Browser:
                 field_.send_keys(Keys.TAB)
             time.sleep(0.3)
             self.wait_idle()
+
+    def select(self, label: str, option: str) -> None:
+        """Choose `option` in the selectbox labelled `label` (type to filter, Enter to pick)."""
+        from selenium.webdriver.common.keys import Keys
+
+        box = self.widget("stSelectbox", label).find_element("css selector", "input")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        box.click()
+        box.send_keys(option)
+        self.wait_for("[role=option]", option, timeout=15, idle=False)
+        box.send_keys(Keys.ENTER)
+        time.sleep(0.3)
+        self.wait_idle()
+
+    def edit_cell(self, old: str, new: str, grid_index: int = 0) -> None:
+        """Replace the text of the st.data_editor cell showing `old` with `new` (keyboard, as a person would)."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        grid = self.driver.find_elements("css selector", "[data-testid=stDataFrame]")[grid_index]
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid)
+        cell_id = self.driver.execute_script(
+            "const c = Array.from(arguments[0].querySelectorAll('table td')).find(c => c.textContent === arguments[1]);"
+            "if (c) c.focus(); return c ? c.id : null;", grid, old)
+        assert cell_id, f"no cell showing {old!r} in the editor"
+        time.sleep(0.3)
+        # Focusing an accessible cell selects a cell of that row; move to the wanted column with arrows.
+        active = self.driver.switch_to.active_element.get_attribute("id") or ""
+        want_col, have_col = int(cell_id.split("-")[2]), int((active.split("-")[2:3] or [want_col])[0])
+        keys = [Keys.RIGHT] * max(0, want_col - have_col) + [Keys.LEFT] * max(0, have_col - want_col)
+        for key in keys + [Keys.ENTER]:
+            ActionChains(self.driver).send_keys(key).perform()
+            time.sleep(0.15)
+        editor = self.driver.switch_to.active_element
+        assert editor.get_attribute("value") == old, f"editing {editor.get_attribute('value')!r}, not {old!r}"
+        editor.send_keys(Keys.CONTROL, "a")
+        editor.send_keys(new)
+        editor.send_keys(Keys.ENTER)
+        time.sleep(0.3)
+        self.wait_idle()
+
+    def toast(self, text: str, timeout: float = 30):
+        return self.wait_for("[data-testid=stToast]", text, timeout=timeout, idle=False)
 
     def nav(self, title: str) -> None:
         """Switch page through the sidebar navigation link titled `title`."""
@@ -448,7 +500,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker("flow")
-    if marker and report.failed and report.when in ("setup", "call"):
+    blocked = report.failed or (report.skipped and hasattr(report, "wasxfail"))  # xfail: a known blocker
+    if marker and blocked and report.when in ("setup", "call"):
         _FAILED_STEP.setdefault(marker.args[0], item.name)
 
 
@@ -456,4 +509,5 @@ def pytest_runtest_makereport(item, call):
 def _skip_after_failed_step(request):
     marker = request.node.get_closest_marker("flow")
     if marker and marker.args[0] in _FAILED_STEP:
-        pytest.skip(f"an earlier step of the {marker.args[0]} flow failed: {_FAILED_STEP[marker.args[0]]}")
+        pytest.skip(f"an earlier step of the {marker.args[0]} flow failed or is a known xfail: "
+                    f"{_FAILED_STEP[marker.args[0]]}")
