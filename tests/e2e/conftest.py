@@ -489,7 +489,8 @@ def shot(request):
 
 # ---- ordered flows: a failed step skips the later steps of the same flow ---------------------------
 def pytest_configure(config):
-    config.addinivalue_line("markers", "flow(name): an ordered browser flow; later steps need earlier ones")
+    config.addinivalue_line("markers", "flow(name, later_steps_need_it=False): an ordered browser flow; a failed "
+                            "step skips the rest, an xfailed one only with later_steps_need_it=True")
 
 
 _FAILED_STEP: dict[str, str] = {}
@@ -500,7 +501,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker("flow")
-    blocked = report.failed or (report.skipped and hasattr(report, "wasxfail"))  # xfail: a known blocker
+    # A known-blocked step (xfail) stops the flow only when it says later steps need it.
+    xfailed = report.skipped and hasattr(report, "wasxfail")
+    blocked = report.failed or (xfailed and marker is not None and marker.kwargs.get("later_steps_need_it"))
     if marker and blocked and report.when in ("setup", "call"):
         _FAILED_STEP.setdefault(marker.args[0], item.name)
 
