@@ -81,11 +81,14 @@ class RunningApp:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """Ctrl+C, as a person would; kill only if it does not stop within 20 s."""
+        """Ctrl+C, as a person would; kill only if it does not stop within 45 s.
+
+        `peerdraft run` itself gives Streamlit 15 s before killing it; killing `peerdraft run` sooner
+        would leave the Streamlit child running."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=45)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
