@@ -156,6 +156,8 @@ def comparison_table(left: dict, right: dict, names: tuple[str, str]) -> pd.Data
 
 def review_form(store, user, article_id: int, version_id: int, sections: list[str]) -> None:
     """The peer-review form: five criteria 1-5 and a comment anchored to a section."""
+    if st.session_state.pop("review_saved", False):
+        st.toast("Review saved")
     with st.form("review_form", clear_on_submit=True):
         scores = {key: st.slider(label, 1, 5, 3, key=f"score_{key}", help=help_) for key, label, help_ in CRITERIA}
         section = st.selectbox("Comment on section", ["(whole article)", *sections], key="review_section")
@@ -163,7 +165,8 @@ def review_form(store, user, article_id: int, version_id: int, sections: list[st
         if st.form_submit_button("Submit review"):
             anchor = "" if section == "(whole article)" else section
             store.add_review(user, article_id, version_id, scores, [(anchor, comment.strip())] if comment.strip() else [])
-            st.toast("Review saved")
+            st.session_state["review_saved"] = True
+            st.rerun()  # the summary strip above counts reviews: redraw it with this one
 
 
 def run_evaluation(draft: str, settings, store, user, article_id, version, checks: dict, *, with_model: bool,

@@ -102,14 +102,14 @@ def sign_out() -> None:
         st.session_state.pop(key, None)
 
 
-def sign_out_button(container=None) -> None:
+def sign_out_button(container=None, key: str = "sign_out") -> None:
     """A 'Sign out' button (team mode, signed in); reruns the app signed out."""
     user = current_user() if get_settings().mode == "team" else None
     if user is None:
         return
     area = container or st.sidebar
     area.caption(f"Signed in as **{user.name}** ({user.role})")
-    if area.button("Sign out", key="sign_out", icon=":material/logout:"):
+    if area.button("Sign out", key=key, icon=":material/logout:"):
         sign_out()
         st.rerun()
 
@@ -122,7 +122,14 @@ def start_team_services(_settings: Settings) -> int:
     from engine.metrics import start_metrics_server
 
     setup_logging()
-    return start_metrics_server(_settings.metrics_port)
+    try:
+        return start_metrics_server(_settings.metrics_port)
+    except OSError as exc:  # a busy port must not take the app down: metrics are optional
+        import logging
+
+        logging.getLogger("peerdraft.metrics").warning(
+            "metrics endpoint not started on port %s (%s); set PEERDRAFT_METRICS_PORT", _settings.metrics_port, exc)
+        return 0
 
 
 # ---- corpus index (Corpus page helper) -----------------------------------------------------------

@@ -6,12 +6,11 @@ import streamlit as st
 
 from engine.errors import PeerDraftError
 from engine.export import DIFF_STYLE, diff_table_html
-from pages._ui import get_store, require_user, sign_out_button
+from pages._ui import get_settings, get_store, require_user
 
 st.title("Library")
 store = get_store()
 user = require_user()
-sign_out_button()
 
 
 def when(ts: float) -> str:
@@ -62,6 +61,16 @@ else:
         if no.button("Cancel", key="cancel_delete"):
             st.session_state.pop(confirm_key, None)
             st.rerun()
+
+    if editable and get_settings().mode == "team":
+        with st.form("share", clear_on_submit=True, border=False):
+            reviewer = st.text_input("Share with", placeholder="user name of a reviewer or writer")
+            if st.form_submit_button("Share", icon=":material/share:") and reviewer.strip():
+                try:
+                    store.share_article(user, chosen.id, reviewer.strip())
+                    st.success(f"Shared “{chosen.title}” with {reviewer.strip()}: they can read and review it.")
+                except PeerDraftError as exc:
+                    st.error(str(exc))
 
     st.subheader("Versions")
     versions = store.list_versions(user, chosen.id)

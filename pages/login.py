@@ -21,7 +21,7 @@ if problem:
 user = current_user()
 if user is not None:
     st.success(f"Signed in as {user.name} ({user.role}).")
-    sign_out_button(st.container())
+    sign_out_button(st.container(), key="sign_out_login")  # app.py draws the sidebar one
     st.stop()
 
 with st.form("login", enter_to_submit=True):

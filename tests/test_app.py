@@ -54,6 +54,7 @@ def test_settings_page_shows_effective_values_and_their_sources(app_env, monkeyp
 
 def test_team_mode_shows_only_the_sign_in_page_until_login(app_env, monkeypatch):
     monkeypatch.setenv("PEERDRAFT_MODE", "team")
+    monkeypatch.setenv("PEERDRAFT_METRICS_PORT", "0")  # any free port
     at = _fresh_app().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]

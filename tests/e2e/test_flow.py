@@ -317,8 +317,6 @@ def sign_out(browser) -> None:
 
 
 @pytest.mark.flow("team", later_steps_need_it=True)
-@pytest.mark.xfail(strict=True, reason="after sign-in the Sign in page raises StreamlitDuplicateElementKey 'sign_out': "
-                   "pages/login.py (and pages/library.py) call sign_out_button() while app.py already draws it")
 def test_step7a_writer_signs_in_and_creates_an_article(team_browser, shot):
     browser = team_browser
     browser.open("")
@@ -355,7 +353,6 @@ def test_step7b_another_writer_cannot_see_the_article(team_browser, shot):
 
 
 @pytest.mark.flow("team", later_steps_need_it=True)
-@pytest.mark.xfail(strict=True, reason="pages/library.py has no share control yet (Store.share_article exists)")
 def test_step7c_writer_shares_the_article_with_a_reviewer(team_browser, shot):
     browser = team_browser
     sign_out(browser)
