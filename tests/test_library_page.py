@@ -98,7 +98,7 @@ def test_login_page_signs_in_rejects_bad_passwords_and_reports_lockout(data_dir,
     at.button[0].click().run()
     assert at.session_state["user_id"] == store.user_by_name("alice").id
     assert any("Signed in as alice" in s.value for s in at.success)
-    at.button(key="sign_out").click().run()
+    at.button(key="sign_out_login").click().run()
     assert "user_id" not in at.session_state
 
     for _ in range(auth.MAX_FAILURES):
