@@ -25,11 +25,18 @@ class Retriever(Protocol):
     def __call__(self, query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]: ...
 
 
-def index_retriever(index, *, mode: str = "hybrid", mmr: bool = True) -> Retriever:
-    """A Retriever over a CorpusIndex (engine.retrieve); MMR keeps one section's cards from repeating."""
+def index_retriever(index, *, mode: str = "hybrid", mmr: bool = True, user=None) -> Retriever:
+    """A Retriever over a CorpusIndex (engine.retrieve); MMR keeps one section's cards from repeating.
+
+    With `user`, only the shared corpus and that user's own uploads are searched (engine.corpus_access)."""
+    from engine.corpus_access import restrict, visible_doc_ids
     from engine.retrieve import retrieve_passages
 
     def retrieve(query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]:
+        if user is not None:
+            visible = visible_doc_ids(index, user)
+            if doc_ids is not None or len(visible) < len(index.documents):
+                doc_ids = restrict(doc_ids, visible)
         return retrieve_passages(index, query, k=k, mode=mode, mmr=mmr, doc_ids=doc_ids)
 
     return retrieve

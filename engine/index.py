@@ -236,20 +236,26 @@ class CorpusIndex:
             raise IndexStateError(f"The index in {self.directory} holds vectors of another embedding model.",
                                   _REBUILD_FIX)
 
-    def content_hashes(self) -> dict[str, str]:
-        """content hash -> title of every indexed document (for duplicate detection)."""
+    def content_hashes(self, owner: str | None = None) -> dict[str, str]:
+        """content hash -> title of every indexed document (for duplicate detection); with `owner`, only the
+        shared documents and that owner's own uploads."""
         with self._lock:
-            return {s.document.content_hash: s.document.title for s in self.documents.values()}
+            return {s.document.content_hash: s.document.title for s in self.documents.values()
+                    if owner is None or s.document.owner in ("", owner)}
 
     def add_documents(self, ingested: Iterable[IngestedDocument], on_event: OnEvent = ignore_event) -> list[str]:
         """Embed and add new documents (already-indexed content hashes are skipped); returns added doc ids."""
         with self._lock:
             self._require_current_model()
-            known = set(self.content_hashes())
+            # A document duplicates one in its own scope: the shared corpus, or the shared corpus plus its
+            # owner's uploads. Another user's private copy of the same paper does not count.
+            known = {(s.document.owner, s.document.content_hash) for s in self.documents.values()}
             fresh = []
             for item in ingested:
-                if item.document.content_hash not in known and item.document.doc_id not in self.documents:
-                    known.add(item.document.content_hash)
+                owner, content_hash = item.document.owner, item.document.content_hash
+                seen = ("", content_hash) in known or (owner, content_hash) in known
+                if not seen and item.document.doc_id not in self.documents:
+                    known.add((owner, content_hash))
                     fresh.append(item)
             if not fresh:
                 return []
@@ -405,7 +411,7 @@ def open_index(settings: Settings, embedder: Embedder | None = None, *, check_em
 def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,
                 on_event: OnEvent = ignore_event, *, owner: str = "") -> IngestReport:
     """Ingest files/folders and add the new ones to the index; the report has one outcome per file."""
-    report = ingest_paths(paths, settings, on_event, known_hashes=index.content_hashes(), owner=owner)
+    report = ingest_paths(paths, settings, on_event, known_hashes=index.content_hashes(owner), owner=owner)
     index.add_documents(report.documents, on_event)
     return report
 
@@ -413,7 +419,7 @@ def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,
 def index_uploads(index: CorpusIndex, files: Iterable[tuple[str, bytes]], settings: Settings,
                   on_event: OnEvent = ignore_event, *, owner: str = "") -> IngestReport:
     """Ingest uploaded (name, bytes) pairs and add the new ones to the index."""
-    report = ingest_uploads(files, settings, on_event, known_hashes=index.content_hashes(), owner=owner)
+    report = ingest_uploads(files, settings, on_event, known_hashes=index.content_hashes(owner), owner=owner)
     index.add_documents(report.documents, on_event)
     return report
 

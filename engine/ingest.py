@@ -276,8 +276,12 @@ def _metadata(kind: str, name: str, meta: dict, blocks: list[Block], first_text:
             "year": year, "venue": str(meta.get("venue") or "").strip(), "arxiv_id": arxiv}
 
 
-def _doc_id(name: str, content_hash: str) -> str:
+def _doc_id(name: str, content_hash: str, owner: str = "") -> str:
+    """Stable id from the file name and content; a private upload's id carries its owner so two users'
+    copies of one paper stay apart."""
     slug = re.sub(r"[^a-z0-9]+", "-", Path(name).stem.lower()).strip("-")[:40] or "doc"
+    if owner:
+        return f"{slug}-{content_hash[:8]}-{hashlib.sha256(owner.encode()).hexdigest()[:6]}"
     return f"{slug}-{content_hash[:8]}"
 
 
@@ -306,7 +310,7 @@ def ingest_bytes(name: str, data: bytes, settings: Settings, *, owner: str = "")
         raise IngestError(f"{name} contains no extractable text.", hint)
     content_hash = hashlib.sha256(" ".join((body.text + " " + body.references).lower().split()).encode()).hexdigest()
     fields = _metadata(kind, name, meta, blocks, first_text)
-    doc_id = _doc_id(name, content_hash)
+    doc_id = _doc_id(name, content_hash, owner)
     document = Document(doc_id=doc_id, source_name=name, kind=kind, content_hash=content_hash,
                         n_pages=n_pages, owner=owner, **fields)
     chunks = chunk_body(doc_id, body)
