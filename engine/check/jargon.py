@@ -161,7 +161,7 @@ _COPULA = re.compile(
 _APPOSITIVE = re.compile(
     r"^\s*(?:,|—|–|--|\s-\s)\s*(?:i\.e\.|in\s+short)|"
     r"^\s*(?:,|—|–|--|\s-\s)\s*(?:a|an|the|which|that|who|whose|those|these|one|namely|that\s+is|"
-    r"in\s+other\s+words|or|called|known\s+as|also\s+called)\b|^\s*(?:—|–|--)\s*\S|^\s+(?:which|whose)\s+\w+|^\s*:\s*\S+\s+\S+\s+\S+",
+    r"in\s+other\s+words|or|called|known\s+as|also\s+called)\b|^\s*(?:—|–|--)\s*\S|^\s+(?:which|whose|in\s+which)\s+\w+|^\s*:\s*\S+\s+\S+\s+\S+",
     re.IGNORECASE)
 _PAREN = re.compile(r"^\s*\(([^()]{3,})\)")
 _NOT_EXPLANATION = re.compile(r"\b(?:1[89]|20)\d\d\b|et al|^\s*(?:see|e\.g\.|cf\.|fig|table|section|eq|§)|^\s*\d", re.IGNORECASE)

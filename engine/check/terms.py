@@ -29,6 +29,9 @@ from functools import lru_cache
 RARE_ZIPF = 2.0  # below this a single occurrence is enough
 RECURRING_ZIPF = 2.6  # below this a word is a term when it occurs at least twice
 PHRASE_ZIPF = 4.0  # a head-noun phrase needs one word at least this uncommon
+CONTEXT_RARE_ZIPF = 3.2  # below this a noun or adjective is a term in a sentence that names a method
+SUBJECT_NAME_ZIPF = 3.0  # below this a sentence-initial bare subject is a name ("Chinchilla showed")
+JOINT_ZIPF = 9.6  # modifier + head Zipf below this: the pair is a term of art ("reward model")
 HYPHENATED_ZIPF = 2.8  # single-use threshold for hyphenated compounds
 RARE_MODIFIER_ZIPF = 4.3  # a rare word takes modifiers below this with it ("pipeline parallelism")
 
@@ -39,7 +42,7 @@ GPT, GPT-2, GPT-3, GPT-4, BERT, ChatGPT, PyTorch, TensorFlow, JAX, NumPy, Python
 OpenAI, Google, Meta, Microsoft, NVIDIA, DeepMind, Anthropic, Wikipedia, arXiv,
 model, language model, transformer, attention, self-attention, multi-head attention, softmax, logit,
 token, tokenizer, tokenization, embedding, word embedding, encoder, decoder, fine-tuning, finetuning,
-pretraining, pre-training, pretrained, hyperparameter, backpropagation, dropout, feed-forward,
+pretraining, pre-training, pretrained, fine-tune, hyperparameter, backpropagation, dropout, feed-forward,
 feed-forward network, perceptron, gradient descent, stochastic gradient descent, SGD, Adam, AdamW,
 ReLU, GELU, CNN, RNN, LSTM, MLP, GAN, VAE, RL, reinforcement learning, supervised learning,
 fp16, fp32, bf16, int8, int4, FLOP, FLOPs, quantization, quantisation, n-gram, ngram, unigram, bigram,
@@ -47,7 +50,8 @@ trigram, centroid, warmup, few-shot, zero-shot, one-shot, perplexity, autoregres
 cosine similarity, dataset, benchmark, F1, accuracy, precision, recall, AUC, ROC, k-means,
 neural network, deep learning, machine learning, learning rate, batch size, loss function,
 cross-entropy, cross-entropy loss, attention head, hidden layer, output layer, machine translation,
-beam search, greedy decoding, tokenize, quantize, GB, MB, KB, TB, GHz, language modelling, language modeling, vector, matrix,
+beam search, greedy decoding, tokenize, quantize,
+classifier, optimizer, optimiser, retriever, paraphrase, matrices, probabilities, throughput, latency, GB, MB, KB, TB, GHz, language modelling, language modeling, vector, matrix,
 OK, US, UK, EU, TV, AM, PM, PhD, CEO, FAQ, etc, vs
 """
 PEER_BASICS = frozenset(t.strip() for t in _PEER_BASICS_TEXT.split(","))
@@ -70,7 +74,7 @@ every good better best main simple standard original previous next exact low hig
 few many several base own entire given current specific overall total early later earlier
 larger smaller fast faster slow strong weak random true real general common typical top
 trained learned used proposed resulting underlying following above below further additional
-extra more most less least much various certain usual whole shared separate held-out
+extra more most less least much various certain usual whole shared separate held-out little
 maximum minimum average mean median state-of-the-art
 """.split())
 
@@ -80,7 +84,7 @@ under about above below between among through during before after since until up
 along around behind beyond than as per via against toward towards
 i me my we us our ours you your he him his she her it its they them their this that these
 those who whom whose which what where when why how whether if then else while because
-although though unless once whereas thus hence however therefore instead
+although though unless once whereas thus hence however therefore instead cannot
 both either neither each every all any some no not only also
 just very too quite rather even still again ever never always often here there
 is are was were be been being am do does did doing done have has had having can could may
@@ -88,6 +92,9 @@ might must shall should will would one two three four five six seven eight nine 
 such same own more most less least many much few several other another
 let lets get gets got make makes made take takes took see sees seen use uses used
 """.split())
+
+# Endings of participles and adjectives: "trained model", "final layer", "useful index" describe a thing.
+_ADJECTIVE_ENDINGS = ("ed", "ing", "al", "ive", "ous", "ful", "less", "able", "ible", "ic", "ary", "ly")
 
 _TOKEN = re.compile(r"\[[A-Z][A-Z0-9]+\]|[A-Za-z0-9]+(?:[-@'’][A-Za-z0-9]+)*")  # "[CLS]" is a token
 _PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter")
@@ -274,8 +281,11 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
                 # Coined compounds ("chain-of-thought", "mixture-of-experts") read as common words piece by piece.
                 coined = any(w.count("-") >= 2 and w not in _GENERIC_MODIFIERS for w in lowered[a:i])
                 # Modifiers by their own frequency: "paged" is rare even though "page" is not.
-                if coined or min([_raw_zipf(w) for w in lowered[a:i]] + [head_zipf + 0.7]) < PHRASE_ZIPF:
+                mod_zipfs = [_raw_zipf(w) for w in lowered[a:i]]
+                if coined or min(mod_zipfs + [head_zipf + 0.7]) < PHRASE_ZIPF or _rare_pairing(
+                        lowered[a:i], mod_zipfs, everyday_zipf(low)):
                     add(a, i, "phrase")
+    found.extend(_mentions_in_context(text, tokens, lowered, found))
     # Every spelling of a term found above counts as a mention: "KV cache", then "kv caches".
     keys = sorted(set(extra_keys) | {m.key for m in found}, key=len, reverse=True)
     if keys:
@@ -290,6 +300,115 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
             if key is not None:
                 found.append(Mention(key, m.group(), m.start(), m.end(), "phrase"))
     return _without_overlaps(found)
+
+
+def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], found: list[Mention]) -> list[Mention]:
+    """Terms that need the company of other terms to be told apart from ordinary words.
+
+    - a word below `CONTEXT_RARE_ZIPF`, used as a noun or adjective, in a sentence that names
+      a model, method or acronym ("a siamese setup" beside "SBERT", "5-gram shingles" beside
+      "MinHash"); in plain prose such words ("knead", "heron") stay ordinary;
+    - a capitalised word below `SUBJECT_NAME_ZIPF` that opens a sentence as a bare singular
+      subject ("Chinchilla showed", "Gopher was") in a paragraph that already holds terms:
+      a common noun would need an article there, a name does not;
+    - a hyphenated compound whose last part is the verb or noun behind a technical head
+      ("mean-pools", "max-pooled": pooling), a coined operation in any text.
+    """
+    index_at = {t.start: i for i, t in enumerate(tokens)}
+    sentence_ids, paragraph_ids = [], []
+    sentence = paragraph = 0
+    for i, tok in enumerate(tokens):
+        if i and tok.sentence_start:
+            sentence += 1
+        if i and "\n\n" in text[tokens[i - 1].end:tok.start]:
+            paragraph += 1
+        sentence_ids.append(sentence)
+        paragraph_ids.append(paragraph)
+    covered: set[int] = set()
+    named_sentences: set[int] = set()
+    term_paragraphs: set[int] = set()
+    for m in found:
+        i = index_at.get(m.start)
+        if i is None:
+            continue
+        term_paragraphs.add(paragraph_ids[i])
+        if m.kind == "name":
+            named_sentences.add(sentence_ids[i])
+        while i < len(tokens) and tokens[i].start < m.end:
+            covered.add(i)
+            i += 1
+    out = []
+    for i, tok in enumerate(tokens):
+        low = lowered[i]
+        if i in covered or low in STOPWORDS or not tok.text.replace("-", "").isalpha() or term_key(low) in peer_basic_keys():
+            continue
+        if "-" in low:
+            if _names_head_operation(low):
+                out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "phrase"))
+            continue
+        if sentence_ids[i] not in named_sentences and not (tok.sentence_start and paragraph_ids[i] in term_paragraphs):
+            continue
+        zipf = everyday_zipf(low)
+        if tok.sentence_start and tok.text[0].isupper():
+            if zipf < SUBJECT_NAME_ZIPF and paragraph_ids[i] in term_paragraphs and _is_bare_subject(tokens, lowered, i):
+                out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "name"))
+        elif sentence_ids[i] in named_sentences and zipf < CONTEXT_RARE_ZIPF and _is_nominal(tokens, lowered, i):
+            out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "rare"))
+    return out
+
+
+_SUBJECT_VERBS = frozenset("is was has had can could will would may might does did should must".split())
+_PRONOUN_SUBJECTS = frozenset("it they which that who this he she we and also then".split())
+
+
+def _is_bare_subject(tokens: list[_Token], lowered: list[str], i: int) -> bool:
+    """True when a sentence-initial singular word is followed straight away by a verb ("Gopher was")."""
+    low = lowered[i]
+    if i + 1 >= len(tokens) or not tokens[i + 1].joined_left or (low.endswith("s") and not low.endswith(("ss", "us", "is"))):
+        return False
+    nxt = lowered[i + 1]
+    return tokens[i + 1].text.islower() and (nxt in _SUBJECT_VERBS or nxt.endswith("ed") and len(nxt) > 3
+                                             or nxt.endswith("s") and not nxt.endswith(("ss", "us", "is")) and nxt not in STOPWORDS)
+
+
+def _is_nominal(tokens: list[_Token], lowered: list[str], i: int) -> bool:
+    """True unless the word reads as an adverb, a participle or a verb after its subject ("DPR encodes")."""
+    low = lowered[i]
+    if low.endswith(("ly", "ing", "ed")):
+        return False
+    if low.endswith("s") and not low.endswith(("ss", "us", "is")) and i > 0:
+        prev = tokens[i - 1].text
+        return not (_is_name(prev) or lowered[i - 1] in _PRONOUN_SUBJECTS)
+    return True
+
+
+def _names_head_operation(word: str) -> bool:
+    """'mean-pools', 'max-pooled', 'max-pool': a hyphenated compound ending in the verb of a technical head."""
+    first, last = word.split("-")[0], word.split("-")[-1]
+    if first in _PREFIXES or first + "-" in _PREFIXES:
+        return False
+    for suffix in ("ing", "ed", "es", "s", ""):
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            base = last[:len(last) - len(suffix)]
+            if base + "ing" in TECH_HEADS or base.endswith("e") and base[:-1] + "ing" in TECH_HEADS:
+                return True
+    return False
+
+
+def _rare_pairing(modifiers: list[str], mod_zipfs: list[float], head_zipf: float) -> bool:
+    """True when a noun modifier and a technical head would rarely meet by chance in general English.
+
+    Zipf is log10 of frequency per billion words, so the sum of two Zipf values less 9 is the
+    Zipf the pair would have if words were drawn independently. Everyday collocations of common
+    words ("price list", "role model") sit above `JOINT_ZIPF`; terms of art built from common
+    words ("reward model", "product quantization") sit below it. The head is judged by its own
+    frequency even when the audience knows it alone: knowing "quantization" is not knowing
+    "product quantization". Participles ("trained model") and adjectives describe rather than name.
+    """
+    mod = modifiers[-1]
+    if mod.endswith(_ADJECTIVE_ENDINGS) or mod in _GENERIC_MODIFIERS:
+        return False
+    return mod_zipfs[-1] + head_zipf < JOINT_ZIPF
 
 
 def _is_modifier(tok: _Token, low: str) -> bool:
