@@ -233,6 +233,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     aliases = _acronym_long_forms(text)  # long-form key -> acronym key
     mentions = find_mentions(text, extra_keys=frozenset(aliases))
+    aliases.update(_acronyms_of_phrases(mentions, aliases))
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
@@ -294,6 +295,27 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     if search is not None:
         results = [replace(r, suggestion=suggest_definition(r, search)) if r.flagged else r for r in results]
     return JargonReport(terms=tuple(results), notes=tuple(notes), markdown_length=len(markdown))
+
+
+def _acronyms_of_phrases(mentions: Sequence[Mention], aliases: dict[str, str]) -> dict[str, str]:
+    """{acronym key: phrase key} for acronyms spelled by the initials of a phrase in the text.
+
+    "Grouped-query attention lets … GQA shrinks …": the writer names the phrase, then
+    abbreviates it without parentheses; both are one term, defined where the phrase is.
+    """
+    by_initials: dict[str, str] = {}
+    for m in mentions:
+        words = re.split(r"[\s-]+", m.key)
+        if m.kind != "name" and len(words) >= 2 and m.key not in aliases:
+            by_initials.setdefault("".join(w[0] for w in words if w), m.key)
+    found = {}
+    for m in mentions:
+        letters = m.surface[:-1] if m.surface.endswith("s") else m.surface
+        if m.kind == "name" and letters.isupper() and letters.isalpha() and m.key not in aliases:
+            phrase = by_initials.get(letters.lower())
+            if phrase is not None:
+                found[m.key] = phrase
+    return found
 
 
 def _acronym_long_forms(text: str) -> dict[str, str]:
