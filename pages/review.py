@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from engine.check import run_checks
-from engine.check.jargon import insert_definition
 from engine.check.prose import prose_map
 from engine.evaluate.reviews import summarize_reviews
 from pages import _review_parts as parts
+from pages import _review_terms as terms
 from pages._ui import get_settings, get_store, require_user
 
 st.title("Review")
@@ -29,21 +28,31 @@ if source == "Article" and articles:
     if not versions:
         st.info("This article has no saved text yet. Write it on the Write page first.")
         st.stop()
-    version = st.selectbox("Version", versions, format_func=lambda v: f"version {v.number} ({v.reason})",
-                           key="review_version")
+    by_version = {v.id: v for v in versions}
+    if state.get("review_pending_version") in by_version:  # a definition was just saved as a new version
+        state["review_version"] = state.pop("review_pending_version")
+    version = by_version[st.selectbox("Version", list(by_version), key="review_version", format_func=lambda i:
+                                      f"version {by_version[i].number} ({by_version[i].reason})")]
     origin, text = f"v{version.id}", version.markdown
 else:
     text = st.text_area("Markdown draft", height=200, key="review_paste",
                         placeholder="# Title\n\nPaste a draft with [n] citations and a ## References section…")
     origin = "paste"
 if state.get("review_origin") != (origin, text):  # a new draft: start from its text, forget edits
-    state.update(review_origin=(origin, text), review_draft=text, review_ignored=[])
+    state.update(review_origin=(origin, text), review_draft=text, review_ignored=[], review_assumed=[])
 draft = state["review_draft"]
 if not draft.strip():
     st.info("Pick an article or paste a Markdown draft to review it.")
     st.stop()
 
-checks = run_checks(draft, assumed_terms=state["review_ignored"])
+brief = store.get_brief(user, article_id) if article_id else None
+# Inserting saves a new version only on top of the latest one, as its editor; otherwise it edits here only.
+editable = (version is not None and version.id == versions[0].id and draft == text
+            and store.can_edit(user, article_id))
+assumed = [*terms.stored_ignored(store, user, article_id), *state["review_ignored"],
+           *state["review_assumed"], *(brief.assumed_terms if brief else ())]
+search, index, index_note = terms.corpus_search(settings, user)
+checks = terms.checks_for(draft, assumed, brief.audience if brief else None, search, index)
 stored = store.latest_evaluation(user, version.id) if version is not None else None
 evaluation = state.get("review_evaluation", {}).get(origin) or (stored.data if stored else None)
 reviews = summarize_reviews(store.list_reviews(user, article_id)) if article_id else None
@@ -61,25 +70,6 @@ tab_draft, tab_terms, tab_read, tab_eval, tab_compare, tab_review = st.tabs(
     ["Draft", "Terms", "Readability", "Evaluation", "Compare versions", "Peer review"])
 
 
-@st.fragment
-def terms_panel() -> None:
-    jargon = run_checks(state["review_draft"], assumed_terms=state["review_ignored"])["jargon"]
-    st.caption(f"{len(jargon.undefined)} term(s) to define at first use.")
-    for i, term in enumerate(jargon.undefined):
-        with st.expander(f"{term.term} · line {term.first_use_line} · {term.status.replace('_', ' ')}"):
-            if term.suggestion:
-                st.write(f"Suggested definition: {term.suggestion.text} — *{term.suggestion.title}*")
-            else:
-                st.caption("No definition found in the corpus; write one yourself.")
-            left, right = st.columns(2)
-            if term.suggestion and left.button("Insert definition", key=f"insert_{i}"):
-                state["review_draft"] = insert_definition(state["review_draft"], term, term.suggestion)
-                st.rerun()
-            if right.button("Ignore (audience knows it)", key=f"ignore_{i}"):
-                state["review_ignored"] = [*state["review_ignored"], term.term]
-                st.rerun()
-
-
 with tab_draft:
     claims = {c["offset"] for c in ((evaluation or {}).get("grounding") or {}).get("unsupported", [])}
     st.html(parts.LEGEND + parts.highlighted_draft_html(draft, checks, claims))
@@ -87,7 +77,10 @@ with tab_draft:
         st.caption("Edited here (definitions inserted). Save it from the Write page, or download it.")
         st.download_button("Download edited draft", draft, file_name="draft.md", key="download_draft")
 with tab_terms:
-    terms_panel()
+    if notice := state.pop("review_notice", None):
+        st.success(notice)
+    terms.terms_panel(checks, store=store, user=user, article_id=article_id, editable=editable, brief=brief,
+                      index=index, note=index_note)
 with tab_read:
     chart = parts.readability_chart(checks["readability"])
     if chart is not None:

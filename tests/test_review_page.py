@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,123 @@ def test_run_evaluation_saves_the_figures_with_the_version(data_dir):
     assert saved is not None and saved.data["bias"]["terms"]
     assert "# Evaluation report: Serving notes" in saved.report_markdown
     assert _metric(at, "Grounded claims").endswith("%")
+
+
+# ---- definition suggestions from the corpus (the bundled notes, indexed once per session) ---------------------
+ARTICLE = """# Tokenizers and serving
+
+## Background
+
+BERT splits rare words with WordPiece before pre-training. We then serve the model behind a gateway with a KV cache.
+"""
+
+
+@pytest.fixture
+def corpus_dir(data_dir, session_settings, default_index):
+    """The data dir with a copy of the session's default index (BERT's note defines WordPiece; none defines KV cache)."""
+    shutil.copytree(session_settings.index_dir, data_dir / "index")
+    st.cache_data.clear()  # cached passages are keyed by index path and generation; start clean all the same
+    yield data_dir
+    st.cache_data.clear()
+
+
+def _article(data_dir, markdown: str = ARTICLE):
+    store = Store(data_dir / "peerdraft.db")
+    local = auth.local_user(store)
+    article = store.create_article(local, "Tokenizers and serving")
+    store.save_version(local, article.id, markdown, reason="manual")
+    return store, local, article
+
+
+def _opened(article_id: int) -> AppTest:
+    at = _page()
+    at.session_state["article_id"] = article_id
+    return at.run()
+
+
+def _term(at: AppTest, name: str) -> tuple[int, object]:
+    """(position in the term list, expander) of a flagged term."""
+    return next((i, e) for i, e in enumerate(at.expander) if e.label.startswith(f"{name} ·"))
+
+
+def test_a_term_the_corpus_defines_gets_a_suggestion_with_its_citation(corpus_dir):
+    at = _page().run()
+    at.text_area(key="review_paste").input(ARTICLE).run()
+    assert not at.exception
+    _, wordpiece = _term(at, "WordPiece")
+    assert any(m.value.startswith("**Suggested definition:** WordPiece is a") for m in wordpiece.markdown)
+    assert any(c.value.startswith("Source: *BERT: Pre-training") and c.value.endswith("page 1")
+               for c in wordpiece.caption)
+    _, kv_cache = _term(at, "KV cache")
+    assert not kv_cache.markdown
+    assert any("No definition found in your corpus" in c.value for c in kv_cache.caption)
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert {"Glossary (Markdown)", "Glossary (CSV)"} <= set(downloads)
+
+
+def test_insert_definition_saves_a_version_with_it_at_first_use_and_the_count_drops(corpus_dir):
+    store, local, article = _article(corpus_dir)
+    at = _opened(article.id)
+    before = int(_metric(at, "Undefined terms"))
+    i, _ = _term(at, "WordPiece")
+    at.button(key=f"insert_{i}").click().run()
+    assert not at.exception
+    versions = store.list_versions(local, article.id)
+    assert len(versions) == 2
+    saved = versions[0].markdown
+    assert "with WordPiece before pre-training. WordPiece is a subword tokenisation scheme" in saved
+    assert saved.split("## References")[1].strip().startswith("[1] ") and "BERT: Pre-training" in saved
+    assert at.selectbox(key="review_version").value == versions[0].id
+    assert int(_metric(at, "Undefined terms")) == before - 1
+    assert not any(e.label.startswith("WordPiece ·") for e in at.expander)
+    assert any("Definition of WordPiece inserted" in s.value for s in at.success)
+
+
+def test_an_ignored_term_stays_ignored_when_the_article_is_opened_again(corpus_dir):
+    store, local, article = _article(corpus_dir)
+    at = _opened(article.id)
+    before = int(_metric(at, "Undefined terms"))
+    i, _ = _term(at, "KV cache")
+    at.button(key=f"ignore_{i}").click().run()
+    assert not at.exception
+    again = _opened(article.id)  # a new browser session: only what was stored remains
+    assert int(_metric(again, "Undefined terms")) == before - 1
+    assert not any(e.label.startswith("KV cache ·") for e in again.expander)
+    assert store.get_brief(local, article.id) is None  # ignoring is per article, not the audience's knowledge
+
+
+def test_assuming_a_term_adds_it_to_the_briefs_assumed_terms(corpus_dir):
+    store, local, article = _article(corpus_dir)
+    at = _opened(article.id)
+    before = int(_metric(at, "Undefined terms"))
+    i, _ = _term(at, "KV cache")
+    at.button(key=f"assume_{i}").click().run()
+    assert not at.exception
+    assert "KV cache" in store.get_brief(local, article.id).assumed_terms
+    assert int(_metric(at, "Undefined terms")) == before - 1
+
+
+def test_rerunning_the_page_does_not_query_the_corpus_again(corpus_dir, monkeypatch):
+    import engine.retrieve
+
+    queries = []
+    real = engine.retrieve.retrieve_passages
+    monkeypatch.setattr(engine.retrieve, "retrieve_passages", lambda index, query, **kw: queries.append(query)
+                        or real(index, query, **kw))
+    at = _page().run()
+    at.text_area(key="review_paste").input(ARTICLE).run()
+    asked = list(queries)
+    assert "WordPiece" in asked
+    at.run()
+    at.text_area(key="review_paste").input(ARTICLE + "\nThe KV cache grows with the context.\n").run()
+    assert not at.exception
+    assert queries == asked  # same terms: the cached passages answer
+
+
+def test_without_a_corpus_index_the_page_says_so_and_still_checks(data_dir):
+    at = _page().run()
+    at.text_area(key="review_paste").input(ARTICLE).run()
+    assert not at.exception
+    assert any("corpus index is not ready" in i.value for i in at.info)
+    assert int(_metric(at, "Undefined terms")) >= 2
+    assert _metric(at, "Readability").startswith("grade ")
