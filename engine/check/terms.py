@@ -31,6 +31,7 @@ RECURRING_ZIPF = 2.6  # below this a word is a term when it occurs at least twic
 PHRASE_ZIPF = 4.0  # a head-noun phrase needs one word at least this uncommon
 CONTEXT_RARE_ZIPF = 3.2  # below this a noun or adjective is a term in a sentence that names a method
 SUBJECT_NAME_ZIPF = 3.0  # below this a sentence-initial bare subject is a name ("Chinchilla showed")
+TRANSPARENT_BASE_ZIPF = 4.0  # a rare word built on a base this common reads as ordinary English
 JOINT_ZIPF = 9.6  # modifier + head Zipf below this: the pair is a term of art ("reward model")
 HYPHENATED_ZIPF = 2.8  # single-use threshold for hyphenated compounds
 RARE_MODIFIER_ZIPF = 4.3  # a rare word takes modifiers below this with it ("pipeline parallelism")
@@ -51,7 +52,8 @@ cosine similarity, dataset, benchmark, F1, accuracy, precision, recall, AUC, ROC
 neural network, deep learning, machine learning, learning rate, batch size, loss function,
 cross-entropy, cross-entropy loss, attention head, hidden layer, output layer, machine translation,
 beam search, greedy decoding, tokenize, quantize,
-classifier, optimizer, optimiser, retriever, paraphrase, matrices, probabilities, throughput, latency, GB, MB, KB, TB, GHz, language modelling, language modeling, vector, matrix,
+classifier, optimizer, optimiser, retriever, paraphrase, matrices, probabilities, throughput, latency,
+epoch, convolution, convolutional, regularization, regularisation, logarithm, GB, MB, KB, TB, GHz, language modelling, language modeling, vector, matrix,
 OK, US, UK, EU, TV, AM, PM, PhD, CEO, FAQ, etc, vs
 """
 PEER_BASICS = frozenset(t.strip() for t in _PEER_BASICS_TEXT.split(","))
@@ -65,6 +67,7 @@ similarity prompting precision accuracy encoding mask masking decoding learning 
 parallelism distillation cache embedding memory index checkpointing adaptation pooling
 encoder decoder objective regularization regularisation gating routing norm kernel estimation
 alignment pruning scaling sharding descent
+network clipping hashing rank label policy
 """.split())
 
 # Modifiers that describe rather than name ("large model", "exact attention").
@@ -75,6 +78,7 @@ few many several base own entire given current specific overall total early late
 larger smaller fast faster slow strong weak random true real general common typical top
 trained learned used proposed resulting underlying following above below further additional
 extra more most less least much various certain usual whole shared separate held-out little
+plain zero lower higher upper log
 maximum minimum average mean median state-of-the-art
 """.split())
 
@@ -112,6 +116,7 @@ class Mention:
     kind: str  # name | rare | phrase
 
 
+@lru_cache(maxsize=65536)
 def term_key(surface: str) -> str:
     """The form that case, hyphen and plural variants share: 'KV-caches' -> 'kv cache'."""
     words = re.sub(r"[-\s]+", " ", surface.strip().replace("’", "'")).split(" ")
@@ -181,6 +186,7 @@ def _raw_zipf(word: str) -> float:
     return zipf_frequency(word, "en")
 
 
+@lru_cache(maxsize=65536)
 def _is_name(token: str) -> bool:
     """Acronyms, names with internal capitals, and letter+digit tokens (LoRA, GPT-3, T5, vLLM)."""
     token = token.strip("[]")
@@ -343,7 +349,8 @@ def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], fo
         if i in covered or low in STOPWORDS or not tok.text.replace("-", "").isalpha() or term_key(low) in peer_basic_keys():
             continue
         if "-" in low:
-            if _names_head_operation(low):
+            head = _head_operation(low)
+            if head and term_key(low.split("-")[0] + "-" + head) not in peer_basic_keys():
                 out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "phrase"))
             continue
         if sentence_ids[i] not in named_sentences and not (tok.sentence_start and paragraph_ids[i] in term_paragraphs):
@@ -352,7 +359,8 @@ def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], fo
         if tok.sentence_start and tok.text[0].isupper():
             if zipf < SUBJECT_NAME_ZIPF and paragraph_ids[i] in term_paragraphs and _is_bare_subject(tokens, lowered, i):
                 out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "name"))
-        elif sentence_ids[i] in named_sentences and zipf < CONTEXT_RARE_ZIPF and _is_nominal(tokens, lowered, i):
+        elif (sentence_ids[i] in named_sentences and zipf < CONTEXT_RARE_ZIPF and tok.text.islower()
+              and _is_nominal(tokens, lowered, i) and not _is_transparent(low)):
             out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "rare"))
     return out
 
@@ -382,17 +390,44 @@ def _is_nominal(tokens: list[_Token], lowered: list[str], i: int) -> bool:
     return True
 
 
-def _names_head_operation(word: str) -> bool:
-    """'mean-pools', 'max-pooled', 'max-pool': a hyphenated compound ending in the verb of a technical head."""
+def _head_operation(word: str) -> str | None:
+    """The technical head ('pooling') whose verb ends a hyphenated compound ('mean-pools', 'max-pooled'), or None."""
     first, last = word.split("-")[0], word.split("-")[-1]
     if first in _PREFIXES or first + "-" in _PREFIXES:
-        return False
+        return None
     for suffix in ("ing", "ed", "es", "s", ""):
         if last.endswith(suffix) and len(last) - len(suffix) >= 3:
             base = last[:len(last) - len(suffix)]
-            if base + "ing" in TECH_HEADS or base.endswith("e") and base[:-1] + "ing" in TECH_HEADS:
-                return True
-    return False
+            for head in (base + "ing", base[:-1] + "ing" if base.endswith("e") else ""):
+                if head in TECH_HEADS:
+                    return head
+    return None
+
+
+# Derivations that keep a common word's meaning: "adequacy" (adequate), "worsen" (worse).
+_TRANSPARENT_SUFFIXES = (("acy", "ate"), ("ency", "ent"), ("ancy", "ant"), ("ency", "ence"), ("ity", ""), ("ity", "e"),
+                         ("ness", ""), ("en", ""), ("en", "e"), ("ment", ""), ("ful", ""), ("less", ""))
+
+
+def _is_transparent(word: str) -> bool:
+    """True when a rare word is a common word in disguise: a plain derivation or a compound of two common words.
+
+    "inefficiency", "adequacy", "worsen" and "placeholder" are rare in wordfreq but read as
+    ordinary English; "siamese" and "shingles" do not decompose.
+    """
+    forms = {word}  # inflections first: "worsens", "dependencies"
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            forms.add(word[:len(word) - len(suffix)] + repl)
+    stems = forms | {f[len(p):] for f in forms for p in ("in", "im", "un", "ir", "il") if f.startswith(p) and len(f) - len(p) >= 5}
+    for stem in list(stems):
+        for suffix, repl in _TRANSPARENT_SUFFIXES:
+            if stem.endswith(suffix) and len(stem) - len(suffix) >= 3:
+                stems.add(stem[:len(stem) - len(suffix)] + repl)
+    if any(everyday_zipf(stem) >= TRANSPARENT_BASE_ZIPF for stem in stems - forms):
+        return True
+    return any(everyday_zipf(word[:k]) >= TRANSPARENT_BASE_ZIPF and everyday_zipf(word[k:]) >= TRANSPARENT_BASE_ZIPF
+               for k in range(4, len(word) - 3))
 
 
 def _rare_pairing(modifiers: list[str], mod_zipfs: list[float], head_zipf: float) -> bool:
