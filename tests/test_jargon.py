@@ -115,6 +115,68 @@ def test_rare_word_is_a_term_and_common_derivations_are_not():
     assert [t.term for t in report.terms] == ["drafter"]
 
 
+def flagged(draft: str) -> list[str]:
+    return [t.term for t in check_jargon(draft).undefined]
+
+
+def test_common_words_that_rarely_meet_form_a_term_of_art():
+    assert flagged("The policy is then optimised against a reward model.") == ["reward model"]
+    assert flagged("Each vector is compressed with product quantization.") == ["product quantization"]
+
+
+def test_everyday_noun_compounds_are_not_terms():
+    draft = ("Our business model depends on loyal customers. A role model for the team is the bakery, which has "
+             "kept the same price list for years. The bus network shrank, and the parking policy changed.")
+    assert check_jargon(draft).terms == ()
+
+
+def test_rare_word_beside_a_named_method_is_a_term_but_not_in_plain_prose():
+    assert "shingles" in flagged("We deduplicated the crawl with MinHash over word shingles.")
+    assert "siamese" in flagged("SBERT fine-tunes BERT in a siamese setup.")
+    assert check_jargon("The roof of the barn was covered with cedar shingles.").terms == ()
+
+
+def test_plain_derivations_and_compounds_of_common_words_stay_ordinary_beside_names():
+    report = check_jargon("With BLEU, label smoothing worsens perplexity and ignores adequacy; BERT keeps a placeholder.")
+    assert {t.term for t in report.terms} <= {"BLEU", "label smoothing"}
+
+
+def test_bare_sentence_initial_name_is_a_term_in_a_technical_paragraph():
+    assert "Chinchilla" in flagged("Chinchilla showed that tokens and parameters should grow together. "
+                                   "Under those scaling laws, older models were undertrained.")
+
+
+def test_sentence_initial_imperatives_plurals_and_names_in_plain_prose_are_not_terms():
+    draft = ("Knead the dough until it springs back. Otters returned to the river after the mill closed. "
+             "Marigold sold her bicycle and bought a canoe.")
+    assert check_jargon(draft).terms == ()
+
+
+def test_hyphenated_verb_of_a_technical_head_is_a_term_and_known_ones_are_not():
+    assert flagged("The encoder mean-pools its token states into one vector.") == ["mean-pools"]
+    assert check_jargon("We fine-tuned the encoder for two epochs.").terms == ()
+
+
+def test_acronym_of_an_earlier_phrase_without_parentheses_is_the_same_term():
+    report = check_jargon("Grouped-query attention lets several query heads share one key-value head. "
+                          "GQA shrinks memory use.")
+    gqa = term(report, "Grouped-query attention")
+    assert gqa.status == "defined" and gqa.aliases == ("GQA",) and len(report.terms) == 1
+
+
+def test_relative_clause_after_the_term_defines_it():
+    assert term(check_jargon("Our retriever uses HNSW, a graph index in which each vector links to near neighbours."),
+                "graph index").status == "defined"
+
+
+def test_plain_prose_paragraphs_raise_no_flags():
+    draft = ("The city council met on Tuesday to discuss parking. Residents said the bus network had shrunk.\n\n"
+             "Grandmother kept a record label's first pressing in a box under the stairs.\n\n"
+             "Our village choir practises on Thursday evenings; the conductor teaches every part by ear.\n\n"
+             "The hikers followed the ridge to the summit cairn and descended by the scree path before dusk.")
+    assert check_jargon(draft).terms == ()
+
+
 def test_suggestion_is_the_best_scored_definitional_sentence_with_its_citation():
     def search(query: str):
         return [passage("We ran GPTQ on all layers. It took an hour.", 0.9, "a", "a:1"),
