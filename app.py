@@ -4,7 +4,8 @@ import streamlit as st
 
 from pages._ui import current_user, get_settings, sign_out_button, start_team_services
 
-st.set_page_config(page_title="PeerDraft", page_icon=":material/edit_note:", layout="wide")
+# An emoji tab icon becomes an inline SVG; a ":material/…:" one makes the browser fetch it from a font host.
+st.set_page_config(page_title="PeerDraft", page_icon="📝", layout="wide")
 settings = get_settings()
 if settings.mode == "team":
     start_team_services(settings)

@@ -35,9 +35,6 @@ BENIGN_CONSOLE = [
     re.compile(r"favicon\.ico"),
     # The optional host-config and health polls race the websocket at start and on shutdown.
     re.compile(r"_stcore/(health|host-config)"),
-    # app.py sets page_icon=":material/edit_note:", for which Streamlit points the tab icon at
-    # fonts.gstatic.com; offline that request fails. Only the browser tab icon is affected.
-    re.compile(r"^https://fonts\.gstatic\.com/\S+/materialsymbols\S+\.svg - Failed to load resource"),
 ]
 
 

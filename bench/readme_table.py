@@ -1,0 +1,172 @@
+"""Regenerate README.md's benchmark highlights from bench/results.md.
+
+    python bench/readme_table.py           rewrite the block between <!-- bench:start --> and <!-- bench:end -->
+    python bench/readme_table.py --check   exit 1 if README.md is behind bench/results.md
+
+Each headline row reads one figure from one section of results.md. When a benchmark changes
+its table so a figure cannot be found, this fails and names the section, rather than keep an
+old number in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.md"
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+class MissingFigure(ValueError):
+    """A headline figure is not where this script looks for it in bench/results.md."""
+
+
+def section(results: str, name: str) -> str:
+    """The text between `<!-- name:start -->` and `<!-- name:end -->` in results.md."""
+    match = re.search(rf"<!-- {re.escape(name)}:start -->(.*?)<!-- {re.escape(name)}:end -->", results, re.S)
+    if not match:
+        raise MissingFigure(f"bench/results.md has no '{name}' section; run bench/{name}.py")
+    return match.group(1)
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """Every row of every Markdown table in `text`, as {header: cell} (first column also under '')."""
+    rows: list[dict[str, str]] = []
+    header: list[str] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not all(set(cell) <= set("-: ") for cell in cells):
+            rows.append({"": cells[0], **dict(zip(header, cells))})
+    return rows
+
+
+def cell(text: str, name: str, first: str, column: str) -> str:
+    """The cell in `column` of the row whose first cell is `first`."""
+    for row in table_rows(text):
+        if row[""] == first and column in row:
+            return row[column]
+    raise MissingFigure(f"bench/results.md '{name}' section: no row '{first}' with a column '{column}'")
+
+
+def found(pattern: str, text: str, name: str) -> re.Match:
+    match = re.search(pattern, text)
+    if not match:
+        raise MissingFigure(f"bench/results.md '{name}' section: no text matching {pattern!r}")
+    return match
+
+
+def number(text: str) -> float:
+    """The first number in a cell such as '0.84 (46/55)', '5.9% (3/51)' or '1.55x'."""
+    return float(re.search(r"-?\d+(?:\.\d+)?", text.replace(",", "")).group())
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def highlight_rows(results: str) -> list[tuple[str, str, str, str]]:
+    """(what, figure, target, met?) for each headline, read from results.md."""
+    rows = []
+
+    llm = section(results, "llm")
+    ours = number(cell(llm, "llm", "ours: llama-cpp", "÷ raw llama.cpp"))
+    rows.append(("our llama-cpp backend ÷ raw llama-cpp-python, tok/s (200-token greedy)",
+                 f"{ours:.2f}", "≥ 0.95", verdict(ours >= 0.95)))
+    transformers = [(number(row["÷ raw llama.cpp"]), row[""].removeprefix("ours: transformers ").strip())
+                    for row in table_rows(llm) if row[""].startswith("ours: transformers") and "÷ raw llama.cpp" in row]
+    if not transformers:
+        raise MissingFigure("bench/results.md 'llm' section: no 'ours: transformers …' rows")
+    best, config = max(transformers)
+    rows.append((f"best transformers CPU path ({config}) ÷ raw llama-cpp-python", f"{best:.2f}", "≥ 0.5",
+                 verdict(best >= 0.5)))
+
+    retrieval = section(results, "retrieval")
+    ndcg = {mode: number(cell(retrieval, "retrieval", mode, "nDCG@10")) for mode in ("bm25", "dense", "hybrid")}
+    rows.append(("retrieval, labeled writer queries: nDCG@10 bm25 / dense / hybrid",
+                 " / ".join(f"{ndcg[m]:.3f}" for m in ("bm25", "dense", "hybrid")),
+                 "hybrid highest", verdict(ndcg["hybrid"] >= max(ndcg["bm25"], ndcg["dense"]))))
+    ingest = number(found(r"ratio \*\*([\d.]+)\*\*", retrieval, "retrieval").group(1))
+    rows.append(("ingest throughput ÷ raw embedding throughput", f"{ingest:.2f}", "≥ 0.8", verdict(ingest >= 0.8)))
+
+    verify = section(results, "verify")
+    engine_row = next((row for row in table_rows(verify) if row[""].startswith("combined signals, engine constants")),
+                      None)
+    if engine_row is None or "precision" not in engine_row or "recall" not in engine_row:
+        raise MissingFigure("bench/results.md 'verify' section: no 'combined signals, engine constants' row")
+    rows.append(('verify: "unsupported" flag precision / recall (held-out labeled pairs)',
+                 f"{engine_row['precision']} / {engine_row['recall']}", "—", "—"))
+
+    drafting = section(results, "drafting")
+    supported = cell(drafting, "drafting", "strict on", "supported by citation")
+    rows.append(("drafting, strict mode: claim sentences supported by their citation", supported, "≥ 95%",
+                 verdict(number(supported) >= 95)))
+
+    jargon = section(results, "jargon")
+    recall = cell(jargon, "jargon", "all", "recall of undefined terms").split()[0]
+    false_flags = cell(jargon, "jargon", "all", "false-flag rate").split()[0]
+    rows.append(("jargon: recall of undefined terms / false flags", f"{recall} / {false_flags}", "≥ 0.85 / ≤ 10%",
+                 verdict(number(recall) >= 0.85 and number(false_flags) <= 10)))
+
+    checks = section(results, "checks")
+    ratio = number(found(r"textstat alone: \*\*([\d.]+)x\*\*", checks, "checks").group(1))
+    rows.append(("all checks on 3,000 words ÷ textstat alone", f"{ratio:.2f}×", "≤ 2×", verdict(ratio <= 2)))
+
+    ui = section(results, "ui")
+    for first, what in (("restart: launch → Write page drawn", "app restart → first page drawn in Chromium"),
+                        ("page switch, all pages (median of 15)", "page switch in Chromium (median)"),
+                        ('"Draft section" → first streamed token, second draft (model warm)',
+                         '"Draft section" → first streamed token (model loaded)')):
+        rows.append((what, f"{number(cell(ui, 'ui', first, 'seconds')):g} s", "—", "—"))
+    return rows
+
+
+def highlights(results: str) -> str:
+    """The Markdown that goes between the README's bench markers."""
+    lines = ["Highlights of the latest runs (full tables, conditions and load averages in `bench/results.md`;",
+             "regenerated by `python bench/readme_table.py`):", "",
+             "| what | figure | target | target met |", "|---|---|---|---|"]
+    lines += [f"| {' | '.join(row)} |" for row in highlight_rows(results)]
+    return "\n".join(lines)
+
+
+def readme_with_highlights(readme: str, results: str) -> str:
+    """README text with its bench block replaced by the current highlights."""
+    if readme.count(START) != 1 or readme.count(END) != 1:
+        raise MissingFigure(f"README.md needs exactly one {START} … {END} block")
+    head, rest = readme.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{highlights(results)}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    args = parser.parse_args(argv)
+    readme = README.read_text(encoding="utf-8")
+    new = readme_with_highlights(readme, RESULTS.read_text(encoding="utf-8"))
+    if args.check:
+        if new != readme:
+            print("README.md's benchmark highlights are out of date: run python bench/readme_table.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    if new != readme:
+        README.write_text(new, encoding="utf-8")
+        print("README.md: benchmark highlights updated")
+    else:
+        print("README.md: benchmark highlights already current")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
