@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,3 +22,15 @@ def write_section(name: str, markdown_text: str, path: Path = RESULTS) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(new)
     os.replace(tmp, path)
+    if path == RESULTS:
+        refresh_readme_highlights()
+
+
+def refresh_readme_highlights() -> None:
+    """Redraw README.md's benchmark highlights from results.md; a figure it cannot find is reported, not fatal."""
+    from bench import readme_table  # imported here: readme_table is a script that may change independently
+
+    try:
+        readme_table.main([])
+    except readme_table.MissingFigure as exc:
+        print(f"README.md highlights not updated: {exc}", file=sys.stderr)
