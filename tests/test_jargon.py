@@ -199,6 +199,42 @@ def test_no_suggestion_when_the_corpus_holds_no_definition():
     assert suggest_definition("GPTQ", lambda q: []) is None
 
 
+def test_acronym_suggestion_follows_the_long_form_that_retrieved_passages_give_it():
+    queries = []
+
+    def search(query: str):
+        queries.append(query)
+        if "inverted file" in query.lower():
+            return [passage("An inverted file is a structure that keeps one list of vectors per coarse centroid.",
+                            0.8, "faiss", "faiss:3")]
+        return [passage("At query time FAISS probes a few lists of its inverted file (IVF) index.", 0.9, "faiss", "faiss:1")]
+
+    suggestion = suggest_definition("IVF", search)
+    assert suggestion.text.startswith("An inverted file is a structure") and suggestion.chunk_id == "faiss:3"
+    assert queries[0] == "IVF" and "inverted file" in queries
+
+
+def test_alternative_name_or_short_aside_before_is_counts_as_a_definition():
+    def search(query: str):
+        return [passage("BM25 uses it. Inverse document frequency, or IDF, is a term weight that favours rare terms.", 0.9),
+                passage("Document length normalisation, controlled by b, is the adjustment for long documents.", 0.8)]
+
+    assert suggest_definition("IDF", search).text.startswith("Inverse document frequency, or IDF, is")
+    assert suggest_definition("length normalization", search).text.startswith("Document length normalisation")
+
+
+def test_one_word_term_is_defined_through_the_noun_it_modifies():
+    def search(query: str):
+        return [passage("SBERT is siamese. A siamese network is an architecture whose inputs share one encoder.", 0.9)]
+
+    assert suggest_definition("siamese", search).text.startswith("A siamese network is an architecture")
+
+
+def test_british_and_american_spellings_and_plurals_are_one_term():
+    report = check_jargon("We add length normalisation. Length normalization matters. Length normalisations vary.")
+    assert len(report.terms) == 1 and len(report.terms[0].mentions) == 3
+
+
 def test_inserting_a_suggestion_makes_the_term_defined():
     draft = "# Setup\n\nWe quantise with GPTQ before serving. The server runs on one card.\n"
     suggestion_text = "GPTQ is a post-training method that rounds one layer at a time."

@@ -167,6 +167,10 @@ _PAREN = re.compile(r"^\s*\(([^()]{3,})\)")
 _NOT_EXPLANATION = re.compile(r"\b(?:1[89]|20)\d\d\b|et al|^\s*(?:see|e\.g\.|cf\.|fig|table|section|eq|§)|^\s*\d", re.IGNORECASE)
 _CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?)\s*[\"“']?$",
                      re.IGNORECASE)
+# "Inverse document frequency, or IDF, is …", "Length normalisation, controlled by b, is …":
+# the copula comes after an alternative name or a short aside set off by commas.
+_ASIDE_COPULA = re.compile(r"^\s*,\s*(?:[^,.;()]{1,60},\s*)?(?:is|are)\s+(?:a|an|the|one)\b", re.IGNORECASE)
+_OR_NAME = re.compile(r",\s*or\s*$", re.IGNORECASE)
 _THAT_IS = re.compile(r"^[^.;]{0,40}?\b(?:that\s+is\b|i\.e\.|in\s+other\s+words\b|namely\b)", re.IGNORECASE)
 _SUBJECT_LEAD = re.compile(r"^\s*(?:(?:the|a|an|each|our|in|with|under|for|this)\s+)*(?:[\w-]+\s+)?$", re.IGNORECASE)
 _REFERRING_NOUNS = r"(?:term|method|technique|approach|idea|trick|metric|algorithm|objective|scheme|procedure|step|score|loss|layer|model)"
@@ -175,20 +179,24 @@ _ANAPHOR_LEAD = re.compile(r"^\s*(?:it|this|these|they|such\s+\w+|(?:this|the)\s
                            + _MECHANISM_VERBS + r")\b", re.IGNORECASE)
 
 
-def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, strong_only: bool = False) -> bool:
+def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, strong_only: bool = False,
+                  expansion: bool = True) -> bool:
     """True when the mention text[start:end] is defined by its own sentence.
 
     `strong_only` keeps the explicit forms (is/means/appositive/expansion/called) and drops
     "X splits …" mechanism sentences, which describe more often than they define.
+    `expansion=False` drops "long form (X)", which names X without saying what it is.
     """
     before = text[sent[0]:start]
     after = text[end:sent[1]]
     paren = _PAREN.match(after)
     if paren and len(paren.group(1).split()) >= 2 and not _NOT_EXPLANATION.search(paren.group(1)):
         return True
-    if before.rstrip().endswith("(") and after.lstrip().startswith(")"):
+    if expansion and before.rstrip().endswith("(") and after.lstrip().startswith(")"):
         return True  # "long form (X)"
     if _CALLED.search(before.rstrip(" ,")) or _CALLED.search(before):
+        return True
+    if _ASIDE_COPULA.match(after) and (_OR_NAME.search(before) or after.count(",") >= 2):
         return True
     if _COPULA.match(after) or _APPOSITIVE.match(after) or _THAT_IS.match(after):
         return True
@@ -318,24 +326,37 @@ def _acronyms_of_phrases(mentions: Sequence[Mention], aliases: dict[str, str]) -
     return found
 
 
+def _in_order(letters: Sequence[str], word: str) -> bool:
+    """True when `letters` occur in `word` in this order (not necessarily adjacent)."""
+    rest = iter(word)
+    return all(letter in rest for letter in letters)
+
+
 def _acronym_long_forms(text: str) -> dict[str, str]:
-    """{long-form key: acronym key} for every 'long form (ACR)' in the text."""
+    """{long-form key: acronym key} for every 'long form (ACR)' and 'long form, or ACR,' in the text."""
     found = {}
-    for m in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,11})s?\)", text):
-        acronym = m.group(1)
+    # "long form (ACR)" and "long form, or ACR,"
+    for m in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,11})s?\)|,\s*or\s+([A-Z][A-Za-z0-9-]{1,11})s?(?=[,)])", text):
+        acronym = m.group(1) or m.group(2)
         if sum(c.isupper() for c in acronym) < 2:
             continue
-        letters = sum(c.isupper() for c in acronym)
         words = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 120):m.start()])
-        # One word per capital, counting hyphenated parts ("low-rank adaptation" = 3 for LoRA).
+        # The longest run of words before it whose initials, hyphenated parts counted ("low-rank
+        # adaptation" = l, r, a for LoRA), spell the acronym in order: "its inverted file (IVF)" -> "inverted file".
+        # One trailing word may lie outside the acronym: "inverted file index, or IVF".
         chosen: list[str] = []
-        parts = 0
-        for word in reversed(words):
-            chosen.insert(0, word)
-            parts += len(word.split("-"))
-            if parts >= letters or len(chosen) >= letters:
+        for skip in (0, 1):
+            before = words[:len(words) - skip]
+            for k in range(1, min(len(before), len(acronym)) + 1):
+                initials = [part[0].lower() for w in before[-k:] for part in w.split("-") if part]
+                if len(initials) > len(acronym):
+                    break
+                if (len(initials) >= min(2, len(acronym)) and initials[0] == acronym[0].lower()
+                        and _in_order(initials, acronym.lower())):
+                    chosen = before[-k:]
+            if chosen:
                 break
-        if chosen and chosen[0][0].lower() == acronym[0].lower():
+        if chosen:
             found[term_key(" ".join(chosen))] = term_key(acronym)
     return found
 
@@ -343,19 +364,56 @@ def _acronym_long_forms(text: str) -> dict[str, str]:
 # --- suggestions --------------------------------------------------------------------------
 
 def suggest_definition(term: TermResult | str, search: Search, *, limit: int = 8) -> Suggestion | None:
-    """The best-scored definitional sentence about `term` in the retrieved passages, or None."""
+    """The best-scored definitional sentence about `term` in the retrieved passages, or None.
+
+    The term's own name is searched first. When those passages hold no explicit definition, the
+    search widens once: to the long forms the passages give an acronym ("inverted file (IVF)",
+    "inverted file index, or IVF"), or else to the term phrased as a definition ("siamese is a").
+    Only sentences found in passages are returned; nothing is written.
+    """
     name = term.term if isinstance(term, TermResult) else term
     names = [name] + (list(term.aliases) if isinstance(term, TermResult) else [])
+    seen: set[tuple[str, str]] = set()
+    split: list[tuple[Passage, ProseMap]] = []
+
+    def gather(query: str) -> None:
+        for p in sorted(search(query)[:limit], key=lambda p: -p.score):
+            if (p.chunk_id, p.text) not in seen:
+                seen.add((p.chunk_id, p.text))
+                split.append((p, prose_map(p.text)))
+
+    gather(name)
+    if _first_definition(names, split, ("strong",)) is None:
+        acronym = term_key(name)
+        long_forms = [lf for _, pm in split for lf, acr in _acronym_long_forms(pm.text).items()
+                      if acr == acronym and lf not in names]
+        names += list(dict.fromkeys(long_forms))
+        for query in list(dict.fromkeys(long_forms))[:2] or [f"{name} is a"]:
+            gather(query)
+    return _first_definition(names, split)
+
+
+def _first_definition(names: Sequence[str], split: Sequence[tuple[Passage, ProseMap]],
+                      strengths: Sequence[str] = ("strong", "mechanism", "modifier")) -> Suggestion | None:
+    """The first definitional sentence for any of `names`, explicit forms first, passages in the order given."""
     patterns = [mention_pattern(term_key(n)) for n in names]
-    passages = sorted(search(name)[:limit], key=lambda p: -p.score)
-    split = [(p, prose_map(p.text)) for p in passages]
-    # Explicit definitions in any passage beat a mechanism sentence in a better-scored one.
-    for strong_only in (True, False):
+    # Explicit definitions in any passage beat a mechanism sentence or a bare "long form (X)" in a
+    # better-scored one; a one-word term may be defined through the noun it modifies
+    # ("A siamese network is a …").
+    for strength in strengths:
         for passage, pm in split:
             for s, e in sentence_spans(pm):
-                for pattern in patterns:
+                for name, pattern in zip(names, patterns):
+                    if strength == "modifier" and " " in term_key(name):
+                        continue
                     for m in pattern.finditer(pm.text, s, e):
-                        if _defines_here(pm.text, (s, e), m.start(), m.end(), strong_only=strong_only):
+                        if strength == "modifier":
+                            head = re.match(r"\s+[a-z][\w-]*(?=\s)", pm.text[m.end():e])
+                            ok = head is not None and bool(_COPULA.match(pm.text[m.end() + head.end():e]))
+                        else:
+                            ok = _defines_here(pm.text, (s, e), m.start(), m.end(), strong_only=strength == "strong",
+                                               expansion=strength != "strong")
+                        if ok:
                             return Suggestion(" ".join(pm.text[s:e].split()), passage.doc_id, passage.chunk_id,
                                               passage.title, passage.page, passage.score)
     return None

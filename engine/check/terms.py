@@ -126,7 +126,7 @@ def term_key(surface: str) -> str:
         last = last[:-1]  # LLMs -> LLM
     else:
         last = _singular(last.lower())
-    words[-1] = last
+    words[-1] = _american(last)  # "normalisations" -> "normalisation" -> "normalization"
     return " ".join(w.lower() for w in words)
 
 
@@ -296,7 +296,7 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
     keys = sorted(set(extra_keys) | {m.key for m in found}, key=len, reverse=True)
     if keys:
         # One alternation for all keys (longest first) instead of one scan per key.
-        bodies = [r"[-\s]+".join(re.escape(w) for w in key.split(" ")) for key in keys]
+        bodies = [r"[-\s]+".join(_word_pattern(w) for w in key.split(" ")) for key in keys]
         sweep = re.compile(r"(?<![\w-])(?:" + "|".join(bodies) + r")(?:s|es)?(?![\w-])", re.IGNORECASE)
         by_key = {k: k for k in keys}
         for m in sweep.finditer(text):
@@ -460,8 +460,14 @@ def _is_head_noun_after_acronym(word: str) -> bool:
             and len(low) > 2)
 
 
+def _word_pattern(word: str) -> str:
+    """A key word as a regex that also matches its British spelling: 'normalization' -> 'normali[sz]ation'."""
+    escaped = re.escape(word)
+    return re.sub(r"iz(?=ation|ing|ed|er|e)", "i[sz]", escaped) if len(word) > 5 else escaped
+
+
 def _key_pattern(key: str) -> str:
-    words = [re.escape(w) for w in key.split(" ")]
+    words = [_word_pattern(w) for w in key.split(" ")]
     return r"(?<![\w-])" + r"[-\s]+".join(words) + r"(?:s|es)?(?![\w-])"
 
 
