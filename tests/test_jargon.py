@@ -230,6 +230,14 @@ def test_one_word_term_is_defined_through_the_noun_it_modifies():
     assert suggest_definition("siamese", search).text.startswith("A siamese network is an architecture")
 
 
+def test_definition_with_the_term_as_subject_beats_a_passing_explanation():
+    passages = [passage("We train an MLM (masked language model) head.", 0.9, "a", "a:1"),
+                passage("The generator is a small masked language model whose outputs replace tokens.", 0.8, "b", "b:1"),
+                passage("A masked language model (MLM) is a model trained to predict hidden tokens.", 0.5, "c", "c:1")]
+    for name in ("MLM", "masked language model"):
+        assert suggest_definition(name, lambda q: passages).chunk_id == "c:1", name
+
+
 def test_british_and_american_spellings_and_plurals_are_one_term():
     report = check_jargon("We add length normalisation. Length normalization matters. Length normalisations vary.")
     assert len(report.terms) == 1 and len(report.terms[0].mentions) == 3

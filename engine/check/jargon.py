@@ -189,6 +189,12 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     """
     before = text[sent[0]:start]
     after = text[end:sent[1]]
+    # "A masked language model (MLM) is a …", for both names: a short bracketed name before the copula.
+    bracket = re.match(r"^\s*\(\s*[^()\s]+(?:\s+[^()\s]+)?\s*\)", after)
+    if bracket and _COPULA.match(after[bracket.end():]):
+        return True
+    if before.rstrip().endswith("(") and after.lstrip().startswith(")") and _COPULA.match(after.lstrip()[1:]):
+        return True
     paren = _PAREN.match(after)
     if paren and len(paren.group(1).split()) >= 2 and not _NOT_EXPLANATION.search(paren.group(1)):
         return True
@@ -398,9 +404,11 @@ def _first_definition(names: Sequence[str], split: Sequence[tuple[Passage, Prose
     """The first definitional sentence for any of `names`, explicit forms first, passages in the order given."""
     patterns = [mention_pattern(term_key(n)) for n in names]
     # Explicit definitions in any passage beat a mechanism sentence or a bare "long form (X)" in a
-    # better-scored one; a one-word term may be defined through the noun it modifies
-    # ("A siamese network is a …").
-    for strength in strengths:
+    # better-scored one, and among them those whose subject is the term ("A masked language model
+    # is …" before "The generator is a small masked language model whose …"); a one-word term may
+    # be defined through the noun it modifies ("A siamese network is a …").
+    order = {"strong": ("subject", "strong"), "mechanism": ("mechanism",), "modifier": ("modifier",)}
+    for strength in [level for s in strengths for level in order[s]]:
         for passage, pm in split:
             for s, e in sentence_spans(pm):
                 for name, pattern in zip(names, patterns):
@@ -411,8 +419,13 @@ def _first_definition(names: Sequence[str], split: Sequence[tuple[Passage, Prose
                             head = re.match(r"\s+[a-z][\w-]*(?=\s)", pm.text[m.end():e])
                             ok = head is not None and bool(_COPULA.match(pm.text[m.end() + head.end():e]))
                         else:
-                            ok = _defines_here(pm.text, (s, e), m.start(), m.end(), strong_only=strength == "strong",
-                                               expansion=strength != "strong")
+                            explicit = strength in ("subject", "strong")
+                            ok = _defines_here(pm.text, (s, e), m.start(), m.end(), strong_only=explicit,
+                                               expansion=not explicit)
+                            if ok and strength == "subject":
+                                # "A masked language model (MLM) is …": the long form before the bracket leads.
+                                lead = re.sub(r"(?:[\w-]+\s+){1,6}\(\s*$", "", pm.text[s:m.start()])
+                                ok = bool(_SUBJECT_LEAD.match(lead))
                         if ok:
                             return Suggestion(" ".join(pm.text[s:e].split()), passage.doc_id, passage.chunk_id,
                                               passage.title, passage.page, passage.score)
