@@ -10,9 +10,12 @@ Rules a writer can rely on:
   in headings is not reported.
 - **Recognised definitions**: "X is/are a/the …", "X means / refers to / denotes / stands for
   …", "X, a/the/which …", "X — …", "X: …", "X (…)" (an acronym's expansion or any explanatory
-  parenthesis), "long form (X)", "called X", "known as X", "that is, …", "i.e.", "X whose …",
+  parenthesis), "long form (X)", "long form, or X, is …", "X, <short aside>, is …", "called X",
+  "known as X", "that is, …", "i.e.", "X whose …", "X in which …",
   a sentence with X as subject of a mechanism verb ("X splits …", "X keeps …"), and a
   definition in the sentence right after the first use (naming X again, or "It/This …").
+- **Acronyms** join their long form: "long form (ACR)", "long form, or ACR," and an acronym
+  spelled by the initials of a phrase used earlier ("grouped-query attention … GQA").
 - **Statuses**: "defined" (at first use or in the next sentence), "defined_late" (a definition
   further on: both offsets are reported), "undefined", "assumed" (the per-article or brief's
   assumed terms; never flagged). What the default audience knows (`terms.PEER_BASICS`) is not
@@ -20,7 +23,9 @@ Rules a writer can rely on:
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
 
 Suggestions come only from retrieved passages (`search`): definitional sentences found with the
-same patterns, best retrieval score first, each with its citation. When the corpus holds none,
+same patterns, explicit definitions with the term as subject first, then best retrieval score,
+each with its citation. When the term's own passages hold no explicit definition the search
+widens once (the acronym's long form found in them, or "TERM is a"). When the corpus holds none,
 the suggestion is None; nothing is invented. (An LLM-written suggestion, marked unverified, is
 a later follow-up.)
 """

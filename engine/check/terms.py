@@ -13,11 +13,18 @@ What counts as a term, in order of strength:
   up too, so "recomputes" or "quantised" are judged by their everyday forms;
 - **term-of-art phrases**: a modifier followed by a technical head noun ("nucleus sampling",
   "brevity penalty", "gradient checkpointing") when at least one of the words is uncommon
-  (Zipf below `PHRASE_ZIPF`); a rare word takes its uncommon noun modifiers with it.
+  (Zipf below `PHRASE_ZIPF`), or when common words rarely meet: a noun modifier and a head
+  whose Zipf values sum below `JOINT_ZIPF` ("reward model", "product quantization", but not
+  "price list" or "role model"); a rare word takes its uncommon noun modifiers with it;
+- **terms that need company** (`_mentions_in_context`): a lowercase noun or adjective below
+  `CONTEXT_RARE_ZIPF` in a sentence that names a method ("a siamese setup" beside SBERT) unless
+  it is a plain derivation or compound of common words ("adequacy", "placeholder"); a rare
+  capitalised bare subject opening a sentence of a technical paragraph ("Chinchilla showed");
+  a hyphenated compound ending in the verb of a technical head ("mean-pools").
 
 `PEER_BASICS` is what the default audience (ML/AI engineers and researchers) already knows;
-those terms are never reported. Term keys fold case, hyphens and plurals, so "KV caches",
-"kv cache" and "KV-cache" are one term.
+those terms are never reported. Term keys fold case, hyphens, plurals and British spellings, so
+"KV caches", "kv cache" and "KV-cache" are one term, as are "normalisations" and "normalization".
 """
 
 from __future__ import annotations
