@@ -325,3 +325,79 @@ def diff_table_html(old: str, new: str, old_label: str = "before", new_label: st
                                                        html.escape(old_label), html.escape(new_label),
                                                        context=True, numlines=3)
     return sanitize_html(table)
+
+
+# ----------------------------------------------------------------------- download files (pages)
+@dataclass(frozen=True)
+class ExportFile:
+    """One downloadable export of an article: kind (md, html, bibtex, report), label, file name, MIME type, text."""
+
+    kind: str
+    label: str
+    file_name: str
+    mime: str
+    text: str
+
+
+def _normal_title(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
+
+
+def with_documents(references: list[Reference], documents: Iterable[Document]) -> list[Reference]:
+    """References whose line names a known document's title carry that document's full metadata."""
+    by_title = {_normal_title(d.title): d for d in documents if d.title}
+    out = []
+    for ref in references:
+        match = ref.document or by_title.get(_normal_title(document_from_reference(ref).title))
+        if match is None:  # the line may hold the title anywhere ("Authors. Title. Venue.")
+            line = _normal_title(ref.text)
+            match = next((d for t, d in by_title.items() if len(t) > 12 and t in line), None)
+        out.append(Reference(ref.number, ref.text, match) if match else ref)
+    return out
+
+
+def file_stem(title: str) -> str:
+    """A safe file name stem from an article title ('LoRA: a primer' → 'lora-a-primer')."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-") or "article"
+
+
+def export_files(markdown: str, *, title: str, documents: Iterable[Document] = (),
+                 report_markdown: str = "") -> list[ExportFile]:
+    """The article as Markdown (with its reference list), sanitized HTML and BibTeX of the cited documents,
+    plus the evaluation report when one is given."""
+    references = with_documents(split_references(markdown)[1], documents)
+    stem = file_stem(title)
+    files = [
+        ExportFile("md", "Markdown (.md)", f"{stem}.md", "text/markdown", to_markdown(markdown, references)),
+        ExportFile("html", "HTML (.html)", f"{stem}.html", "text/html", to_html(markdown, references, title=title)),
+        ExportFile("bibtex", "BibTeX (.bib)", f"{stem}.bib", "application/x-bibtex",
+                   to_bibtex(cited_documents(markdown, references))),
+    ]
+    if report_markdown.strip():
+        files.append(ExportFile("report", "Evaluation report (.md)", f"{stem}-evaluation.md", "text/markdown",
+                                export_report(report_markdown, "md")))
+    return files
+
+
+def latest_report(store, user, article_id: int) -> str:
+    """The Markdown report of the newest evaluated version of an article the user may read ('' if none)."""
+    for version in store.list_versions(user, article_id):
+        evaluation = store.latest_evaluation(user, version.id)
+        if evaluation is not None and evaluation.report_markdown.strip():
+            return evaluation.report_markdown
+    return ""
+
+
+def article_export_files(store, user, article_id: int, markdown: str | None = None,
+                         documents: Iterable[Document] = ()) -> list[ExportFile]:
+    """Export files of an article the user may read (the store raises NotFound otherwise).
+
+    `markdown` is the text on the writer's screen; without it the latest saved version is exported.
+    """
+    article = store.get_article(user, article_id)
+    if markdown is None:
+        version = store.latest_version(user, article_id)
+        markdown = version.markdown if version else ""
+    return export_files(markdown, title=article.title, documents=documents,
+                        report_markdown=latest_report(store, user, article_id))

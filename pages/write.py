@@ -8,9 +8,11 @@ from engine import plan
 from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
+from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
 settings, state = get_settings(), st.session_state
+user, store = require_user(), get_store()
 st.title("Write")
 if (index := corpus_index(settings)) is None:
     st.stop()
@@ -20,12 +22,14 @@ for key, default in (("cards", {}), ("drafted", {}), ("outline_version", 0)):
     state.setdefault(key, default)
 state.setdefault("citations", drafting.ArticleCitations(documents=documents))
 if state.get("article_id") and state.get("loaded_article") != state.article_id:  # opened from the Library
-    user, store = require_user(), get_store()
-    state.loaded_article, latest = state.article_id, store.latest_version(user, state.article_id)
-    state.brief = store.get_brief(user, state.article_id) or Brief(store.get_article(user, state.article_id).title)
-    state.outline = store.get_outline(user, state.article_id) or plan.plan_outline(state.brief, retriever)
+    parts.flush_pending(state.get("article_text"))
+    brief, outline, latest_text = parts.open_article(store, user, state.article_id, index)
+    state.loaded_article, state.citations = state.article_id, drafting.ArticleCitations(documents=documents)
+    state.brief = brief or Brief(store.get_article(user, state.article_id).title)
+    state.outline = outline or plan.plan_outline(state.brief, retriever)
     state.assembled = drafting.assemble_article(state.outline, {}, [])
-    state.article_md, state.outline_version = (latest.markdown if latest else state.assembled), state.outline_version + 1
+    state.article_md = state.article_text = latest_text if latest_text is not None else state.assembled
+    state.outline_version += 1
 
 with st.form("brief_form"):
     st.subheader("Brief")
@@ -49,7 +53,9 @@ elif planned:
         state.outline = plan.plan_outline(state.brief, retriever, llm=llm_or_error(settings) if refine else None,
                                           refine=refine)
         status.update(label="Outline ready", state="complete")
-    state.cards, state.drafted, state.outline_version = {}, {}, state.outline_version + 1
+    parts.flush_pending(state.get("article_text"))  # the previous article keeps everything typed into it
+    state.cards, state.drafted, state.stored_pins = {}, {}, {}
+    state.outline_version += 1
     state.citations, state.loaded_article = drafting.ArticleCitations(documents=documents), None
     state.pop("article_id", None)  # a new plan is a new article
 if "outline" not in state:
@@ -59,7 +65,7 @@ brief = state.brief
 st.subheader("Outline")
 st.caption("Edit headings and purposes; add or delete rows; change *order* to move a section.")
 rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
-edited = st.data_editor(rows, num_rows="dynamic", use_container_width=True, key=f"outline_{state.outline_version}",
+edited = st.data_editor(rows, num_rows="dynamic", width="stretch", key=f"outline_{state.outline_version}",
                         column_config={"order": st.column_config.NumberColumn(width="small")})
 edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
 outline = plan.outline_from_rows(state.outline, edited)
@@ -73,23 +79,9 @@ names = [s.heading for s in outline.sections]
 i = st.selectbox("Section", range(len(names)), format_func=lambda n: names[n], key="section_choice")
 section, words = outline.sections[i], plan.section_words(outline, brief)[i]
 if st.button("Find evidence", key="find_evidence") or i not in state.cards:
-    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=state.cards.get(i, []))
-for card in state.cards[i]:
-    p = card.passage
-    with st.container(border=True):
-        head, pin_col, drop_col = st.columns([6, 1, 1])
-        head.markdown(f"**{p.title}** · {p.section} · p. {p.page}" + (" · :blue[pinned]" if card.pinned else "")
-                      + (" · :gray[dropped]" if card.dropped else ""))
-        if card.flagged:
-            st.warning("Possible prompt injection: " + "; ".join(f.message for f in card.findings),
-                       icon=":material/gpp_maybe:")
-        st.caption(p.text[:600])
-        if pin_col.button("Unpin" if card.pinned else "Pin", key=f"pin_{i}_{p.chunk_id}"):
-            state.cards[i] = ev.pin(state.cards[i], p.chunk_id, not card.pinned)
-            st.rerun()
-        if drop_col.button("Restore" if card.dropped else "Drop", key=f"drop_{i}_{p.chunk_id}"):
-            state.cards[i] = ev.drop(state.cards[i], p.chunk_id, not card.dropped)
-            st.rerun()
+    kept = state.cards.get(i) or state.get("stored_pins", {}).get(section.heading, [])  # pins saved with the article
+    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=kept)
+parts.evidence_cards(store, user, outline, brief, i)
 
 strict = st.toggle("Strict mode: replace unsupported sentences with evidence", value=settings.strict, key="strict")
 instruction = st.text_input("Revise with an instruction", key="instruction",
@@ -98,6 +90,7 @@ go, revise, stop = st.columns(3)
 draft_clicked = go.button("Draft section", type="primary", key="draft_section")
 revise_clicked = revise.button("Revise", key="revise", disabled=i not in state.drafted or not instruction)
 stop.button("Stop", key="stop", help="Stops generation; the partial text is still verified.")
+generated = False
 if draft_clicked or revise_clicked:
     llm = llm_or_error(settings)
     if llm is None:
@@ -115,6 +108,7 @@ if draft_clicked or revise_clicked:
     try:
         st.caption("Model output (unverified):")
         st.write_stream(drafting.SectionStream(run, on_done=lambda result: drafted.__setitem__(i, result)))
+        generated = True
     except PeerDraftError as exc:
         st.error(str(exc))
 
@@ -128,23 +122,32 @@ if done is not None:
     if checks:
         st.dataframe([{"status": c.status, "score": round(c.score, 2) if c.score is not None else None,
                        "sentence": c.text, "replaced by": c.replacement} for c in checks],
-                     use_container_width=True, hide_index=True, key=f"checks_{i}")
+                     width="stretch", hide_index=True, key=f"checks_{i}")
 
 st.subheader("Article")
 assembled = drafting.assemble_article(outline, state.drafted, state.citations.references())
-if state.get("assembled") != assembled:
+if state.get("assembled") != assembled:  # a new draft or outline change rewrites the text: keep the old first
+    parts.flush_pending(state.get("article_text"))
     state.assembled, state.article_md = assembled, assembled
+elif "article_md" not in state:  # Streamlit forgets a widget's value while another page is shown
+    state.article_md = state.get("article_text", assembled)
+if (newer := parts.newer_saved_text(store, user)) is not None:
+    state.article_md = newer
+can_edit = parts.editable(store, user, state.get("article_id"))
 edit_col, preview_col = st.columns(2)
-markdown = edit_col.text_area("Markdown (editable)", key="article_md", height=520)
+markdown = state.article_text = edit_col.text_area("Markdown (editable)", key="article_md", height=520,
+                                                   disabled=not can_edit)
 with preview_col.container(height=520, border=True):
     st.html(drafting.preview_html(markdown))
-if st.button("Save", key="save", icon=":material/save:"):
-    user, store = require_user(), get_store()
-    try:
-        if "article_id" not in state:
-            state.article_id = store.create_article(user, outline.title, brief).id
+try:
+    if generated:
+        parts.autosave_article(store, user, outline, brief, markdown, assembled, after_generation=True)
+    parts.autosave_status(store, user, outline, brief, assembled)
+    if st.button("Save", key="save", icon=":material/save:", disabled=not can_edit):
+        saver = parts.autosaver(store, user, parts.ensure_article(store, user, outline, brief))
         store.save_outline(user, state.article_id, outline)
-        version = store.save_version(user, state.article_id, markdown, reason="manual", outline=outline)
+        version = saver.flush(markdown, reason="manual", outline=outline) or saver.last_version
         st.toast(f"Saved version {version.number}", icon=":material/check:")
-    except PeerDraftError as exc:
-        st.error(str(exc))
+except PeerDraftError as exc:
+    st.error(str(exc))
+parts.export_buttons(store, user, markdown, outline.title, documents.values())

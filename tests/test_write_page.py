@@ -1,7 +1,9 @@
-"""The Write page through AppTest: brief → outline → evidence → draft of one section → save."""
+"""The Write page through AppTest: brief → outline → evidence → draft of one section → save, autosave,
+evidence pins kept with the article, and the export downloads."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -80,3 +82,163 @@ def test_write_page_drafts_one_section_with_the_bundled_model(app_env):
     drafted = at.session_state["drafted"][core]
     assert drafted.markdown and drafted.generation.new_tokens > 0
     assert all(c.status in ("supported", "replaced", "no_claim") for c in drafted.report.sentences)
+
+
+# ---- one drafted article shared by the tests below (a walk costs about a minute on 2 cores) ----------
+EDIT = "A planted line <script>alert(1)</script> with a <img src=x onerror=alert(2)> and [a link](javascript:alert(3))."
+
+
+@pytest.fixture(scope="module")
+def downloads():
+    """Every file Streamlit hands to its (AppTest) media storage, by file id: what a download button serves."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
+        return file_id
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+        yield files
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory, session_settings, default_index, downloads):
+    """(AppTest, data dir): one section drafted by a scripted model; autosave waits for no pause here."""
+    import streamlit as st
+
+    data_dir = tmp_path_factory.mktemp("write-page")
+    shutil.copytree(session_settings.index_dir, data_dir / "index")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (("DATA_DIR", data_dir), ("CONFIG", data_dir / "none.toml"), ("TEMPERATURE", 0),
+                            ("MAX_NEW_TOKENS", 100)):
+            patch.setenv(f"PEERDRAFT_{name}", str(value))
+        patch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM(REPLY))
+        patch.setattr("engine.autosave.INTERVAL_S", 0.0)
+        patch.setattr("engine.autosave.QUIET_S", 0.0)
+        st.cache_resource.clear()
+        at, core = walk_to_one_drafted_section("LoRA low-rank adaptation")
+        yield at, core, data_dir
+        st.cache_resource.clear()
+
+
+def workspace(data_dir: Path):
+    from engine.auth import local_user
+    from engine.store import Store
+
+    store = Store(data_dir / "peerdraft.db")
+    return store, local_user(store)
+
+
+def download(at, downloads: dict[str, bytes], kind: str) -> tuple[str, str]:
+    """(label, text) of the download button `download_<kind>` as served to the browser."""
+    button = at.get("download_button")
+    match = next(b for b in button if b.key == f"download_{kind}")
+    file_id = Path(match.proto.url).stem
+    return match.label, downloads[file_id].decode("utf-8")
+
+
+def test_a_generation_is_autosaved_as_a_new_article(drafted):
+    at, _, data_dir = drafted
+    store, user = workspace(data_dir)
+    versions = store.list_versions(user, at.session_state["article_id"])
+    assert versions[-1].reason == "generation" and "## References" in versions[-1].markdown
+
+
+def test_download_buttons_export_markdown_with_references_clean_html_and_bibtex(drafted, downloads):
+    at, _, _ = drafted
+    article = at.text_area(key="article_md").value
+    at.text_area(key="article_md").input(article.replace("\n\n", f"\n\n{EDIT}\n\n", 1)).run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert any("Markdown" in x for x in labels) and any("HTML" in x for x in labels) \
+        and any("BibTeX" in x for x in labels), labels
+    _, markdown = download(at, downloads, "md")
+    assert markdown.startswith("# ") and "## References" in markdown and re.search(r"^\[1\] .+", markdown, re.M)
+    _, page = download(at, downloads, "html")
+    assert "<script" not in page.lower() and "onerror" not in page.lower() and "javascript:" not in page.lower()
+    assert 'href="#ref-1"' in page and "A planted line" in page  # citations linked, the text kept
+    _, bibtex = download(at, downloads, "bibtex")
+    assert bibtex.startswith("@") and "title = {" in bibtex
+
+
+def test_evaluation_report_is_offered_once_a_version_has_one(drafted, downloads):
+    at, _, data_dir = drafted
+    store, user = workspace(data_dir)
+    latest = store.latest_version(user, at.session_state["article_id"])
+    assert "download_report" not in [b.key for b in at.get("download_button")]
+    store.save_evaluation(user, latest.id, {"grounded_fraction": 0.5}, "# Evaluation\n\nGrounded claims: 50%\n")
+    at.run()
+    label, report = download(at, downloads, "report")
+    assert "Evaluation" in label and "Grounded claims: 50%" in report
+
+
+def test_editing_the_article_autosaves_a_new_version_with_a_saved_time(drafted):
+    at, _, data_dir = drafted
+    store, user = workspace(data_dir)
+    article_id = at.session_state["article_id"]
+    before = store.latest_version(user, article_id).number
+    edited = at.text_area(key="article_md").value + "\nOne more sentence by the writer.\n"
+    at.text_area(key="article_md").input(edited).run()
+    assert not at.exception
+    latest = store.latest_version(user, article_id)
+    assert latest.number == before + 1 and latest.reason == "autosave" and latest.markdown == edited
+    assert any(re.search(r"Saved \d\d:\d\d:\d\d · version " + str(latest.number), c.value) for c in at.caption)
+
+
+def test_a_version_saved_on_another_page_replaces_the_unchanged_editor_text(drafted):
+    at, _, data_dir = drafted
+    store, user = workspace(data_dir)
+    text = at.text_area(key="article_md").value + "\nA definition inserted on the Review page.\n"
+    store.save_version(user, at.session_state["article_id"], text, reason="manual")
+    at.run()
+    assert not at.exception and at.text_area(key="article_md").value == text
+
+
+def test_pinned_evidence_survives_a_fresh_session(drafted):
+    from streamlit.testing.v1 import AppTest
+
+    at, core, data_dir = drafted
+    card = at.session_state["cards"][core][-1]
+    at.button(key=f"pin_{core}_{card.chunk_id}").click().run()
+    assert not at.exception and next(c for c in at.session_state["cards"][core] if c.chunk_id == card.chunk_id).pinned
+    store, user = workspace(data_dir)
+    article_id = at.session_state["article_id"]
+    assert [p.chunk_id for p in store.list_pins(user, article_id)] == [card.chunk_id]
+
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    fresh.session_state["article_id"] = article_id  # as the Library's Open button leaves it
+    fresh.run()
+    fresh.switch_page("pages/write.py").run()
+    fresh.selectbox(key="section_choice").set_value(core).run()
+    assert not fresh.exception
+    cards = fresh.session_state["cards"][core]
+    assert cards[0].chunk_id == card.chunk_id and cards[0].pinned  # kept, and placed first
+    assert any(":blue[pinned]" in m.value for m in fresh.markdown)
+
+
+def test_autosaver_waits_for_a_pause_in_editing_but_not_past_max_wait(tmp_path):
+    from engine.autosave import Autosaver
+    from engine.store import Store
+
+    store = Store(tmp_path / "w.db")
+    writer = store.insert_user("wendy", "writer")
+    article = store.create_article(writer, "A")
+    clock = type("Clock", (), {"now": 0.0, "__call__": lambda self: self.now})()
+    saver = Autosaver(store, writer, article.id, interval_s=5.0, quiet_s=5.0, max_wait_s=30.0, clock=clock)
+    for t, text in ((6.0, "a"), (9.0, "ab"), (12.0, "abc")):  # a change every 3 s: no pause yet
+        clock.now = t
+        assert saver.maybe_save(text) is None
+    clock.now = 17.5
+    assert saver.maybe_save("abc").markdown == "abc"  # 5.5 s without a change
+    saved_at = None
+    for t in range(20, 62, 3):  # a change every 3 s, never a pause: still saved once max_wait has passed
+        clock.now = float(t)
+        if saver.maybe_save(f"abc {t}") is not None:
+            saved_at = t
+            break
+    assert saved_at == 50 and saver.last_version.markdown == "abc 50"  # dirty since 20, max_wait 30

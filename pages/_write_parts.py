@@ -1,0 +1,210 @@
+"""Write page parts: the article in the workspace (create, autosave, pins) and its evidence cards and exports."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from engine import autosave, export
+from engine import evidence as ev
+from engine.errors import NotFound, PeerDraftError
+from engine.records import Brief, Outline, Passage
+
+AUTOSAVE_TICK_S = 2.0  # how often the page looks for a pause in editing while nobody clicks anything
+
+
+# ---- the article in the workspace ------------------------------------------------------------------
+def editable(store, user, article_id: int | None) -> bool:
+    """Whether this user may change the open article (a new one: whether they may write at all)."""
+    try:
+        return user.can_write if article_id is None else store.can_edit(user, article_id)
+    except NotFound:  # deleted meanwhile (another tab, the Library): nothing to save into
+        return False
+
+
+def ensure_article(store, user, outline: Outline, brief: Brief) -> int:
+    """The open article's id; a new article (brief, outline, pinned cards) is created in the store first."""
+    state = st.session_state
+    if state.get("article_id") is None:
+        article_id = store.create_article(user, outline.title, brief).id
+        store.save_outline(user, article_id, outline)
+        for i, cards in state.get("cards", {}).items():
+            heading = outline.sections[i].heading if i < len(outline.sections) else ""
+            for card in cards:
+                if card.pinned:
+                    store.pin_evidence(user, article_id, card.chunk_id, card.passage.doc_id, section=heading)
+        state.article_id = state.loaded_article = article_id
+    return state.article_id
+
+
+def autosaver(store, user, article_id: int) -> autosave.Autosaver:
+    """This session's Autosaver for the open article (a new one when the article or the user changed)."""
+    saver = st.session_state.get("autosaver")
+    if saver is None or saver.article_id != article_id or saver.user.id != user.id:
+        saver = autosave.Autosaver(store, user, article_id, interval_s=autosave.INTERVAL_S,
+                                   quiet_s=autosave.QUIET_S, max_wait_s=autosave.MAX_WAIT_S)
+        st.session_state.autosaver = saver
+    return saver
+
+
+def newer_saved_text(store, user) -> str | None:
+    """Text of a version saved elsewhere (Review, a Library restore) since this page last saved, or None.
+
+    Only while the editor holds no unsaved changes: the writer's own typing is never replaced."""
+    state = st.session_state
+    saver, text = state.get("autosaver"), state.get("article_md", state.get("article_text"))
+    if saver is None or text is None or saver.article_id != state.get("article_id") or saver.is_dirty(text):
+        return None
+    try:
+        latest = store.latest_version(user, saver.article_id)
+    except NotFound:
+        return None
+    if latest is None or (saver.last_version is not None and latest.id == saver.last_version.id):
+        return None
+    saver.adopt(latest)
+    return latest.markdown
+
+
+def flush_pending(text: str | None) -> None:
+    """Save what the writer typed into the open article before the page replaces or leaves it."""
+    saver = st.session_state.get("autosaver")
+    if saver is None or text is None or saver.article_id != st.session_state.get("loaded_article"):
+        return  # the text on screen is not that saver's article
+    try:
+        saver.flush(text)
+    except PeerDraftError as exc:
+        st.error(f"Your last edits could not be saved: {exc}")
+
+
+def autosave_article(store, user, outline: Outline, brief: Brief, text: str, assembled: str, *,
+                     after_generation: bool = False) -> None:
+    """Autosave the article text when due; a new article is created once there is work in it."""
+    state = st.session_state
+    if not editable(store, user, state.get("article_id")):
+        return
+    if state.get("article_id") is None and not after_generation and text == assembled:
+        return  # only the planned skeleton so far: nothing of the writer's to keep yet
+    saver = autosaver(store, user, ensure_article(store, user, outline, brief))
+    saver.maybe_save(text, after_generation=after_generation, outline=outline)
+
+
+@st.fragment(run_every=AUTOSAVE_TICK_S)
+def autosave_status(store, user, outline: Outline, brief: Brief, assembled: str) -> None:
+    """'Saved HH:MM:SS' under the editor; on its timer it also saves an edit once the writer pauses."""
+    state = st.session_state
+    text = state.get("article_md", state.get("article_text"))
+    if text is None:
+        return
+    try:
+        autosave_article(store, user, outline, brief, text, assembled)
+    except PeerDraftError as exc:
+        st.error(str(exc))
+        return
+    saver = state.get("autosaver")
+    if not editable(store, user, state.get("article_id")):
+        st.caption(":material/lock: Read only: shared with you for review.")
+    elif saver is None or saver.article_id != state.get("article_id"):
+        st.caption("Not saved yet: the article is saved once you draft, edit or pin.")
+    elif saver.is_dirty(text):
+        st.caption(":material/edit: Unsaved changes: autosaved after a pause of a few seconds.")
+    elif saver.last_version is not None:
+        saved = time.strftime("%H:%M:%S", time.localtime(saver.last_version.created_at))
+        st.caption(f":material/cloud_done: Saved {saved} · version {saver.last_version.number}")
+
+
+def open_article(store, user, article_id: int, index) -> tuple[Brief | None, Outline | None, str | None]:
+    """Brief, outline and latest text of a stored article; its pins are kept for the evidence cards."""
+    state = st.session_state
+    latest = store.latest_version(user, article_id)
+    state.stored_pins = stored_pins(store, user, article_id, index)
+    state.cards, state.drafted = {}, {}
+    return store.get_brief(user, article_id), store.get_outline(user, article_id), latest.markdown if latest else None
+
+
+# ---- evidence pins -----------------------------------------------------------------------------------
+def passage_for_chunk(index, chunk_id: str) -> Passage | None:
+    """The indexed passage of a chunk id (None once its document has left the corpus)."""
+    chunk = next((c for c in index.chunks.values() if c.chunk_id == chunk_id), None)
+    if chunk is None or chunk.doc_id not in index.documents:
+        return None
+    doc = index.documents[chunk.doc_id].document
+    return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=0.0, title=doc.title,
+                   authors=doc.authors, year=doc.year, page=chunk.page, section=chunk.section,
+                   start=chunk.start, end=chunk.end)
+
+
+def stored_pins(store, user, article_id: int, index) -> dict[str, list[ev.EvidenceCard]]:
+    """Pinned cards of a stored article by section heading (passages no longer indexed are left out)."""
+    pins: dict[str, list[ev.EvidenceCard]] = {}
+    for pin in store.list_pins(user, article_id):
+        passage = passage_for_chunk(index, pin.chunk_id)
+        if passage is not None:
+            card = ev.make_cards([passage])[0]
+            pins.setdefault(pin.section, []).append(ev.EvidenceCard(card.passage, card.findings, pinned=True))
+    return pins
+
+
+def set_pin(store, user, outline: Outline, brief: Brief, i: int, card: ev.EvidenceCard, *, pinned: bool | None = None,
+            dropped: bool | None = None) -> None:
+    """Pin/unpin or drop/restore a card of section i; the pin is kept in the store with the article."""
+    state = st.session_state
+    if pinned is not None:
+        state.cards[i] = ev.pin(state.cards[i], card.chunk_id, pinned)
+    if dropped is not None:
+        state.cards[i] = ev.drop(state.cards[i], card.chunk_id, dropped)
+    if not editable(store, user, state.get("article_id")):
+        return
+    now_pinned = next(c.pinned for c in state.cards[i] if c.chunk_id == card.chunk_id)
+    if now_pinned == card.pinned:
+        return
+    heading = outline.sections[i].heading
+    if state.get("article_id") is None:
+        ensure_article(store, user, outline, brief)  # writes every pinned card, this one included
+    elif now_pinned:
+        store.pin_evidence(user, state.article_id, card.chunk_id, card.passage.doc_id, section=heading)
+    else:
+        store.unpin_evidence(user, state.article_id, card.chunk_id, section=heading)
+
+
+def evidence_cards(store, user, outline: Outline, brief: Brief, i: int) -> None:
+    """The cards of section i with their Pin and Drop buttons."""
+    for card in st.session_state.cards[i]:
+        p = card.passage
+        with st.container(border=True):
+            head, pin_col, drop_col = st.columns([6, 1, 1])
+            head.markdown(f"**{p.title}** · {p.section} · p. {p.page}" + (" · :blue[pinned]" if card.pinned else "")
+                          + (" · :gray[dropped]" if card.dropped else ""))
+            if card.flagged:
+                st.warning("Possible prompt injection: " + "; ".join(f.message for f in card.findings),
+                           icon=":material/gpp_maybe:")
+            st.caption(p.text[:600])
+            try:
+                if pin_col.button("Unpin" if card.pinned else "Pin", key=f"pin_{i}_{p.chunk_id}"):
+                    set_pin(store, user, outline, brief, i, card, pinned=not card.pinned)
+                    st.rerun()
+                if drop_col.button("Restore" if card.dropped else "Drop", key=f"drop_{i}_{p.chunk_id}"):
+                    set_pin(store, user, outline, brief, i, card, dropped=not card.dropped)
+                    st.rerun()
+            except PeerDraftError as exc:
+                st.error(str(exc))
+
+
+# ---- exports ---------------------------------------------------------------------------------------
+def export_buttons(store, user, markdown: str, title: str, documents) -> None:
+    """Download buttons: Markdown with references, sanitized HTML, BibTeX, and the evaluation report if any.
+
+    A stored article is exported through the store (which checks the user may read it) under its stored title.
+    """
+    article_id = st.session_state.get("article_id")
+    try:
+        files = (export.article_export_files(store, user, article_id, markdown, documents) if article_id
+                 else export.export_files(markdown, title=title, documents=documents))
+    except PeerDraftError as exc:
+        st.error(str(exc))
+        return
+    st.caption("Download")
+    for column, file in zip(st.columns(len(files)), files):
+        column.download_button(file.label, file.text, file_name=file.file_name, mime=file.mime,
+                               key=f"download_{file.kind}", on_click="ignore", disabled=not file.text.strip(),
+                               width="stretch")
