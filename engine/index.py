@@ -15,9 +15,10 @@ import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,7 +34,12 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 # Exact search answers 100k x 384 in ~15 ms on 2 cores (bench/results.md); HNSW only pays off beyond that.
 HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
 EMBED_BATCH = 64
+# Another process (the CLI beside the app) may be writing the index: wait this long for its lock, then give up.
+LOCK_FILE = "write.lock"
+LOCK_WAIT_S = 300.0
 _REBUILD_FIX = "Run `peerdraft index --rebuild` to re-embed the corpus with the configured model."
 
 
@@ -67,6 +73,44 @@ def _fsync_write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+@contextmanager
+def exclusive_lock(path: Path, timeout_s: float = LOCK_WAIT_S, on_event: OnEvent = ignore_event) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if missing), waiting up to timeout_s for another holder."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            message = f"Waiting for another PeerDraft process (pid {holder}) to finish writing the index in {path.parent}"
+            log.warning(message)
+            on_event(Event("lock", message, 0, 1))
+            deadline = time.monotonic() + timeout_s
+            while True:
+                time.sleep(0.05)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise IndexStateError(
+                            f"Another PeerDraft process (pid {holder}) has held the index lock {path} for over "
+                            f"{timeout_s:.0f} s.", "Let that `peerdraft index` run or upload finish (or stop it), "
+                            "then try again.") from None
+            on_event(Event("lock", "Index lock acquired", 1, 1))
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -78,10 +122,13 @@ def _fsync_dir(path: Path) -> None:
 class CorpusIndex:
     """Documents, chunks, their vectors (FAISS) and a BM25 index over the same chunks."""
 
-    def __init__(self, directory: Path, embedder: Embedder, *, index_kind: str = "auto") -> None:
+    def __init__(self, directory: Path, embedder: Embedder, *, index_kind: str = "auto",
+                 hnsw_threshold: int = HNSW_THRESHOLD, lock_timeout_s: float = LOCK_WAIT_S) -> None:
         self.directory = Path(directory)
         self.embedder = embedder
-        self.index_kind = index_kind
+        self.index_kind = index_kind  # "auto" (flat below hnsw_threshold chunks, HNSW from there), "flat" or "hnsw"
+        self.hnsw_threshold = hnsw_threshold
+        self.lock_timeout_s = lock_timeout_s
         self.generation = 0
         self.documents: dict[str, StoredDocument] = {}
         self.chunks: dict[int, Chunk] = {}  # vector id -> chunk
@@ -95,10 +142,11 @@ class CorpusIndex:
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: Path, embedder: Embedder, *, check_embedder: bool = True,
-             index_kind: str = "auto") -> "CorpusIndex":
+    def open(cls, directory: Path, embedder: Embedder, *, check_embedder: bool = True, index_kind: str = "auto",
+             hnsw_threshold: int = HNSW_THRESHOLD, lock_timeout_s: float = LOCK_WAIT_S) -> "CorpusIndex":
         """The live index in `directory` (empty if none yet); IndexStateError if it is unusable."""
-        index = cls(directory, embedder, index_kind=index_kind)
+        index = cls(directory, embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
+                    lock_timeout_s=lock_timeout_s)
         current = index.directory / "CURRENT"
         if not current.is_file():
             return index
@@ -147,20 +195,45 @@ class CorpusIndex:
                                       f"({len(self.chunks)} chunks, {faiss_index.ntotal} vectors).", _REBUILD_FIX)
             self._ids, self._vectors, self._faiss = ids.astype(np.int64), vectors.astype(np.float32), faiss_index
 
+    def _refresh(self) -> None:
+        """Load the live generation if another process switched CURRENT since this copy last read or wrote it."""
+        current = self.directory / "CURRENT"
+        if not current.is_file() or current.read_text(encoding="utf-8").strip() == f"gen-{self.generation:06d}":
+            return
+        log.info("index in %s changed on disk; reloading before writing", self.directory)
+        fresh = CorpusIndex.open(self.directory, self.embedder, check_embedder=False, index_kind=self.index_kind,
+                                 hnsw_threshold=self.hnsw_threshold)
+        self.generation, self.documents, self.chunks = fresh.generation, fresh.documents, fresh.chunks
+        self._ids, self._vectors, self._faiss = fresh._ids, fresh._vectors, fresh._faiss
+        self._next_id, self.needs_rebuild, self._bm25 = fresh._next_id, fresh.needs_rebuild, None
+
+    @contextmanager
+    def _writing(self, on_event: OnEvent = ignore_event) -> Iterator[None]:
+        """Exclusive write access across threads and processes, with this copy brought up to date first."""
+        with self._lock, exclusive_lock(self.directory / LOCK_FILE, self.lock_timeout_s, on_event):
+            self._refresh()
+            yield
+
     # ---- FAISS -------------------------------------------------------------------------------
     def _resolved_kind(self, n: int) -> str:
         if self.index_kind == "auto":
-            return "hnsw" if n >= HNSW_THRESHOLD else "flat"
+            return "hnsw" if n >= self.hnsw_threshold else "flat"
         return self.index_kind
+
+    def faiss_kind(self) -> str:
+        """"flat" or "hnsw": what the live FAISS index actually is (it may have been loaded from disk)."""
+        import faiss
+
+        return "flat" if isinstance(faiss.downcast_index(self._faiss.index), faiss.IndexFlat) else "hnsw"
 
     def _new_faiss(self, n: int):
         import faiss
 
         dimension = self.embedder.dimension
         if self._resolved_kind(n) == "hnsw":
-            inner = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+            inner = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = 80
-            inner.hnsw.efSearch = 128
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
         else:
             inner = faiss.IndexFlatIP(dimension)
         return faiss.IndexIDMap(inner)
@@ -243,45 +316,65 @@ class CorpusIndex:
             return {s.document.content_hash: s.document.title for s in self.documents.values()
                     if owner is None or s.document.owner in ("", owner)}
 
+    def _fresh_items(self, ingested: Iterable[IngestedDocument]) -> list[IngestedDocument]:
+        # A document duplicates one in its own scope: the shared corpus, or the shared corpus plus its
+        # owner's uploads. Another user's private copy of the same paper does not count.
+        known = {(s.document.owner, s.document.content_hash) for s in self.documents.values()}
+        fresh = []
+        for item in ingested:
+            owner, content_hash = item.document.owner, item.document.content_hash
+            seen = ("", content_hash) in known or (owner, content_hash) in known
+            if not seen and item.document.doc_id not in self.documents:
+                known.add((owner, content_hash))
+                fresh.append(item)
+        return fresh
+
     def add_documents(self, ingested: Iterable[IngestedDocument], on_event: OnEvent = ignore_event) -> list[str]:
         """Embed and add new documents (already-indexed content hashes are skipped); returns added doc ids."""
         with self._lock:
             self._require_current_model()
-            # A document duplicates one in its own scope: the shared corpus, or the shared corpus plus its
-            # owner's uploads. Another user's private copy of the same paper does not count.
-            known = {(s.document.owner, s.document.content_hash) for s in self.documents.values()}
-            fresh = []
-            for item in ingested:
-                owner, content_hash = item.document.owner, item.document.content_hash
-                seen = ("", content_hash) in known or (owner, content_hash) in known
-                if not seen and item.document.doc_id not in self.documents:
-                    known.add((owner, content_hash))
-                    fresh.append(item)
-            if not fresh:
+            candidates = self._fresh_items(ingested)
+            if not candidates:
                 return []
-            pairs = [(item.document, chunk) for item in fresh for chunk in item.chunks]
-            vectors = self._embed([passage_text(doc, chunk) for doc, chunk in pairs], on_event)
-            ids = np.arange(self._next_id, self._next_id + len(pairs), dtype=np.int64)
-            for item in fresh:
-                self.documents[item.document.doc_id] = StoredDocument(item.document, item.body, item.references,
-                                                                      item.pages)
-            for vid, (_, chunk) in zip(ids.tolist(), pairs):
-                self.chunks[vid] = chunk
-            self._next_id += len(pairs)
-            self._ids = np.concatenate([self._ids, ids])
-            self._vectors = np.vstack([self._vectors, vectors])
-            if self._resolved_kind(len(self._ids)) != self._resolved_kind(len(self._ids) - len(ids)):
-                self._reset_faiss()
-            elif len(ids):
-                self._faiss.add_with_ids(vectors, ids)
-            self._bm25 = None
-            self._commit()
+            # Embedding is the slow part: it runs before the cross-process lock, so the CLI and the app only
+            # wait for each other's (short) writes.
+            vectors_of = {}
+            pairs = [(item.document, chunk) for item in candidates for chunk in item.chunks]
+            embedded = self._embed([passage_text(doc, chunk) for doc, chunk in pairs], on_event)
+            row = 0
+            for item in candidates:
+                vectors_of[item.document.doc_id] = embedded[row:row + len(item.chunks)]
+                row += len(item.chunks)
+            with self._writing(on_event):
+                self._require_current_model()
+                fresh = self._fresh_items(candidates)  # another process may have added some meanwhile
+                if not fresh:
+                    return []
+                pairs = [(item.document, chunk) for item in fresh for chunk in item.chunks]
+                vectors = np.ascontiguousarray(
+                    np.vstack([vectors_of[item.document.doc_id] for item in fresh]
+                              or [np.zeros((0, self.embedder.dimension), dtype=np.float32)]), dtype=np.float32)
+                ids = np.arange(self._next_id, self._next_id + len(pairs), dtype=np.int64)
+                for item in fresh:
+                    self.documents[item.document.doc_id] = StoredDocument(item.document, item.body, item.references,
+                                                                          item.pages)
+                for vid, (_, chunk) in zip(ids.tolist(), pairs):
+                    self.chunks[vid] = chunk
+                self._next_id += len(pairs)
+                self._ids = np.concatenate([self._ids, ids])
+                self._vectors = np.vstack([self._vectors, vectors])
+                if self._resolved_kind(len(self._ids)) != self.faiss_kind():
+                    self._reset_faiss()
+                elif len(ids):
+                    self._faiss.add_with_ids(vectors, ids)
+                self._bm25 = None
+                self._commit()
             on_event(Event("index", f"Indexed {len(fresh)} documents ({len(pairs)} chunks)", 1, 1))
             return [item.document.doc_id for item in fresh]
 
     def remove_document(self, doc_id: str) -> int:
         """Delete a document and its vectors without rebuilding the rest; returns chunks removed."""
-        with self._lock:
+        with self._writing():
             self._require_current_model()
             if doc_id not in self.documents:
                 raise NotFound(f"No document {doc_id!r} in the index.", "Pick one from `peerdraft search` or the Corpus page.")
@@ -291,7 +384,7 @@ class CorpusIndex:
                 del self.chunks[vid]
             keep = ~np.isin(self._ids, doomed)
             self._ids, self._vectors = self._ids[keep], np.ascontiguousarray(self._vectors[keep])
-            if self._resolved_kind(len(self._ids)) == "flat" and self._faiss.ntotal == len(keep):
+            if self._resolved_kind(len(self._ids)) == self.faiss_kind() == "flat" and self._faiss.ntotal == len(keep):
                 self._faiss.remove_ids(doomed)
             else:  # HNSW cannot remove in place: rebuild its graph from the kept vectors
                 self._reset_faiss()
@@ -301,7 +394,7 @@ class CorpusIndex:
 
     def update_metadata(self, doc_id: str, **changes: object) -> Document:
         """Edit a document's metadata; a changed title or section context is re-embedded for that document only."""
-        with self._lock:
+        with self._writing():
             self._require_current_model()
             stored = self.documents.get(doc_id)
             if stored is None:
@@ -320,7 +413,7 @@ class CorpusIndex:
 
     def rebuild(self, on_event: OnEvent = ignore_event) -> None:
         """Re-embed every stored chunk with the configured embedder and write a fresh generation."""
-        with self._lock:
+        with self._writing(on_event):
             vids = sorted(self.chunks)
             texts = [passage_text(self.documents[self.chunks[v].doc_id].document, self.chunks[v]) for v in vids]
             self._ids = np.array(vids, dtype=np.int64)
@@ -363,11 +456,18 @@ class CorpusIndex:
             if not len(self._ids) or n <= 0:
                 return []
             params = None
+            query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
             if allowed is not None:
                 if not allowed:
                     return []
-                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
-            query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
+                wanted = np.fromiter(allowed, dtype=np.int64)
+                if self.faiss_kind() == "hnsw":
+                    # A filtered HNSW walk misses most allowed ids when they are few: score them exactly instead.
+                    wanted = wanted[np.isin(wanted, self._ids)]
+                    scores = self._vectors[np.searchsorted(self._ids, wanted)] @ query[0]
+                    top = np.argsort(-scores, kind="stable")[:n]
+                    return [(int(wanted[i]), float(scores[i])) for i in top]
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(wanted))
             scores, ids = self._faiss.search(query, min(n, len(self._ids)), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -403,9 +503,11 @@ class CorpusIndex:
             return [(int(vids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
 
-def open_index(settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True) -> CorpusIndex:
+def open_index(settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True,
+               hnsw_threshold: int = HNSW_THRESHOLD) -> CorpusIndex:
     """The corpus index under settings.index_dir, with the configured embedder."""
-    return CorpusIndex.open(settings.index_dir, embedder or load_embedder(settings), check_embedder=check_embedder)
+    return CorpusIndex.open(settings.index_dir, embedder or load_embedder(settings), check_embedder=check_embedder,
+                            hnsw_threshold=hnsw_threshold)
 
 
 def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,

@@ -12,22 +12,51 @@ from engine.index import CorpusIndex
 from engine.records import Passage
 
 MODES = ("hybrid", "dense", "bm25")
-# Fusion constants chosen on the labeled query set (bench/retrieval.py): all-MiniLM-L6-v2 alone trails BM25
-# there, so its ranking counts half; with equal weights hybrid scored below BM25 (nDCG@10 0.931 vs 0.940).
-RRF_K = 20
-DENSE_WEIGHT = 0.5
+FUSIONS = ("rrf", "convex")
+# Fusion defaults, chosen on half of the labeled writer queries and checked on the other half (bench/retrieval.py,
+# bench/results.md): all-MiniLM-L6-v2 alone trails BM25 on those queries, so equal-weight RRF left hybrid below BM25.
+FUSION = "rrf"
+# Weighted RRF with dense weight 0.25 and k_rrf=5 was best on the tuning half; mostly a BM25 ranking whose near-ties
+# the dense ranking breaks.
+RRF_K = 5
+DENSE_WEIGHT = 0.25
+CONVEX_ALPHA = 0.3  # share of the (min-max scaled) dense score in convex fusion
 MIN_CANDIDATES = 50
 MMR_LAMBDA = 0.7
 _WORD = re.compile(r"\w+")
 
 
-def _fuse(rankings: Iterable[tuple[float, list[tuple[int, float]]]], rrf_k: int) -> list[tuple[int, float]]:
+def _rrf(rankings: Iterable[tuple[float, list[tuple[int, float]]]], rrf_k: int) -> list[tuple[int, float]]:
     """Weighted reciprocal-rank fusion: each (weight, ranking) adds weight / (rrf_k + rank) to a chunk's score."""
     fused: dict[int, float] = {}
     for weight, ranking in rankings:
         for rank, (vid, _) in enumerate(ranking, start=1):
             fused[vid] = fused.get(vid, 0.0) + weight / (rrf_k + rank)
     return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def _scaled(ranking: list[tuple[int, float]]) -> dict[int, float]:
+    """Scores of one ranking min-max scaled to [0, 1] (a single hit scores 1)."""
+    if not ranking:
+        return {}
+    scores = [s for _, s in ranking]
+    low, spread = min(scores), (max(scores) - min(scores)) or 1.0
+    return {vid: (s - low) / spread if len(ranking) > 1 else 1.0 for vid, s in ranking}
+
+
+def fuse_rankings(dense: list[tuple[int, float]], bm25: list[tuple[int, float]], *, fusion: str = FUSION,
+                  rrf_k: int = RRF_K, dense_weight: float = DENSE_WEIGHT,
+                  alpha: float = CONVEX_ALPHA) -> list[tuple[int, float]]:
+    """One ranking from a dense and a BM25 ranking: weighted RRF, or a convex mix of min-max scaled scores."""
+    if fusion == "rrf":
+        return _rrf([(dense_weight, dense), (1.0, bm25)], rrf_k)
+    if fusion != "convex":
+        raise ConfigError(f"Fusion must be one of {', '.join(FUSIONS)}, but is {fusion!r}.", "Use rrf or convex.")
+    # A chunk missing from one list gets that list's floor (0): it was not among its candidates.
+    dense_scaled, bm25_scaled = _scaled(dense), _scaled(bm25)
+    fused = {vid: alpha * dense_scaled.get(vid, 0.0) + (1 - alpha) * bm25_scaled.get(vid, 0.0)
+             for vid in dense_scaled.keys() | bm25_scaled.keys()}
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _mmr(index: CorpusIndex, query_vector: np.ndarray, ranked: list[tuple[int, float]], k: int,
@@ -56,8 +85,9 @@ def _mmr(index: CorpusIndex, query_vector: np.ndarray, ranked: list[tuple[int, f
 
 
 def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str = "hybrid", mmr: bool = False,
-                      doc_ids: Iterable[str] | None = None, rrf_k: int = RRF_K, dense_weight: float = DENSE_WEIGHT,
-                      candidates: int | None = None, mmr_lambda: float = MMR_LAMBDA) -> list[Passage]:
+                      doc_ids: Iterable[str] | None = None, fusion: str = FUSION, rrf_k: int = RRF_K,
+                      dense_weight: float = DENSE_WEIGHT, alpha: float = CONVEX_ALPHA, candidates: int | None = None,
+                      mmr_lambda: float = MMR_LAMBDA) -> list[Passage]:
     """The k passages that best answer `query`, best first, each with its source metadata."""
     if mode not in MODES:
         raise ConfigError(f"Retrieval mode must be one of {', '.join(MODES)}, but is {mode!r}.",
@@ -77,8 +107,9 @@ def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str =
     elif mode == "bm25":
         ranked = index.search_bm25(query, depth, allowed)
     else:
-        ranked = _fuse([(dense_weight, index.search_dense(query_vector, depth, allowed)),
-                        (1.0, index.search_bm25(query, depth, allowed))], rrf_k)
+        ranked = fuse_rankings(index.search_dense(query_vector, depth, allowed),
+                               index.search_bm25(query, depth, allowed), fusion=fusion, rrf_k=rrf_k,
+                               dense_weight=dense_weight, alpha=alpha)
     ranked = _mmr(index, query_vector, ranked, k, mmr_lambda) if mmr else ranked[:k]
     passages = []
     for vid, score in ranked:

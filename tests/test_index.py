@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -187,3 +188,93 @@ def test_kill_9_during_writes_always_leaves_a_loadable_index(settings, tmp_path)
         assert len(index.documents) >= seen_documents  # never loses what a finished write committed
         seen_documents = len(index.documents)
     assert seen_documents > 0
+
+
+def test_index_forced_to_hnsw_adds_deletes_and_finds_the_nearest_neighbour(settings, corpus_dir):
+    index = CorpusIndex.open(settings.index_dir, HashEmbedder(), hnsw_threshold=2)
+    index_paths(index, [corpus_dir], settings)
+    assert index.faiss_kind() == "hnsw" and index._faiss.ntotal == 3
+    by_title = {d.title: d.doc_id for d in index.list_documents()}
+
+    def nearest(text: str, index=index, **options) -> str:
+        vid, _ = index.search_dense(index.embedder.embed_queries([text])[0], 1, **options)[0]
+        return index.chunks[vid].doc_id
+
+    assert nearest("Speculative decoding drafts tokens with a small model.") == by_title["Beta"]
+    index.remove_document(by_title["Beta"])
+    assert index.faiss_kind() == "hnsw" and index._faiss.ntotal == 2
+    assert nearest("Speculative decoding drafts tokens with a small model.") != by_title["Beta"]
+    index_uploads(index, [("delta.md", note("Delta", "Flash attention tiles the softmax.").encode())], settings)
+    reopened = CorpusIndex.open(settings.index_dir, HashEmbedder(), hnsw_threshold=2)
+    assert reopened.faiss_kind() == "hnsw" and reopened._faiss.ntotal == 3
+    delta = next(d.doc_id for d in reopened.list_documents() if d.title == "Delta")
+    assert nearest("Flash attention tiles the softmax.", reopened) == delta
+    allowed = {vid for vid, c in reopened.chunks.items() if c.doc_id == by_title["Alpha"]}
+    assert nearest("Flash attention tiles the softmax.", reopened, allowed=allowed) == by_title["Alpha"]
+
+
+def test_an_index_shrinking_below_the_threshold_goes_back_to_exact_search(settings, corpus_dir):
+    index = CorpusIndex.open(settings.index_dir, HashEmbedder(), hnsw_threshold=3)
+    index_paths(index, [corpus_dir], settings)
+    assert index.faiss_kind() == "hnsw"
+    index.remove_document(index.list_documents()[0].doc_id)
+    assert index.faiss_kind() == "flat" and index._faiss.ntotal == 2
+
+
+def test_a_writer_waits_for_the_lock_another_process_holds_and_names_it(settings, corpus_dir):
+    from engine.index import LOCK_FILE, exclusive_lock
+
+    index = open_index(settings, HashEmbedder())
+    index.lock_timeout_s = 0.3
+    with exclusive_lock(settings.index_dir / LOCK_FILE):
+        with pytest.raises(IndexStateError, match=f"pid {os.getpid()}"):
+            index_paths(index, [corpus_dir], settings)
+    assert not (settings.index_dir / "CURRENT").exists()
+    events = []
+    index.lock_timeout_s = 30
+    with exclusive_lock(settings.index_dir / LOCK_FILE):
+        writer = threading.Thread(target=lambda: index_paths(index, [corpus_dir], settings, events.append))
+        writer.start()
+        time.sleep(0.5)
+        assert writer.is_alive()  # still waiting while the lock is held
+    writer.join(timeout=30)
+    assert len(index.documents) == 3
+    assert any(e.stage == "lock" and "Waiting for another PeerDraft process" in e.message for e in events)
+
+
+CONCURRENT_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {repo!r}); sys.path.insert(0, {tests!r})
+    from engine.settings import load_settings
+    from engine.index import open_index, index_uploads
+    from test_index import HashEmbedder, note
+    settings = load_settings(env={{"PEERDRAFT_DATA_DIR": {data!r}}}, toml_path=None)
+    index = open_index(settings, HashEmbedder())  # both open the same (empty) index before either writes
+    print("ready", flush=True)
+    while not Path({go!r}).exists():
+        time.sleep(0.01)
+    for i in range(6):
+        body = " ".join(f"{{sys.argv[1]}}word{{i}}x{{j}} text" for j in range(300))
+        index_uploads(index, [(f"{{sys.argv[1]}}{{i}}.md", note(f"{{sys.argv[1]}} {{i}}", body).encode())], settings)
+""")
+
+
+def test_concurrent_adds_from_two_processes_both_land(settings, tmp_path):
+    script = tmp_path / "concurrent_writer.py"
+    go = tmp_path / "go"
+    script.write_text(CONCURRENT_WRITER.format(repo=str(REPO), tests=str(REPO / "tests"),
+                                               data=str(settings.data_dir), go=str(go)))
+    procs = [subprocess.Popen([sys.executable, str(script), name], stdout=subprocess.PIPE)
+             for name in ("left", "right")]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == b"ready"
+    go.touch()
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    index = open_index(settings, HashEmbedder())
+    assert sorted(d.title for d in index.list_documents()) == sorted(
+        f"{name} {i}" for name in ("left", "right") for i in range(6))
+    assert index._faiss.ntotal == len(index.chunks) == len(index._ids)
+    assert {c.doc_id for c in index.chunks.values()} == set(index.documents)
+    assert len(set(index.chunks)) == len(index.chunks) and index.generation == 12

@@ -103,3 +103,17 @@ def test_highlight_terms_marks_query_words_by_stem_and_skips_stopwords():
     spans = highlight_terms(text, "the router routing")
     assert [text[s:e] for s, e in spans] == ["routers", "route", "routing"]
     assert highlight_terms(text, "of the") == []
+
+
+def test_fusion_ranks_a_chunk_both_lists_agree_on_first_and_rejects_unknown_methods():
+    from engine.retrieve import fuse_rankings
+
+    dense = [(1, 0.9), (2, 0.5), (3, 0.1)]
+    bm25 = [(1, 12.0), (3, 11.0), (4, 2.0)]
+    for fusion in ("rrf", "convex"):
+        fused = fuse_rankings(dense, bm25, fusion=fusion)
+        assert fused[0][0] == 1 and {vid for vid, _ in fused} == {1, 2, 3, 4}
+    convex = dict(fuse_rankings(dense, bm25, fusion="convex", alpha=0.5))
+    assert convex[1] == pytest.approx(1.0) and convex[3] == pytest.approx(0.5 * 0 + 0.5 * 0.9)
+    with pytest.raises(ConfigError, match="rrf or convex"):
+        fuse_rankings(dense, bm25, fusion="sum")
