@@ -64,6 +64,13 @@ REFINE_HEADINGS = (
     "Rewrite each heading so it tells a {audience} reader what the section covers. "
     "Answer with exactly {count} lines, one heading per line, in the same order, without numbering.")
 
+# Review page, "Ask the model": used only when the corpus holds no definition; the answer is shown as unverified.
+DEFINE_TERM_SYSTEM = "You explain technical terms to {audience} in one plain sentence."
+
+DEFINE_TERM = (
+    "Define the term \"{term}\" in one sentence that starts with \"{term} is\". "
+    "If you do not know the term, answer exactly: I don't know.")
+
 # Labels of retrieved text are built from metadata, never from the passage body.
 _SOURCE_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 

@@ -72,7 +72,27 @@ def _document(index, doc_id: str):
         return None
 
 
-def terms_panel(checks: dict, *, store, user, article_id, editable: bool, brief: Brief | None, index,
+def _model_definition(term, i: int, settings, audience: str | None) -> None:
+    """An 'Ask the model' button; its answer is shown marked unverified and is never inserted for the writer."""
+    from engine.check.definitions import model_definition
+    from pages._ui import llm_or_error
+
+    answers = st.session_state.setdefault("review_model_definitions", {})
+    if term.key not in answers and st.button("Ask the model", key=f"ask_{i}",
+                                             help="The language model's own words, not grounded in your corpus"):
+        llm = llm_or_error(settings)
+        if llm is None:
+            return
+        with st.spinner("Asking the model…"):
+            answers[term.key] = model_definition(llm, term.term, **({"audience": audience} if audience else {}))
+    if term.key in answers:
+        if answers[term.key]:
+            st.warning(f"Unverified (the model's words, not from your corpus): {answers[term.key]}")
+        else:
+            st.caption("The model does not know this term either.")
+
+
+def terms_panel(checks: dict, *, settings, store, user, article_id, editable: bool, brief: Brief | None, index,
                 note: str) -> None:
     """Each term to define: status, first use, suggestion with its source, and Insert / Ignore / Assume."""
     state = st.session_state
@@ -90,8 +110,10 @@ def terms_panel(checks: dict, *, store, user, article_id, editable: bool, brief:
             if suggestion:
                 st.markdown(f"**Suggested definition:** {suggestion.text}")
                 st.caption(f"Source: *{suggestion.title}*, page {suggestion.page}")
-            elif index is not None:
-                st.caption("No definition found in your corpus: write one yourself.")
+            else:
+                if index is not None:
+                    st.caption("No definition found in your corpus: write one yourself.")
+                _model_definition(term, i, settings, audience=brief.audience if brief else None)
             insert, ignore, assume = st.columns(3)
             if suggestion and insert.button("Insert definition", key=f"insert_{i}", type="primary"):
                 draft = insert_cited_definition(state["review_draft"], term, suggestion,

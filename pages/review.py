@@ -79,8 +79,8 @@ with tab_draft:
 with tab_terms:
     if notice := state.pop("review_notice", None):
         st.success(notice)
-    terms.terms_panel(checks, store=store, user=user, article_id=article_id, editable=editable, brief=brief,
-                      index=index, note=index_note)
+    terms.terms_panel(checks, settings=settings, store=store, user=user, article_id=article_id, editable=editable,
+                      brief=brief, index=index, note=index_note)
 with tab_read:
     chart = parts.readability_chart(checks["readability"])
     if chart is not None:

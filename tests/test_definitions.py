@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.check.definitions import insert_cited_definition
+from engine.check.definitions import insert_cited_definition, model_definition
 from engine.check.jargon import check_jargon
 from engine.records import Document, Passage
 
@@ -47,3 +47,12 @@ def test_a_draft_without_references_gets_a_list_with_the_source():
     updated = insert_cited_definition(draft, term, term.suggestion)  # no metadata: the title the passage carried
     assert updated.startswith(f"# Setup\n\nWe quantise with GPTQ before serving. {DEFINITION[:-1]} [1]. The server")
     assert updated.rstrip().endswith("## References\n\n[1] GPTQ: Accurate Post-Training Quantization.")
+
+
+def test_the_model_definition_is_its_first_sentence_and_a_refusal_is_none():
+    from fakes_drafting import ScriptedLLM
+
+    llm = ScriptedLLM("GPTQ is a one-shot weight quantisation method. It was published in 2023. Extra words")
+    assert model_definition(llm, "GPTQ") == "GPTQ is a one-shot weight quantisation method."
+    assert '"GPTQ"' in llm.prompts[0][1].content and "ML/AI engineers" in llm.prompts[0][0].content
+    assert model_definition(ScriptedLLM("I don't know."), "Zorblax") is None

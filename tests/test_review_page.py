@@ -239,3 +239,19 @@ def test_without_a_corpus_index_the_page_says_so_and_still_checks(data_dir):
     assert any("corpus index is not ready" in i.value for i in at.info)
     assert int(_metric(at, "Undefined terms")) >= 2
     assert _metric(at, "Readability").startswith("grade ")
+
+
+def test_asking_the_model_shows_its_definition_marked_unverified_and_offers_no_insert(data_dir, monkeypatch):
+    from fakes_drafting import ScriptedLLM
+
+    monkeypatch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM("A KV cache is a store of keys. More."))
+    at = _page().run()
+    at.text_area(key="review_paste").input(ARTICLE).run()
+    i, _ = _term(at, "KV cache")
+    at.button(key=f"ask_{i}").click().run()
+    assert not at.exception
+    _, kv_cache = _term(at, "KV cache")
+    assert [w.value for w in kv_cache.warning] == [
+        "Unverified (the model's words, not from your corpus): A KV cache is a store of keys."]
+    assert not [b for b in kv_cache.button if b.label == "Insert definition"]
+    assert int(_metric(at, "Undefined terms")) >= 2  # nothing was inserted

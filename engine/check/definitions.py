@@ -43,3 +43,21 @@ def insert_cited_definition(markdown: str, term: TermResult, suggestion: Suggest
     # format_reference writes "Anon.." for a document without authors: such an entry names just the title.
     entry = format_reference(document) if document.authors else f"{document.title.strip().rstrip('.')}."
     return to_markdown(body, [*references, Reference(number, entry, document)])
+
+
+def model_definition(llm, term: str, *, audience: str = "ML/AI engineers and researchers") -> str | None:
+    """One sentence defining `term` from the language model's own knowledge (unverified), or None when it declines."""
+    import re
+
+    from engine import prompts
+    from engine.llm import GenerationParams, Message, generate
+
+    name = " ".join(term.split())[:80]  # a term, not a place for instructions
+    messages = [Message("system", prompts.DEFINE_TERM_SYSTEM.format(audience=audience)),
+                Message("user", prompts.DEFINE_TERM.format(term=name))]
+    text = " ".join(generate(llm, messages, GenerationParams(max_new_tokens=60, temperature=0.0)).text.split())
+    sentence = re.match(r".+?[.!?](?=\s|$)", text)
+    sentence = sentence.group(0) if sentence else text
+    if not sentence or "don't know" in sentence.lower() or "do not know" in sentence.lower():
+        return None
+    return sentence
