@@ -133,17 +133,27 @@ def start_team_services(_settings: Settings) -> int:
 
 
 # ---- corpus index (Corpus page helper) -----------------------------------------------------------
+def get_embedder(settings: Settings):
+    """The configured embedding model, shared by every session (one per model name)."""
+    return _cached_embedder(settings.embedding_model, settings)
+
+
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def get_embedder(_settings: Settings):
-    """The configured embedding model, shared by every session."""
+def _cached_embedder(embedding_model: str, _settings: Settings):
     from engine.embed import load_embedder
 
     return load_embedder(_settings)
 
 
+def get_index(settings: Settings):
+    """The corpus index, shared by every session (it locks around changes); one per index folder and model."""
+    return _cached_index(str(settings.index_dir), settings.embedding_model, settings)
+
+
+# The key arguments are what the handle depends on: Settings itself is not hashed (leading underscore), so
+# without them another data directory or embedding model would get the first one's index.
 @st.cache_resource(show_spinner="Opening the corpus index…")
-def get_index(_settings: Settings):
-    """The corpus index, shared by every session (it locks around changes)."""
+def _cached_index(index_dir: str, embedding_model: str, _settings: Settings):
     from engine.index import open_index
 
     return open_index(_settings, get_embedder(_settings))
