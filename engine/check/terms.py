@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 RARE_ZIPF = 2.0  # below this a single occurrence is enough
 RECURRING_ZIPF = 2.6  # below this a word is a term when it occurs at least twice
@@ -109,6 +110,7 @@ _ADJECTIVE_ENDINGS = ("ed", "ing", "al", "ive", "ous", "ful", "less", "able", "i
 
 _TOKEN = re.compile(r"\[[A-Z][A-Z0-9]+\]|[A-Za-z0-9]+(?:[-@'’][A-Za-z0-9]+)*")  # "[CLS]" is a token
 _PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter")
+_SENTENCE_END = frozenset(".!?:")
 _ROMAN = re.compile(r"^[IVX]{1,4}$")
 
 
@@ -204,8 +206,9 @@ def _is_name(token: str) -> bool:
     return any(c.isdigit() for c in token)
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """One word of the prose text with its span (a tuple: thousands are made per draft)."""
+
     text: str
     start: int
     end: int
@@ -217,14 +220,15 @@ def _tokens(text: str) -> list[_Token]:
     tokens = []
     prev_end = 0
     for m in _TOKEN.finditer(text):
-        gap = text[prev_end:m.start()]
-        first = not tokens or bool(re.search(r"[.!?:]\s*$|\n", gap)) or "\n\n" in gap
+        start, end = m.span()
+        gap = text[prev_end:start]
+        stripped = gap.strip()
+        first = not tokens or "\n" in gap or stripped[-1:] in _SENTENCE_END
         raw = m.group()
-        end = m.end()
+        prev_end = end
         if raw.endswith(("'s", "’s")):
             raw, end = raw[:-2], end - 2
-        tokens.append(_Token(raw, m.start(), end, first, bool(tokens) and gap.strip() == ""))
-        prev_end = m.end()
+        tokens.append(_Token(raw, start, end, first, bool(tokens) and not stripped))
     return tokens
 
 
