@@ -131,7 +131,7 @@ def test_everyday_noun_compounds_are_not_terms():
 
 
 def test_rare_word_beside_a_named_method_is_a_term_but_not_in_plain_prose():
-    assert "shingles" in flagged("We deduplicated the crawl with MinHash over word shingles.")
+    assert "shingles" in flagged("We deduplicated the crawl with MinHash over the shingles of each page.")
     assert "siamese" in flagged("SBERT fine-tunes BERT in a siamese setup.")
     assert check_jargon("The roof of the barn was covered with cedar shingles.").terms == ()
 

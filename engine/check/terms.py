@@ -109,7 +109,7 @@ let lets get gets got make makes made take takes took see sees seen use uses use
 _ADJECTIVE_ENDINGS = ("ed", "ing", "al", "ive", "ous", "ful", "less", "able", "ible", "ic", "ary", "ly")
 
 _TOKEN = re.compile(r"\[[A-Z][A-Z0-9]+\]|[A-Za-z0-9]+(?:[-@'’][A-Za-z0-9]+)*")  # "[CLS]" is a token
-_PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter")
+_PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter", "mini")
 _SENTENCE_END = frozenset(".!?:")
 _ROMAN = re.compile(r"^[IVX]{1,4}$")
 
@@ -377,7 +377,8 @@ def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], fo
 
 
 _SUBJECT_VERBS = frozenset("is was has had can could will would may might does did should must".split())
-_PRONOUN_SUBJECTS = frozenset("it they which that who this he she we and also then".split())
+_DETERMINERS = frozenset("a an the its their this these those each every any some no our his her my your "
+                         "one two three several many few such another".split())
 
 
 def _is_bare_subject(tokens: list[_Token], lowered: list[str], i: int) -> bool:
@@ -391,22 +392,22 @@ def _is_bare_subject(tokens: list[_Token], lowered: list[str], i: int) -> bool:
 
 
 def _is_nominal(tokens: list[_Token], lowered: list[str], i: int) -> bool:
-    """True unless the word reads as an adverb, a participle or a verb after its subject ("DPR encodes")."""
+    """True when the word opens a noun phrase: right after a determiner or a number ("a siamese setup",
+    "5-gram shingles"), and not an adverb or participle. Verbs ("DPR encodes", "to invert") never are."""
     low = lowered[i]
-    if low.endswith(("ly", "ing", "ed")):
+    if i == 0 or low.endswith(("ly", "ing", "ed")) or not tokens[i].joined_left:
         return False
-    if low.endswith("s") and not low.endswith(("ss", "us", "is")) and i > 0:
-        prev = tokens[i - 1].text
-        return not (_is_name(prev) or lowered[i - 1] in _PRONOUN_SUBJECTS)
-    return True
+    return lowered[i - 1] in _DETERMINERS or tokens[i - 1].text[0].isdigit()
 
 
 def _head_operation(word: str) -> str | None:
-    """The technical head ('pooling') whose verb ends a hyphenated compound ('mean-pools', 'max-pooled'), or None."""
+    """The technical head ('pooling') whose verb ends a hyphenated compound ('mean-pools'), or None."""
     first, last = word.split("-")[0], word.split("-")[-1]
     if first in _PREFIXES or first + "-" in _PREFIXES:
         return None
-    for suffix in ("ing", "ed", "es", "s", ""):
+    # Third-person and -ing forms only: "max-pools", "instruction-tuning"; "large-scale" and
+    # "well-tuned" describe, they do not name an operation.
+    for suffix in ("ing", "s"):
         if last.endswith(suffix) and len(last) - len(suffix) >= 3:
             base = last[:len(last) - len(suffix)]
             for head in (base + "ing", base[:-1] + "ing" if base.endswith("e") else ""):
