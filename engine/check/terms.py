@@ -86,7 +86,7 @@ few many several base own entire given current specific overall total early late
 larger smaller fast faster slow strong weak random true real general common typical top
 trained learned used proposed resulting underlying following above below further additional
 extra more most less least much various certain usual whole shared separate held-out little
-plain zero lower higher upper log
+plain zero lower higher upper log absolute constant double efficient frozen intermediate valid peak relative fixed
 maximum minimum average mean median state-of-the-art
 """.split())
 
@@ -106,7 +106,8 @@ let lets get gets got make makes made take takes took see sees seen use uses use
 """.split())
 
 # Endings of participles and adjectives: "trained model", "final layer", "useful index" describe a thing.
-_ADJECTIVE_ENDINGS = ("ed", "ing", "al", "ive", "ous", "ful", "less", "able", "ible", "ic", "ary", "ly")
+_ADJECTIVE_ENDINGS = ("ed", "ing", "al", "ive", "ous", "ful", "less", "able", "ible", "ic", "ary", "ly", "est",
+                      "-scale", "-style", "-based", "-level", "-wise", "-like", "-sized")
 
 _TOKEN = re.compile(r"\[[A-Z][A-Z0-9]+\]|[A-Za-z0-9]+(?:[-@'’][A-Za-z0-9]+)*")  # "[CLS]" is a token
 _PREFIXES = ("re", "pre", "un", "non", "sub", "over", "under", "multi", "co", "de", "mis", "post", "self-", "inter", "mini")
