@@ -16,8 +16,8 @@ What counts as a term, in order of strength:
   (Zipf below `PHRASE_ZIPF`), or when common words rarely meet: a noun modifier and a head
   whose Zipf values sum below `JOINT_ZIPF` ("reward model", "product quantization", but not
   "price list" or "role model"); a rare word takes its uncommon noun modifiers with it;
-- **terms that need company** (`_mentions_in_context`): a lowercase noun or adjective below
-  `CONTEXT_RARE_ZIPF` in a sentence that names a method ("a siamese setup" beside SBERT) unless
+- **terms that need company** (`_mentions_in_context`): a lowercase word below `CONTEXT_RARE_ZIPF`
+  opening a noun phrase in a sentence that names a method ("a siamese setup" beside SBERT) unless
   it is a plain derivation or compound of common words ("adequacy", "placeholder"); a rare
   capitalised bare subject opening a sentence of a technical paragraph ("Chinchilla showed");
   a hyphenated compound ending in the verb of a technical head ("mean-pools").
@@ -323,14 +323,15 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
 def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], found: list[Mention]) -> list[Mention]:
     """Terms that need the company of other terms to be told apart from ordinary words.
 
-    - a word below `CONTEXT_RARE_ZIPF`, used as a noun or adjective, in a sentence that names
-      a model, method or acronym ("a siamese setup" beside "SBERT", "5-gram shingles" beside
-      "MinHash"); in plain prose such words ("knead", "heron") stay ordinary;
+    - a lowercase word below `CONTEXT_RARE_ZIPF` opening a noun phrase (after a determiner or
+      a number) in a sentence that names a model, method or acronym ("a siamese setup" beside
+      "SBERT", "5-gram shingles" beside "MinHash"), unless it is a plain derivation or compound
+      of common words; in plain prose such words ("knead", "heron") stay ordinary;
     - a capitalised word below `SUBJECT_NAME_ZIPF` that opens a sentence as a bare singular
       subject ("Chinchilla showed", "Gopher was") in a paragraph that already holds terms:
       a common noun would need an article there, a name does not;
-    - a hyphenated compound whose last part is the verb or noun behind a technical head
-      ("mean-pools", "max-pooled": pooling), a coined operation in any text.
+    - a hyphenated compound ending in the -s or -ing form of a technical head's verb
+      ("mean-pools", "instruction-tuning"), a coined operation in any text.
     """
     index_at = {t.start: i for i, t in enumerate(tokens)}
     sentence_ids, paragraph_ids = [], []
