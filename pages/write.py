@@ -27,7 +27,7 @@ if state.get("article_id") and state.get("loaded_article") != state.article_id: 
     state.loaded_article, state.citations = state.article_id, drafting.ArticleCitations(documents=documents)
     state.brief = brief or Brief(store.get_article(user, state.article_id).title)
     state.outline = outline or plan.plan_outline(state.brief, retriever)
-    state.assembled = drafting.assemble_article(state.outline, {}, [])
+    state.assembled, state.outline_edited = drafting.assemble_article(state.outline, {}, []), None
     state.article_md = state.article_text = latest_text if latest_text is not None else state.assembled
     state.outline_version += 1
 
@@ -54,7 +54,7 @@ elif planned:
                                           refine=refine)
         status.update(label="Outline ready", state="complete")
     parts.flush_pending(state.get("article_text"))  # the previous article keeps everything typed into it
-    state.cards, state.drafted, state.stored_pins = {}, {}, {}
+    state.cards, state.drafted, state.stored_pins, state.outline_edited = {}, {}, {}, None
     state.outline_version += 1
     state.citations, state.loaded_article = drafting.ArticleCitations(documents=documents), None
     state.pop("article_id", None)  # a new plan is a new article
@@ -64,11 +64,13 @@ if "outline" not in state:
 brief = state.brief
 st.subheader("Outline")
 st.caption("Edit headings and purposes; add or delete rows; change *order* to move a section.")
+if f"outline_{state.outline_version}" not in state and state.get("outline_edited") is not None:
+    state.outline = state.outline_edited  # the table forgot its edits while another page was shown
 rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
 edited = st.data_editor(rows, num_rows="dynamic", width="stretch", key=f"outline_{state.outline_version}",
                         column_config={"order": st.column_config.NumberColumn(width="small")})
 edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
-outline = plan.outline_from_rows(state.outline, edited)
+outline = state.outline_edited = plan.outline_from_rows(state.outline, edited)
 if not outline.sections:
     st.stop()
 with st.expander("Planning notes (diagram suggestions)"):

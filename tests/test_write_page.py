@@ -199,10 +199,24 @@ def test_a_version_saved_on_another_page_replaces_the_unchanged_editor_text(draf
     assert not at.exception and at.text_area(key="article_md").value == text
 
 
+def test_another_page_visit_keeps_the_edited_article_and_saves_nothing_new(drafted):
+    at, _, data_dir = drafted
+    store, user = workspace(data_dir)
+    article_id = at.session_state["article_id"]
+    edited = at.text_area(key="article_md").value + "\nWritten before visiting Settings.\n"
+    at.text_area(key="article_md").input(edited).run()
+    saved = store.latest_version(user, article_id).number
+    at.switch_page("pages/settings.py").run()
+    at.switch_page("pages/write.py").run()
+    assert not at.exception and at.text_area(key="article_md").value == edited
+    assert store.latest_version(user, article_id).number == saved
+
+
 def test_pinned_evidence_survives_a_fresh_session(drafted):
     from streamlit.testing.v1 import AppTest
 
     at, core, data_dir = drafted
+    at.selectbox(key="section_choice").set_value(core).run()
     card = at.session_state["cards"][core][-1]
     at.button(key=f"pin_{core}_{card.chunk_id}").click().run()
     assert not at.exception and next(c for c in at.session_state["cards"][core] if c.chunk_id == card.chunk_id).pinned
