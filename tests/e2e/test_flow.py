@@ -235,8 +235,6 @@ def test_step4_review_highlights_terms_and_shows_readability_and_evaluation(brow
 
 
 @pytest.mark.flow("local")
-@pytest.mark.xfail(strict=True, reason="pages/review.py calls run_checks() without a corpus `search`, so no term "
-                   "ever gets a suggested definition and the 'Insert definition' button never shows")
 def test_step4b_review_inserts_a_suggested_definition(browser, shot):
     browser.tab("Terms")
     before = int(re.search(r"(\d+) term\(s\) to define", browser.page_text()).group(1))
@@ -244,12 +242,21 @@ def test_step4b_review_inserts_a_suggested_definition(browser, shot):
     summary.click()
     time.sleep(0.4)
     shot("term-expanded")
-    assert "Suggested definition" in summary.find_element("xpath", "..").text, "no corpus definition offered"
+    expanded = summary.find_element("xpath", "..").text
+    assert "Suggested definition" in expanded, f"no corpus definition offered:\n{expanded}"
+    assert "Source: BERT" in expanded, f"the suggestion does not name its source:\n{expanded}"
     browser.click("Insert definition")
-    browser.wait_text(f"{before - 1} term(s) to define", timeout=120)
-    browser.tab("Draft")
-    browser.wait_text("Edited here (definitions inserted)")
+    browser.tab("Terms")  # the rerun may bring the first tab forward
+    browser.wait_text("Definition of WordPiece inserted: saved as version", timeout=120)
+    browser.wait_text(f"{before - 1} term(s) to define", timeout=60)
+    strip = {m.text.splitlines()[0]: m.text for m in browser.driver.find_elements("css selector", "[data-testid=stMetric]")}
+    assert strip.get("Undefined terms", "").splitlines()[-1] == str(before - 1), strip
     shot("definition-inserted")
+    browser.tab("Draft")
+    marks = browser.driver.find_elements("css selector", "[data-testid=stHtml] mark[title]")
+    assert "WordPiece" not in {m.text for m in marks if not m.get_attribute("title").endswith("sentence")}
+    html = browser.driver.find_element("css selector", "[data-testid=stHtml]").text
+    assert re.search(r"WordPiece is a [^.]*\[\d+\]\.", html), "the inserted definition or its citation is missing"
 
 
 @pytest.mark.flow("local")
