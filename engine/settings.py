@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from engine.errors import ConfigError
 
 BACKENDS = ("auto", "llama-cpp", "transformers", "openai-compatible")
-QUANTIZATIONS = ("auto", "nf4", "int8", "none")
+QUANTIZATIONS = ("auto", "nf4", "int8", "int4", "none")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 MODES = ("local", "team")
 

@@ -1,9 +1,16 @@
 """transformers backend: any HF model id or local folder, the embedded GGUF, 4-bit NF4 via bitsandbytes.
 
 Quantization modes (Settings.quantization):
-- auto: CUDA → bitsandbytes NF4 (double quantization, bf16 compute); CPU → none. Dynamic
+- auto: CUDA → bitsandbytes NF4 (double quantization, bf16 compute); CPU → int4. Dynamic
   int8 on CPU is faster but measured here to make SmolLM2's output loop (shared/STACK.md), so
-  it is opt-in only.
+  it is not offered.
+- int4 (CPU only): weight-only 4-bit, groups of 32 input channels with a scale and an offset
+  each, through torch's `_weight_int4pack_mm_for_cpu`; activations in bf16 (that kernel's
+  float32 path is not vectorized). Decoding one token reads every weight once, so on a
+  memory-bound CPU 4-bit weights are the fastest transformers path (bench/results.md "llm").
+  For the embedded GGUF it is no further loss: its block weights are Q4_1, which is exactly
+  this format (4 bits, 32-wide groups, scale + minimum). The tied output head becomes int8
+  per output channel instead, as the GGUF keeps it at 8 bits (Q8_0).
 - nf4: bitsandbytes 4-bit NF4 (CUDA, or CPU with bitsandbytes >= 0.49).
 - int8: CUDA → bitsandbytes LLM.int8(); CPU → weight-only int8 (per-output-channel scales,
   `torch._weight_int8pack_mm`, activations in bf16 because that op is only vectorized for
@@ -88,14 +95,19 @@ def _weights_bytes(folder: str, gguf_file: str | None) -> int | None:
 CACHE_BUCKET = 512
 
 
-def quantize_weights_int8(model, torch) -> None:
-    """Replace every nn.Linear of `model` (the tied output head included) by a weight-only int8 one."""
+def quantize_weights_int8(model, torch, only_head: bool = False) -> None:
+    """Replace every nn.Linear of `model` (the tied output head included), or only the head, by a weight-only int8 one."""
     head = model.get_output_embeddings()
     if head is not None and head.weight is model.get_input_embeddings().weight:
         untied = torch.nn.Linear(head.in_features, head.out_features, bias=False,
                                  dtype=head.weight.dtype, device=head.weight.device)
         untied.weight = torch.nn.Parameter(head.weight.detach().clone(), requires_grad=False)
         model.set_output_embeddings(untied)
+    if only_head:
+        head = model.get_output_embeddings()
+        if isinstance(head, torch.nn.Linear):
+            model.set_output_embeddings(_int8_linear(head, torch))
+        return
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, torch.nn.Linear):
@@ -109,6 +121,62 @@ def _int8_linear(linear, torch):
     qweight = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
     bias = None if linear.bias is None else linear.bias.detach()
     return _int8_linear_class()(qweight, scales.to(linear.weight.dtype), bias)
+
+
+INT4_GROUP = 32
+
+
+def quantize_weights_int4(model, torch, group_size: int = INT4_GROUP) -> None:
+    """Replace each nn.Linear of a bf16 `model` by a weight-only int4 one; the output head becomes int8.
+
+    Linears the kernel cannot pack (input width not a multiple of `group_size`, output width not a
+    multiple of 16) stay as they are."""
+    quantize_weights_int8(model, torch, only_head=True)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear) and child.in_features % group_size == 0 \
+                    and child.out_features % 16 == 0:
+                setattr(module, name, _int4_linear(child, torch, group_size))
+
+
+def _int4_linear(linear, torch, group_size: int):
+    """A weight-only int4 copy of `linear`: per group of `group_size` inputs, w ≈ q·scale + minimum."""
+    weight = linear.weight.detach().float()
+    out_features, in_features = weight.shape
+    groups = weight.reshape(out_features, in_features // group_size, group_size)
+    low, high = groups.amin(dim=-1, keepdim=True), groups.amax(dim=-1, keepdim=True)
+    scale = ((high - low) / 15.0).clamp(min=1e-12)
+    q = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32).reshape(out_features, in_features)
+    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1)
+    # The kernel computes (q - 8)·scale + zero, so zero is the group's value at q = 8.
+    zero = low + 8 * scale
+    scales_and_zeros = torch.stack([scale.reshape(out_features, -1).t(), zero.reshape(out_features, -1).t()],
+                                   dim=-1).contiguous().to(torch.bfloat16)
+    bias = None if linear.bias is None else linear.bias.detach()
+    return _int4_linear_class()(packed, scales_and_zeros, bias, group_size, out_features, in_features)
+
+
+@functools.cache
+def _int4_linear_class():
+    import torch  # defined on first use so importing this module stays light
+
+    class Int4WeightOnlyLinear(torch.nn.Module):
+        """y = x @ dequantized(packed).T + bias, through torch's packed int4 CPU matmul (bf16 activations)."""
+
+        def __init__(self, packed, scales_and_zeros, bias, group_size, out_features, in_features):
+            super().__init__()
+            self.register_buffer("packed", packed)
+            self.register_buffer("scales_and_zeros", scales_and_zeros)
+            self.register_buffer("bias", bias)
+            self.group_size, self.out_features, self.in_features = group_size, out_features, in_features
+
+        def forward(self, x):
+            flat = x.reshape(-1, self.in_features).to(torch.bfloat16)
+            y = torch._weight_int4pack_mm_for_cpu(flat, self.packed, self.group_size, self.scales_and_zeros)
+            y = y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+            return y if self.bias is None else y + self.bias
+
+    return Int4WeightOnlyLinear
 
 
 @functools.cache
@@ -166,12 +234,14 @@ class TransformersLLM:
                     folder, quantization_config=self._bnb_config(torch),
                     device_map="auto" if self._on_cuda else "cpu", dtype=torch.bfloat16)
             else:
-                if self.quantization == "int8":
-                    dtype = torch.bfloat16  # the int8 matmul is only fast with bf16 activations
+                if self.quantization in ("int8", "int4"):
+                    dtype = torch.bfloat16  # the packed int8/int4 matmuls are only fast with bf16 activations
                 self.model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
                 self.model.to(self.device)
                 if self.quantization == "int8":
                     quantize_weights_int8(self.model, torch)
+                elif self.quantization == "int4":
+                    quantize_weights_int4(self.model, torch)
         except OSError as exc:
             raise ModelError(f"Could not load model {self.model_name!r}: {exc}",
                              "Use a local folder, a .gguf file, or an HF id already in your HF cache "
@@ -204,7 +274,12 @@ class TransformersLLM:
 
     def _resolve_quantization(self, mode: str) -> str:
         if mode == "auto":
-            return "nf4" if self._on_cuda and importlib.util.find_spec("bitsandbytes") else "none"
+            if not self._on_cuda:
+                return "int4"
+            return "nf4" if importlib.util.find_spec("bitsandbytes") else "none"
+        if mode == "int4" and self._on_cuda:
+            raise ConfigError("Quantization int4 is a CPU mode (torch's packed int4 CPU kernel).",
+                              "Set PEERDRAFT_QUANTIZATION=nf4 (or auto) on CUDA.")
         if mode == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
             raise ConfigError("Quantization nf4 needs bitsandbytes, which is not installed.",
                               "Install it (pip install 'peerdraft[gpu]') or set PEERDRAFT_QUANTIZATION=none.")
