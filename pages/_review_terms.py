@@ -34,6 +34,7 @@ def corpus_search(settings, user):
     """(search function, index, note): suggestions search the index; without a usable one, (None, None, why)."""
     if not (settings.index_dir / "CURRENT").exists():
         return None, None, NO_INDEX
+    from engine.corpus_access import visible_doc_ids
     from pages._ui import get_index
 
     try:
@@ -41,7 +42,7 @@ def corpus_search(settings, user):
     except PeerDraftError as exc:
         return None, None, f"The corpus index cannot be opened ({exc}): no definition suggestions."
     # The shared corpus and the reader's own uploads: another writer's private papers are never quoted.
-    readable = frozenset(d.doc_id for d in index.list_documents() if d.owner in ("", user.name))
+    readable = frozenset(visible_doc_ids(index, user))
     corpus_key = f"{index.directory}:{index.generation}:{user.name}"
     return (lambda query: _definition_passages(query, corpus_key, index, readable)), index, ""
 
