@@ -89,9 +89,20 @@ def autosave_article(store, user, outline: Outline, brief: Brief, text: str, ass
     saver.maybe_save(text, after_generation=after_generation, outline=outline)
 
 
-@st.fragment(run_every=AUTOSAVE_TICK_S)
 def autosave_status(store, user, outline: Outline, brief: Brief, assembled: str) -> None:
-    """'Saved HH:MM:SS' under the editor; on its timer it also saves an edit once the writer pauses."""
+    """'Saved HH:MM:SS' under the editor; while edits are unsaved a timer reruns it to save them after a pause.
+
+    The timer runs only then: a fragment rerunning every few seconds would otherwise keep the page busy."""
+    state = st.session_state
+    text, saver = state.get("article_md", state.get("article_text")), state.get("autosaver")
+    ours = saver is not None and saver.article_id == state.get("article_id")
+    new_work = state.get("article_id") is None and text != assembled
+    pending = text is not None and (saver.is_dirty(text) if ours else new_work)
+    panel = st.fragment(_autosave_status, run_every=AUTOSAVE_TICK_S if pending else None)
+    panel(store, user, outline, brief, assembled)
+
+
+def _autosave_status(store, user, outline: Outline, brief: Brief, assembled: str) -> None:
     state = st.session_state
     text = state.get("article_md", state.get("article_text"))
     if text is None:

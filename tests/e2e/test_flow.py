@@ -260,26 +260,33 @@ def test_step4b_review_inserts_a_suggested_definition(browser, shot):
 
 
 @pytest.mark.flow("local")
-@pytest.mark.xfail(strict=True, reason="no page offers HTML/Markdown export yet: engine/export.py has the functions "
-                   "but neither pages/write.py nor pages/library.py has a download button for them")
 def test_step5_exports_html_and_markdown_downloads(browser, shot):
     browser.nav("Write")
     browser.wait_text("Article", timeout=120)
     buttons = {b.text: b for b in browser.driver.find_elements("css selector", "[data-testid=stDownloadButton] button")}
     html_button = next((b for t, b in buttons.items() if "HTML" in t), None)
     md_button = next((b for t, b in buttons.items() if "Markdown" in t), None)
-    assert html_button and md_button, f"no HTML and Markdown download buttons on the Write page: {list(buttons)}"
+    bib_button = next((b for t, b in buttons.items() if "BibTeX" in t), None)
+    assert html_button and md_button and bib_button, \
+        f"no HTML, Markdown and BibTeX downloads on the Write page: {list(buttons)}"
+    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", html_button)
     shot("export-buttons")
     html_button.click()
     html_file = browser.downloaded(".html")
     page = html_file.read_text(encoding="utf-8")
     assert "<script" not in page.lower(), "exported HTML carries a script"
-    assert TOPIC in page and re.search(r"\[\d+\]", page), "exported HTML lacks the title or citations"
+    assert TOPIC in page and re.search(r'<a [^>]*href="#ref-\d+"[^>]*>\d+</a>', page), \
+        "exported HTML lacks the title or linked citations"
+    assert re.search(r'<li id="ref-1"', page), "exported HTML lacks the reference list"
     md_button.click()
     md_file = browser.downloaded(".md")
     text = md_file.read_text(encoding="utf-8")
     assert text.startswith("# ") and TOPIC in text and "## References" in text, text[:400]
-    assert JARGON_PARAGRAPH in text
+    assert re.search(r"^\[1\] .+", text.split("## References", 1)[1], re.M), text[-600:]
+    assert JARGON_PARAGRAPH in text and f"## {RENAMED_OPENING}" in text, "the export lost the writer's edits"
+    bib_button.click()
+    assert browser.downloaded(".bib").read_text(encoding="utf-8").lstrip().startswith("@")
+    browser.assert_clean()
     shot("exported")
 
 
