@@ -258,6 +258,18 @@ def test_every_env_variable_in_the_readme_is_read_by_peerdraft():
     assert SETTING_VARS <= named, f"settings missing from the README's table: {sorted(SETTING_VARS - named)}"
 
 
+def test_configuration_table_lists_every_choice_of_each_setting():
+    from engine import settings as config
+
+    table = {row.split("|")[1].strip(): row for row in README.read_text(encoding="utf-8").splitlines()
+             if row.startswith("| ")}
+    for name, choices in (("mode", config.MODES), ("llm_backend", config.BACKENDS),
+                          ("quantization", config.QUANTIZATIONS), ("dtype", config.DTYPES)):
+        assert name in table, f"README's configuration table has no '{name}' row"
+        missing = [c for c in choices if f"`{c}`" not in table[name]]
+        assert not missing, f"README's '{name}' row does not list {missing}"
+
+
 def parser_for(words: list[str]):
     """The argparse parser for `peerdraft VERB [ACTION]` and the words after it."""
     parser, rest = build_parser(), words[1:]
