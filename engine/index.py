@@ -88,7 +88,9 @@ def exclusive_lock(path: Path, timeout_s: float = LOCK_WAIT_S, on_event: OnEvent
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            message = f"Waiting for another PeerDraft process (pid {holder}) to finish writing the index in {path.parent}"
+            # The pid goes last: the CLI's progress bar shows the message's tail.
+            message = (f"The index in {path.parent} is being written by another PeerDraft process; "
+                       f"waiting for it (pid {holder})")
             log.warning(message)
             on_event(Event("lock", message, 0, 1))
             deadline = time.monotonic() + timeout_s

@@ -239,7 +239,7 @@ def test_a_writer_waits_for_the_lock_another_process_holds_and_names_it(settings
         assert writer.is_alive()  # still waiting while the lock is held
     writer.join(timeout=30)
     assert len(index.documents) == 3
-    assert any(e.stage == "lock" and "Waiting for another PeerDraft process" in e.message for e in events)
+    assert any(e.stage == "lock" and "being written by another PeerDraft process" in e.message for e in events)
 
 
 CONCURRENT_WRITER = textwrap.dedent("""
