@@ -6,7 +6,8 @@ import time
 
 import streamlit as st
 
-from engine import autosave, export
+from engine import autosave, export, plan
+from engine import draft as drafting
 from engine import evidence as ev
 from engine.errors import NotFound, PeerDraftError
 from engine.records import Brief, Outline, Passage
@@ -124,13 +125,27 @@ def _autosave_status(store, user, outline: Outline, brief: Brief, assembled: str
         st.caption(f":material/cloud_done: Saved {saved} · version {saver.last_version.number}")
 
 
-def open_article(store, user, article_id: int, index) -> tuple[Brief | None, Outline | None, str | None]:
-    """Brief, outline and latest text of a stored article; its pins are kept for the evidence cards."""
+def open_article(store, user, index, retriever, documents) -> None:
+    """Load the article the Library opened: brief, outline, latest text, and its pins for the evidence cards."""
     state = st.session_state
+    flush_pending(state.get("article_text"))
+    article_id = state.article_id
     latest = store.latest_version(user, article_id)
     state.stored_pins = stored_pins(store, user, article_id, index)
-    state.cards, state.drafted = {}, {}
-    return store.get_brief(user, article_id), store.get_outline(user, article_id), latest.markdown if latest else None
+    state.cards, state.drafted, state.outline_edited = {}, {}, None
+    state.loaded_article, state.citations = article_id, drafting.ArticleCitations(documents=documents)
+    state.brief = store.get_brief(user, article_id) or Brief(store.get_article(user, article_id).title)
+    state.outline = store.get_outline(user, article_id) or plan.plan_outline(state.brief, retriever)
+    state.assembled = drafting.assemble_article(state.outline, {}, [])
+    state.article_md = state.article_text = latest.markdown if latest else state.assembled
+    state.outline_version += 1
+
+
+def save_now(store, user, outline: Outline, brief: Brief, text: str):
+    """The Save button: the outline and a 'manual' version (the latest one when autosave already has this text)."""
+    saver = autosaver(store, user, ensure_article(store, user, outline, brief))
+    store.save_outline(user, saver.article_id, outline)
+    return saver.flush(text, reason="manual", outline=outline) or saver.last_version
 
 
 # ---- evidence pins -----------------------------------------------------------------------------------

@@ -22,14 +22,7 @@ for key, default in (("cards", {}), ("drafted", {}), ("outline_version", 0)):
     state.setdefault(key, default)
 state.setdefault("citations", drafting.ArticleCitations(documents=documents))
 if state.get("article_id") and state.get("loaded_article") != state.article_id:  # opened from the Library
-    parts.flush_pending(state.get("article_text"))
-    brief, outline, latest_text = parts.open_article(store, user, state.article_id, index)
-    state.loaded_article, state.citations = state.article_id, drafting.ArticleCitations(documents=documents)
-    state.brief = brief or Brief(store.get_article(user, state.article_id).title)
-    state.outline = outline or plan.plan_outline(state.brief, retriever)
-    state.assembled, state.outline_edited = drafting.assemble_article(state.outline, {}, []), None
-    state.article_md = state.article_text = latest_text if latest_text is not None else state.assembled
-    state.outline_version += 1
+    parts.open_article(store, user, index, retriever, documents)
 
 with st.form("brief_form"):
     st.subheader("Brief")
@@ -146,9 +139,7 @@ try:
         parts.autosave_article(store, user, outline, brief, markdown, assembled, after_generation=True)
     parts.autosave_status(store, user, outline, brief, assembled)
     if st.button("Save", key="save", icon=":material/save:", disabled=not can_edit):
-        saver = parts.autosaver(store, user, parts.ensure_article(store, user, outline, brief))
-        store.save_outline(user, state.article_id, outline)
-        version = saver.flush(markdown, reason="manual", outline=outline) or saver.last_version
+        version = parts.save_now(store, user, outline, brief, markdown)
         st.toast(f"Saved version {version.number}", icon=":material/check:")
 except PeerDraftError as exc:
     st.error(str(exc))
