@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -20,22 +19,16 @@ from engine.settings import Settings
 log = logging.getLogger(__name__)
 _PERPLEXITY_WINDOW = 512
 
-# llama-cpp-python's wheel runs its threads through OpenMP (libgomp), whose default wait policy
-# spins between tokens. On a shared machine spinning threads starve each other: measured here
-# under load, 0.75 tok/s spinning against 8.6 tok/s passive. libgomp reads the policy once, when
-# it is first loaded, and torch ships a libgomp with the same soname that llama.cpp then reuses, so
-# this only takes effect when it runs before torch or llama_cpp is imported (see _omp_policy_note).
-_POLICY_BEFORE = os.environ.get("OMP_WAIT_POLICY")
-_OPENMP_ALREADY_LOADED = "torch" in sys.modules or "llama_cpp" in sys.modules
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
+# The OpenMP wait policy (PASSIVE) is set in engine/__init__.py, before torch or llama_cpp can load.
 def _omp_policy_note() -> str | None:
     """Why the passive OpenMP wait policy may not apply in this process, or None when it does."""
-    if _POLICY_BEFORE is not None:
-        return None if _POLICY_BEFORE.upper() == "PASSIVE" else f"OMP_WAIT_POLICY={_POLICY_BEFORE} was set"
-    if _OPENMP_ALREADY_LOADED:
-        return ("torch or llama_cpp was imported before engine.llm.llamacpp, so the shared OpenMP runtime "
+    import engine
+
+    if engine.OMP_POLICY_FROM_USER is not None:
+        return None if engine.OMP_POLICY_FROM_USER.upper() == "PASSIVE" \
+            else f"OMP_WAIT_POLICY={engine.OMP_POLICY_FROM_USER} was set"
+    if engine.OPENMP_LOADED_BEFORE_ENGINE:
+        return ("torch or llama_cpp was imported before the engine, so the shared OpenMP runtime "
                 "started with its spinning default; export OMP_WAIT_POLICY=PASSIVE")
     return None
 
