@@ -16,7 +16,7 @@ user, store = require_user(), get_store()
 st.title("Write")
 if (index := corpus_index(settings)) is None:
     st.stop()
-retriever = ev.index_retriever(index)
+retriever = ev.index_retriever(index, user=user)  # shared corpus + this user's uploads
 documents = {d.doc_id: d for d in index.list_documents()}
 for key, default in (("cards", {}), ("drafted", {}), ("outline_version", 0)):
     state.setdefault(key, default)
