@@ -212,6 +212,19 @@ class CorpusIndex:
         self._ids, self._vectors, self._faiss = fresh._ids, fresh._vectors, fresh._faiss
         self._next_id, self.needs_rebuild, self._bm25 = fresh._next_id, fresh.needs_rebuild, None
 
+    def refresh(self) -> bool:
+        """Catch up with a generation another process (say `peerdraft index` beside the app) committed.
+
+        Cheap when nothing changed (one small file read). A generation pruned mid-load by a further write
+        leaves this copy as it was, to catch up on the next call. Returns whether anything was reloaded."""
+        with self._lock:
+            before = self.generation
+            try:
+                self._refresh()
+            except (OSError, IndexStateError) as exc:
+                log.warning("index in %s changed on disk but could not be reloaded yet: %s", self.directory, exc)
+            return self.generation != before
+
     @contextmanager
     def _writing(self, on_event: OnEvent = ignore_event) -> Iterator[None]:
         """Exclusive write access across threads and processes, with this copy brought up to date first."""

@@ -172,4 +172,6 @@ def corpus_index(settings: Settings):
         with st.status("Indexing the bundled reference corpus (first start)…", expanded=True) as status:
             seed_default_corpus(index, settings, progress_reporter(status))
             status.update(label="Reference corpus indexed", state="complete", expanded=False)
+    elif index.refresh():  # e.g. `peerdraft index` ran beside the app
+        st.toast("The corpus changed on disk; its latest version is loaded.")
     return index

@@ -278,3 +278,18 @@ def test_concurrent_adds_from_two_processes_both_land(settings, tmp_path):
     assert index._faiss.ntotal == len(index.chunks) == len(index._ids)
     assert {c.doc_id for c in index.chunks.values()} == set(index.documents)
     assert len(set(index.chunks)) == len(index.chunks) and index.generation == 12
+
+
+def test_a_reader_catches_up_with_documents_another_process_added(settings, tmp_path):
+    reader = open_index(settings, HashEmbedder())
+    assert reader.refresh() is False  # nothing on disk changed
+    script = tmp_path / "concurrent_writer.py"
+    (tmp_path / "go").touch()
+    script.write_text(CONCURRENT_WRITER.format(repo=str(REPO), tests=str(REPO / "tests"),
+                                               data=str(settings.data_dir), go=str(tmp_path / "go")))
+    assert subprocess.run([sys.executable, str(script), "cli"], capture_output=True, timeout=120).returncode == 0
+    assert len(reader.documents) == 0
+    assert reader.refresh() is True
+    assert sorted(d.title for d in reader.list_documents()) == [f"cli {i}" for i in range(6)]
+    assert reader._faiss.ntotal == len(reader.chunks)
+    assert reader.refresh() is False
