@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -35,7 +34,7 @@ def run(args, settings: Settings) -> int:
         text, title = args.file.read_text(encoding="utf-8"), None
     references = None
     if args.format == "bibtex":
-        references = _with_index_metadata(settings, export.split_references(text)[1])
+        references = export.with_documents(export.split_references(text)[1], index_documents(settings))
     output = export.export_text(text, args.format, references, title=title)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,10 +64,6 @@ def _article_markdown(settings: Settings, article_id: int, user_name: str | None
         store.close()
 
 
-def _normal_title(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
-
-
 def index_documents(settings: Settings) -> list[Document]:
     """Documents of the live index generation, read from its files (no embedder needed); [] if none."""
     pointer = settings.index_dir / "CURRENT"
@@ -79,17 +74,3 @@ def index_documents(settings: Settings) -> list[Document]:
                 for entry in stored.get("documents", [])]
     except (OSError, ValueError, KeyError, TypeError):
         return []
-
-
-def _with_index_metadata(settings: Settings, references: list[export.Reference]) -> list[export.Reference]:
-    """References whose title matches an indexed document carry that document's full metadata."""
-    by_title = {_normal_title(d.title): d for d in index_documents(settings) if d.title}
-    out = []
-    for ref in references:
-        parsed = export.document_from_reference(ref)
-        match = by_title.get(_normal_title(parsed.title))
-        if match is None:  # the reference line may hold the title anywhere
-            text = _normal_title(ref.text)
-            match = next((d for t, d in by_title.items() if len(t) > 12 and t in text), None)
-        out.append(export.Reference(ref.number, ref.text, match or parsed))
-    return out
