@@ -135,6 +135,10 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     );
     """,
+    # 2: a card the writer dropped stays dropped when the article is opened again.
+    """
+    ALTER TABLE evidence_pins ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -195,6 +199,7 @@ class EvidencePin:
     chunk_id: str
     doc_id: str
     note: str = ""
+    dropped: bool = False  # a dropped card: left out of drafting and of later retrievals
 
 
 @dataclass(frozen=True)
@@ -612,11 +617,13 @@ class Store:
         return outline_from_json(rows[0][0]) if rows else None
 
     def pin_evidence(self, user: User, article_id: int, chunk_id: str, doc_id: str,
-                     section: str = "", note: str = "") -> None:
+                     section: str = "", note: str = "", *, dropped: bool = False) -> None:
+        """Pin a passage to a section, or with `dropped=True` remember that the writer dropped it."""
         self._article_row(user, article_id, write=True)
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO evidence_pins (article_id, section, chunk_id, doc_id, note, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (article_id, section, chunk_id, doc_id, note, self._clock()))
+            db.execute("INSERT OR REPLACE INTO evidence_pins "
+                       "(article_id, section, chunk_id, doc_id, note, created_at, dropped) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (article_id, section, chunk_id, doc_id, note, self._clock(), int(dropped)))
 
     def unpin_evidence(self, user: User, article_id: int, chunk_id: str, section: str = "") -> None:
         self._article_row(user, article_id, write=True)
@@ -628,7 +635,8 @@ class Store:
         self._article_row(user, article_id, write=False)
         rows = self._query("SELECT * FROM evidence_pins WHERE article_id = ? ORDER BY section, created_at",
                            (article_id,))
-        return [EvidencePin(r["article_id"], r["section"], r["chunk_id"], r["doc_id"], r["note"]) for r in rows]
+        return [EvidencePin(r["article_id"], r["section"], r["chunk_id"], r["doc_id"], r["note"], bool(r["dropped"]))
+                for r in rows]
 
     # ----------------------------------------------------------------- versions
     def save_version(self, user: User, article_id: int, markdown: str, *, reason: str = "autosave",

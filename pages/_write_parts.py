@@ -33,8 +33,9 @@ def ensure_article(store, user, outline: Outline, brief: Brief) -> int:
         for i, cards in state.get("cards", {}).items():
             heading = outline.sections[i].heading if i < len(outline.sections) else ""
             for card in cards:
-                if card.pinned:
-                    store.pin_evidence(user, article_id, card.chunk_id, card.passage.doc_id, section=heading)
+                if card.pinned or card.dropped:
+                    store.pin_evidence(user, article_id, card.chunk_id, card.passage.doc_id, section=heading,
+                                       dropped=card.dropped)
         state.article_id = state.loaded_article = article_id
     return state.article_id
 
@@ -161,19 +162,20 @@ def passage_for_chunk(index, chunk_id: str) -> Passage | None:
 
 
 def stored_pins(store, user, article_id: int, index) -> dict[str, list[ev.EvidenceCard]]:
-    """Pinned cards of a stored article by section heading (passages no longer indexed are left out)."""
+    """Pinned and dropped cards of a stored article by section heading (passages no longer indexed are left out)."""
     pins: dict[str, list[ev.EvidenceCard]] = {}
     for pin in store.list_pins(user, article_id):
         passage = passage_for_chunk(index, pin.chunk_id)
         if passage is not None:
             card = ev.make_cards([passage])[0]
-            pins.setdefault(pin.section, []).append(ev.EvidenceCard(card.passage, card.findings, pinned=True))
+            pins.setdefault(pin.section, []).append(
+                ev.EvidenceCard(card.passage, card.findings, pinned=not pin.dropped, dropped=pin.dropped))
     return pins
 
 
 def set_pin(store, user, outline: Outline, brief: Brief, i: int, card: ev.EvidenceCard, *, pinned: bool | None = None,
             dropped: bool | None = None) -> None:
-    """Pin/unpin or drop/restore a card of section i; the pin is kept in the store with the article."""
+    """Pin/unpin or drop/restore a card of section i; pins and drops are kept in the store with the article."""
     state = st.session_state
     if pinned is not None:
         state.cards[i] = ev.pin(state.cards[i], card.chunk_id, pinned)
@@ -181,14 +183,15 @@ def set_pin(store, user, outline: Outline, brief: Brief, i: int, card: ev.Eviden
         state.cards[i] = ev.drop(state.cards[i], card.chunk_id, dropped)
     if not editable(store, user, state.get("article_id")):
         return
-    now_pinned = next(c.pinned for c in state.cards[i] if c.chunk_id == card.chunk_id)
-    if now_pinned == card.pinned:
+    now = next(c for c in state.cards[i] if c.chunk_id == card.chunk_id)
+    if (now.pinned, now.dropped) == (card.pinned, card.dropped):
         return
     heading = outline.sections[i].heading
     if state.get("article_id") is None:
-        ensure_article(store, user, outline, brief)  # writes every pinned card, this one included
-    elif now_pinned:
-        store.pin_evidence(user, state.article_id, card.chunk_id, card.passage.doc_id, section=heading)
+        ensure_article(store, user, outline, brief)  # writes every pinned or dropped card, this one included
+    elif now.pinned or now.dropped:
+        store.pin_evidence(user, state.article_id, card.chunk_id, card.passage.doc_id, section=heading,
+                           dropped=now.dropped)
     else:
         store.unpin_evidence(user, state.article_id, card.chunk_id, section=heading)
 

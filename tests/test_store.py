@@ -327,3 +327,34 @@ def test_killed_writer_leaves_a_sound_database_losing_at_most_the_last_write(tmp
     assert numbers == list(range(len(numbers), 0, -1))  # no holes
     assert len(numbers) >= reported  # every reported commit survived; at most the in-flight one is lost
     assert reopened.latest_version(alice, article.id).markdown.startswith(f"version {len(numbers)} ")
+
+
+def test_a_dropped_evidence_card_round_trips(tmp_path):
+    store = Store(tmp_path / "w.db")
+    writer = store.insert_user("wendy", "writer")
+    article = store.create_article(writer, "A")
+    store.pin_evidence(writer, article.id, "c1", "d1", section="Intro")
+    store.pin_evidence(writer, article.id, "c2", "d1", section="Intro", dropped=True)
+    assert [(p.chunk_id, p.dropped) for p in store.list_pins(writer, article.id)] == [("c1", False), ("c2", True)]
+
+
+def test_a_schema_1_database_migrates_and_keeps_its_pins(tmp_path):
+    import sqlite3
+
+    from engine.store import _split_sql
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for statement in _split_sql(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'wendy', 'writer', 0)")
+    db.execute("INSERT INTO articles (id, owner_id, title, created_at, updated_at) VALUES (1, 1, 'A', 0, 0)")
+    db.execute("INSERT INTO evidence_pins (article_id, section, chunk_id, doc_id, created_at) "
+               "VALUES (1, 'Intro', 'c1', 'd1', 0)")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS) >= 2
+    writer = store.user_by_name("wendy")
+    assert [(p.chunk_id, p.dropped) for p in store.list_pins(writer, 1)] == [("c1", False)]

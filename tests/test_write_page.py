@@ -235,6 +235,27 @@ def test_pinned_evidence_survives_a_fresh_session(drafted):
     assert any(":blue[pinned]" in m.value for m in fresh.markdown)
 
 
+def test_a_dropped_card_stays_dropped_in_a_fresh_session(drafted):
+    from streamlit.testing.v1 import AppTest
+
+    at, core, data_dir = drafted
+    at.selectbox(key="section_choice").set_value(core).run()
+    card = next(c for c in at.session_state["cards"][core] if not c.pinned)  # (the fixture's article is shared)
+    at.button(key=f"drop_{core}_{card.chunk_id}").click().run()
+    assert not at.exception
+    store, user = workspace(data_dir)
+    article_id = at.session_state["article_id"]
+    assert (card.chunk_id, True) in [(p.chunk_id, p.dropped) for p in store.list_pins(user, article_id)]
+
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    fresh.session_state["article_id"] = article_id
+    fresh.run()
+    fresh.switch_page("pages/write.py").run()
+    fresh.selectbox(key="section_choice").set_value(core).run()
+    assert not fresh.exception
+    assert card.chunk_id not in [c.chunk_id for c in fresh.session_state["cards"][core]]  # not retrieved again
+
+
 def test_autosaver_waits_for_a_pause_in_editing_but_not_past_max_wait(tmp_path):
     from engine.autosave import Autosaver
     from engine.store import Store
