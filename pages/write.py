@@ -5,6 +5,7 @@ import streamlit as st
 from engine import draft as drafting
 from engine import evidence as ev
 from engine import plan
+from engine.article_merge import merge_edits
 from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
@@ -121,9 +122,11 @@ if done is not None:
 
 st.subheader("Article")
 assembled = drafting.assemble_article(outline, state.drafted, state.citations.references())
-if state.get("assembled") != assembled:  # a new draft or outline change rewrites the text: keep the old first
-    parts.flush_pending(state.get("article_text"))
-    state.assembled, state.article_md = assembled, assembled
+if state.get("assembled") != assembled:  # a new draft or outline change: saved first, hand edits carried over
+    previous, current = state.get("assembled"), state.get("article_text")
+    parts.flush_pending(current)
+    state.assembled, state.article_md = assembled, merge_edits(previous, assembled, current) \
+        if previous and current else assembled
 elif "article_md" not in state:  # Streamlit forgets a widget's value while another page is shown
     state.article_md = state.get("article_text", assembled)
 if (newer := parts.newer_saved_text(store, user)) is not None:

@@ -76,6 +76,26 @@ def test_write_page_plans_drafts_one_section_and_saves(app_env, monkeypatch):
     assert versions and "## References" in versions[0].markdown
 
 
+def test_drafting_another_section_keeps_the_writers_hand_edits(app_env, monkeypatch):
+    monkeypatch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM(REPLY))
+    at, core = walk_to_one_drafted_section("LoRA low-rank adaptation")
+    heading = at.session_state["outline"].sections[core].heading
+    text = at.text_area(key="article_md").value
+    edited, n = re.subn(rf"(^#+ {re.escape(heading)}\n\n)", r"\1A hand-written aside about rank choice.\n\n", text,
+                        count=1, flags=re.M)
+    assert n == 1
+    at.text_area(key="article_md").input(edited).run()
+    other = 0 if core != 0 else 1
+    at.selectbox(key="section_choice").set_value(other).run()
+    at.button(key="draft_section").click().run()
+    assert not at.exception
+    article = at.text_area(key="article_md").value
+    assert "A hand-written aside about rank choice." in article  # kept in the section it was written in
+    assert article.index(heading) < article.index("A hand-written aside")
+    new_text = at.session_state["drafted"][other].markdown
+    assert new_text.split(" [")[0][:40] in article and article.count("## References") == 1
+
+
 @pytest.mark.model
 def test_write_page_drafts_one_section_with_the_bundled_model(app_env):
     at, core = walk_to_one_drafted_section("Low-rank adaptation (LoRA) for fine-tuning language models")
