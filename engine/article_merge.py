@@ -5,7 +5,8 @@ drafted or revised. The writer may meanwhile have edited other sections by hand.
 those edits: a section the new assembly left unchanged keeps the writer's text (its `[n]` citations
 renumbered to the new reference list); a section the assembly changed takes the new text; sections the
 writer added stay after the section they followed; sections the writer deleted stay deleted unless they
-were just drafted. The reference list always comes from the new assembly.
+were just drafted; a heading renamed in the outline keeps the writer's text under its new name. The
+reference list always comes from the new assembly.
 """
 
 from __future__ import annotations
@@ -56,15 +57,23 @@ def merge_edits(previous: str, assembled: str, edited: str) -> str:
     assembled_body, assembled_refs = split_references(assembled)
     edited_body, _ = split_references(edited)
     numbers = {n: m for n, m in _number_map(previous_refs, assembled_refs).items() if n != m}
-    before, new, mine = dict(_blocks(previous_body)), _blocks(assembled_body), _blocks(edited_body)
-    mine_by_key = dict(mine)
+    before_list, new, mine = _blocks(previous_body), _blocks(assembled_body), _blocks(edited_body)
+    before, mine_by_key = dict(before_list), dict(mine)
+    # A heading renamed in the outline: the same place in both assemblies, the old heading gone from the new
+    # one. The writer's text of that section moves under the new heading.
+    new_keys = {key for key, _ in new}
+    if len(before_list) == len(new):
+        for (old_key, old_text), (key, _) in zip(before_list, new):
+            if key not in before and old_key not in new_keys and old_key in mine_by_key:
+                before[key] = key + old_text[len(old_key):]
+                mine_by_key[key] = key + mine_by_key.pop(old_key)[len(old_key):]
     merged: list[tuple[str, str]] = []
     for key, text in new:
         untouched = key in before and _renumber(before[key], numbers) == text  # same text, new numbers at most
         if untouched and key not in mine_by_key:
             continue  # the writer deleted it and the assembly did not redraft it
         merged.append((key, _renumber(mine_by_key[key], numbers) if untouched else text))
-    known = {key for key, _ in new} | set(before)
+    known = new_keys | set(before) | {key for key, _ in before_list}
     for position, (key, text) in enumerate(mine):
         if key in known:
             continue  # a section the writer added: after the nearest earlier section still present

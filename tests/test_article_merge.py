@@ -72,3 +72,11 @@ def test_headings_inside_code_fences_do_not_split_sections():
     edited = PREVIOUS.replace("trains a low-rank update [1].", "trains a low-rank update [1].\n\n```\n# not a heading\n```")
     merged = merge_edits(PREVIOUS, ASSEMBLED, edited)
     assert "```\n# not a heading\n```" in merged and merged.count("## How LoRA works") == 1
+
+
+def test_a_heading_renamed_in_the_outline_keeps_the_writers_text_under_the_new_name():
+    edited = PREVIOUS.replace("trains a low-rank update [1].", "trains a low-rank update [1], my wording.")
+    renamed = PREVIOUS.replace("## How LoRA works", "## LoRA, step by step")
+    merged = merge_edits(PREVIOUS, renamed, edited)
+    assert "## LoRA, step by step\n\nLoRA freezes the weights and trains a low-rank update [1], my wording." in merged
+    assert "## How LoRA works" not in merged
