@@ -83,7 +83,10 @@ def run(args, settings: Settings) -> int:
                "--browser.gatherUsageStats", "false"]
     env = dict(os.environ, PEERDRAFT_DATA_DIR=str(settings.data_dir.resolve()))
     process = subprocess.Popen(command, env=env)
-    signal.signal(signal.SIGTERM, _interrupt)  # docker stop → the same clean shutdown as Ctrl+C
+    # docker stop (SIGTERM) → the same clean shutdown as Ctrl+C. SIGINT too, explicitly: a shell starts
+    # background jobs with SIGINT ignored, and Python then keeps it ignored (`kill -INT` would do nothing).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     marker = settings.data_dir / "run.json"
     marker.write_text(json.dumps({"pid": process.pid, "url": url}))
     try:
@@ -101,7 +104,7 @@ def run(args, settings: Settings) -> int:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-        print("PeerDraft stopped.")
+        print("PeerDraft stopped.", flush=True)
         return 0
     finally:
         if process.poll() is None:
