@@ -603,13 +603,24 @@ class Store:
         return _brief_from_json(rows[0][0]) if rows else None
 
     def save_outline(self, user: User, article_id: int, outline: Outline) -> None:
+        """Store the article's outline; pins follow a section renamed in place (same position, new heading)."""
         self._article_row(user, article_id, write=True)
-        now = self._clock()
         with self._tx() as db:
-            db.execute("INSERT INTO outlines (article_id, outline_json, updated_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT (article_id) DO UPDATE SET outline_json = excluded.outline_json, "
-                       "updated_at = excluded.updated_at", (article_id, outline_to_json(outline), now))
-            db.execute("UPDATE articles SET updated_at = ? WHERE id = ?", (now, article_id))
+            self._write_outline(db, article_id, outline, self._clock())
+
+    @staticmethod
+    def _write_outline(db, article_id: int, outline: Outline, now: float) -> None:
+        row = db.execute("SELECT outline_json FROM outlines WHERE article_id = ?", (article_id,)).fetchone()
+        old = outline_from_json(row[0]) if row else None
+        if old is not None and len(old.sections) == len(outline.sections):
+            for before, after in zip(old.sections, outline.sections):
+                if before.heading != after.heading:
+                    db.execute("UPDATE OR REPLACE evidence_pins SET section = ? WHERE article_id = ? AND section = ?",
+                               (after.heading, article_id, before.heading))
+        db.execute("INSERT INTO outlines (article_id, outline_json, updated_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT (article_id) DO UPDATE SET outline_json = excluded.outline_json, "
+                   "updated_at = excluded.updated_at", (article_id, outline_to_json(outline), now))
+        db.execute("UPDATE articles SET updated_at = ? WHERE id = ?", (now, article_id))
 
     def get_outline(self, user: User, article_id: int) -> Outline | None:
         self._article_row(user, article_id, write=False)
@@ -641,7 +652,8 @@ class Store:
     # ----------------------------------------------------------------- versions
     def save_version(self, user: User, article_id: int, markdown: str, *, reason: str = "autosave",
                      outline: Outline | None = None) -> Version:
-        """Append a version; when the text equals the latest version's, nothing is written and that one is returned."""
+        """Append a version; when the text equals the latest version's, nothing is written and that one is returned.
+        A version saved with its outline also makes that the article's current outline."""
         if reason not in VERSION_REASONS:
             raise PeerDraftError(f"Version reason must be one of {', '.join(VERSION_REASONS)}, but is {reason!r}.")
         self._article_row(user, article_id, write=True)
@@ -661,6 +673,8 @@ class Store:
                      outline_to_json(outline) if outline is not None else None, user.id, now))
                 db.execute("UPDATE articles SET updated_at = ? WHERE id = ?", (now, article_id))
                 version_id = cur.lastrowid
+            if outline is not None:
+                self._write_outline(db, article_id, outline, now)
         return self.get_version(user, version_id)
 
     _VERSION_SELECT = "SELECT v.*, u.name AS author_name FROM versions v LEFT JOIN users u ON u.id = v.author_id"

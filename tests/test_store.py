@@ -358,3 +358,27 @@ def test_a_schema_1_database_migrates_and_keeps_its_pins(tmp_path):
     assert store.schema_version == len(MIGRATIONS) >= 2
     writer = store.user_by_name("wendy")
     assert [(p.chunk_id, p.dropped) for p in store.list_pins(writer, 1)] == [("c1", False)]
+
+
+def test_pins_follow_a_section_renamed_in_the_outline(tmp_path):
+    store = Store(tmp_path / "w.db")
+    writer = store.insert_user("wendy", "writer")
+    article = store.create_article(writer, "A")
+    outline = Outline("A", [Section("Intro", purpose="why"), Section("Method", purpose="how")])
+    store.save_outline(writer, article.id, outline)
+    store.pin_evidence(writer, article.id, "c1", "d1", section="Method")
+    store.save_outline(writer, article.id, Outline("A", [Section("Intro", purpose="why"), Section("How it works", purpose="how")]))
+    assert [(p.section, p.chunk_id) for p in store.list_pins(writer, article.id)] == [("How it works", "c1")]
+    store.save_outline(writer, article.id, Outline("A", [Section("How it works", purpose="how")]))  # a removal: no guessing
+    assert [p.section for p in store.list_pins(writer, article.id)] == ["How it works"]
+
+
+def test_an_autosaved_version_with_an_outline_makes_it_the_articles_outline(tmp_path):
+    store = Store(tmp_path / "w.db")
+    writer = store.insert_user("wendy", "writer")
+    article = store.create_article(writer, "A")
+    store.save_outline(writer, article.id, Outline("A", [Section("Method")]))
+    store.pin_evidence(writer, article.id, "c1", "d1", section="Method")
+    store.save_version(writer, article.id, "# A\n\n## How it works\n", outline=Outline("A", [Section("How it works")]))
+    assert [s.heading for s in store.get_outline(writer, article.id).sections] == ["How it works"]
+    assert [p.section for p in store.list_pins(writer, article.id)] == ["How it works"]
