@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 
+from engine.draft import renumber_citations
 from engine.export import _REFERENCE_HEADING, Reference, split_references  # noqa: PLC2701 (same package)
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CITATION = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]")
 
 
 def _blocks(body: str) -> list[tuple[str, str]]:
@@ -42,11 +42,8 @@ def _number_map(old: list[Reference], new: list[Reference]) -> dict[int, int]:
 
 
 def _renumber(text: str, numbers: dict[int, int]) -> str:
-    def swap(match: re.Match) -> str:
-        parts = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
-        return "[" + ", ".join(str(numbers.get(n, n)) for n in parts) + "]"
-
-    return _CITATION.sub(swap, text) if numbers else text
+    """The assembly's own citation renumbering, so kept text and new text number alike."""
+    return renumber_citations(text, numbers) if numbers else text
 
 
 def merge_edits(previous: str, assembled: str, edited: str) -> str:

@@ -315,12 +315,17 @@ def appearance_order(body: str) -> dict[int, int]:
     return order
 
 
+def renumber_citations(text: str, numbers: Mapping[int, int]) -> str:
+    """Every `[n]` / `[n, m]` citation in `text` with its numbers mapped through `numbers` (others kept)."""
+    return _CITATION_GROUP.sub(lambda m: "[" + ", ".join(str(numbers.get(int(n), int(n)))
+                                                         for n in re.findall(r"\d+", m.group(1))) + "]", text)
+
+
 def renumber_by_appearance(body: str, references: Sequence[Reference]) -> tuple[str, list[Reference]]:
     """Citations renumbered 1, 2, … in order of first appearance; references not cited are dropped."""
     order = appearance_order(body)
     by_number = {r.number: r for r in references}
-    body = _CITATION_GROUP.sub(lambda m: "[" + ", ".join(str(order.get(int(n), int(n)))
-                                                           for n in re.findall(r"\d+", m.group(1))) + "]", body)
+    body = renumber_citations(body, order)
     refs = [Reference(new, by_number[old].text, by_number[old].document)
             for old, new in sorted(order.items(), key=lambda item: item[1]) if old in by_number]
     return body, refs
