@@ -8,8 +8,9 @@ import streamlit as st
 
 from engine import corpus_access as access
 from engine.errors import PeerDraftError
+from engine.evidence import index_retriever
 from engine.ingest import KINDS
-from engine.retrieve import MODES, highlight_terms, retrieve_passages
+from engine.retrieve import MODES, highlight_terms
 from pages._ui import corpus_index, get_settings, progress_reporter, require_user
 
 st.title("Corpus")
@@ -127,9 +128,7 @@ mode = mode_col.selectbox("Mode", MODES, key="corpus_mode")
 k = k_col.number_input("Passages", 1, 30, 8, key="corpus_k")
 diverse = st.toggle("Diversify (MMR)", key="corpus_mmr")
 if query.strip():
-    visible = {d.doc_id for d in documents}
-    passages = retrieve_passages(index, query, k=int(k), mode=mode, mmr=diverse,
-                                 doc_ids=None if len(visible) == len(index.documents) else visible)
+    passages = index_retriever(index, mode=mode, mmr=diverse, user=user)(query, k=int(k))
     if not passages:
         st.info("No matching passages.")
     for rank, p in enumerate(passages, start=1):
