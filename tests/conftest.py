@@ -19,6 +19,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch) -> Path:
+    """A fresh data directory that every PeerDraft entry point (CLI, app) in this test uses."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(data))
+    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
+    return data
+
+
+@pytest.fixture
+def page_data_dir(data_dir: Path, monkeypatch):
+    """`data_dir` for AppTest runs of single pages: repo as cwd and import root, Streamlit caches cleared."""
+    import streamlit as st
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))  # pages import pages._ui, as under `streamlit run app.py`
+    st.cache_resource.clear()
+    yield data_dir
+    st.cache_resource.clear()
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Default settings with the data directory in tmp_path (no peerdraft.toml)."""
     return load_settings(env={"PEERDRAFT_DATA_DIR": str(tmp_path / "data")}, toml_path=tmp_path / "none.toml")

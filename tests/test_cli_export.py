@@ -28,14 +28,6 @@ A <script>alert(1)</script> and <a href="javascript:alert(2)" onclick="x()">link
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(data))
-    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
-    return data
-
-
-@pytest.fixture
 def draft(tmp_path):
     path = tmp_path / "draft.md"
     path.write_text(DRAFT, encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from engine import auth
@@ -15,15 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(data))
-    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.chdir(ROOT)
-    monkeypatch.syspath_prepend(str(ROOT))  # pages import pages._ui, as under `streamlit run app.py`
-    st.cache_resource.clear()
-    yield data
-    st.cache_resource.clear()
+def data_dir(page_data_dir):
+    return page_data_dir
 
 
 def _page(name: str) -> AppTest:

@@ -323,14 +323,6 @@ def test_console_script_help_lists_every_verb():
         assert re.search(rf"^\s+{verb}\s", out.stdout, re.M), f"{verb} missing from peerdraft --help"
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(data))
-    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
-    return data
-
-
 def test_doctor_json_reports_settings_and_embedded_models(data_dir, capsys):
     assert main(["doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

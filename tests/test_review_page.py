@@ -28,15 +28,8 @@ Set up a master/slave pair and simply run the script.
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(data))
-    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.chdir(ROOT)
-    monkeypatch.syspath_prepend(str(ROOT))  # pages import pages._ui, as under `streamlit run app.py`
-    st.cache_resource.clear()
-    yield data
-    st.cache_resource.clear()
+def data_dir(page_data_dir):
+    return page_data_dir
 
 
 def _page() -> AppTest:
