@@ -28,6 +28,7 @@ class Settings:
     dtype: str = "auto"
     llm_threads: int = 0  # 0 = all cores
     compile: bool = False  # transformers: static KV cache + torch.compile (slow warm-up, see engine/llm/hf.py)
+    lean_decode: bool = True  # transformers on CPU: PeerDraft's decoding loop for Llama models (engine/llm/decode.py)
     endpoint_url: str = ""
     endpoint_key: str = ""
     endpoint_model: str = ""

@@ -76,6 +76,20 @@ def hf_llm(session_settings):
 
 
 @pytest.fixture(scope="session")
+def fp32_reference_llm(tmp_path_factory):
+    """transformers' own generate() on the embedded model in float32: the reference the faster
+    CPU paths (int4, int8, the lean decoder, compile) must reproduce."""
+    from engine.llm.hf import TransformersLLM
+
+    folder = tmp_path_factory.mktemp("fp32")
+    env = {"PEERDRAFT_DATA_DIR": str(folder / "data"), "PEERDRAFT_LLM_BACKEND": "transformers",
+           "PEERDRAFT_QUANTIZATION": "none", "PEERDRAFT_DTYPE": "float32", "PEERDRAFT_LEAN_DECODE": "false"}
+    llm = TransformersLLM(load_settings(env=env, toml_path=folder / "absent.toml"))
+    assert llm.decoder is None and llm.model is not None
+    return llm
+
+
+@pytest.fixture(scope="session")
 def default_index(session_settings, embedder):
     """The bundled corpus/ notes indexed once per test session (drafting and page tests share it)."""
     from engine.index import ensure_default_corpus

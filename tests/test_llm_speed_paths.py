@@ -27,12 +27,8 @@ def _token_ids(llm, text: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def fp32_llm(tmp_path_factory):
-    """The plain fp32 transformers path: the greedy reference the faster paths must reproduce."""
-    from engine.llm.hf import TransformersLLM
-
-    return TransformersLLM(_settings(tmp_path_factory.mktemp("fp32"), llm_backend="transformers",
-                                     quantization="none", dtype="float32"))
+def fp32_llm(fp32_reference_llm):
+    return fp32_reference_llm
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +70,7 @@ def _tiny_tied_model(torch):
 
 def test_int8_replaces_every_linear_including_the_tied_head():
     torch = pytest.importorskip("torch")
-    from engine.llm.hf import quantize_weights_int8
+    from engine.llm.packed import quantize_weights_int8
 
     model = _tiny_tied_model(torch)
     ids = torch.tensor([[1, 5, 9]])
@@ -89,7 +85,7 @@ def test_int8_replaces_every_linear_including_the_tied_head():
 
 def test_int4_packs_linears_in_groups_and_makes_the_tied_head_int8():
     torch = pytest.importorskip("torch")
-    from engine.llm.hf import _int4_linear_class, _int8_linear_class, quantize_weights_int4
+    from engine.llm.packed import int4_linear_class, int8_linear_class, quantize_weights_int4
 
     model = _tiny_tied_model(torch)
     ids = torch.tensor([[1, 5, 9]])
@@ -97,15 +93,15 @@ def test_int4_packs_linears_in_groups_and_makes_the_tied_head_int8():
         before = model(ids).float()
         quantize_weights_int4(model, torch)
         after = model(ids).float()
-    assert isinstance(model.proj, _int4_linear_class())
-    assert isinstance(model.head, _int8_linear_class())
+    assert isinstance(model.proj, int4_linear_class())
+    assert isinstance(model.head, int8_linear_class())
     assert model.embed.weight.dtype == torch.bfloat16  # the lookup table stays unquantized
     assert torch.allclose(after, before, atol=0.1 * before.abs().max().item())
 
 
 def test_int4_reproduces_weights_already_on_a_4_bit_grid_exactly():
     torch = pytest.importorskip("torch")
-    from engine.llm.hf import _int4_linear
+    from engine.llm.packed import int4_linear
 
     # A GGUF Q4_1 weight dequantizes to q·scale + minimum per 32 inputs: int4 must add no error.
     torch.manual_seed(1)
@@ -119,7 +115,7 @@ def test_int4_reproduces_weights_already_on_a_4_bit_grid_exactly():
     x = torch.randn(3, 64).to(torch.bfloat16)
     with torch.inference_mode():
         exact = x.float() @ linear.weight.t()
-        packed = _int4_linear(linear, torch, 32)(x).float()
+        packed = int4_linear(linear, torch, 32)(x).float()
     assert torch.allclose(packed, exact, atol=0.02 * exact.abs().max().item())
 
 
@@ -137,10 +133,9 @@ def test_int4_is_refused_on_cuda_and_listed_as_a_setting(tmp_path, monkeypatch):
 
 @pytest.mark.model
 def test_cpu_default_is_int4_and_its_greedy_opening_matches_fp32(hf_llm, fp32_greedy_ids):
-    from engine.llm.hf import _int4_linear_class
-
     assert hf_llm.quantization == "int4"
-    assert any(isinstance(m, _int4_linear_class()) for m in hf_llm.model.modules())
+    assert hf_llm.decoder is not None and hf_llm.decoder.layers[0][1].kind == "int4"
+    assert hf_llm.decoder.head.kind == "int8"  # as the GGUF keeps it (Q8_0)
     fast = generate(hf_llm, QUESTION, GREEDY)
     assert _token_ids(hf_llm, fast.text)[:SAME_PREFIX_TOKENS] == fp32_greedy_ids[:SAME_PREFIX_TOKENS]
     assert len(list(hf_llm.stream_chat(QUESTION, GREEDY))) > 1

@@ -4,21 +4,23 @@ Quantization modes (Settings.quantization):
 - auto: CUDA → bitsandbytes NF4 (double quantization, bf16 compute); CPU → int4. Dynamic
   int8 on CPU is faster but measured here to make SmolLM2's output loop (shared/STACK.md), so
   it is not offered.
-- int4 (CPU only): weight-only 4-bit, groups of 32 input channels with a scale and an offset
-  each, through torch's `_weight_int4pack_mm_for_cpu`; activations in bf16 (that kernel's
-  float32 path is not vectorized). Decoding one token reads every weight once, so on a
-  memory-bound CPU 4-bit weights are the fastest transformers path (bench/results.md "llm").
-  For the embedded GGUF it is no further loss: its block weights are Q4_1, which is exactly
-  this format (4 bits, 32-wide groups, scale + minimum). The tied output head becomes int8
-  per output channel instead, as the GGUF keeps it at 8 bits (Q8_0).
+- int4 (CPU only): weight-only 4-bit in groups of 32 (engine/llm/packed.py). Decoding one token
+  reads every weight once, so on a memory-bound CPU 4-bit weights are the fastest transformers
+  path. For the embedded GGUF it is no further loss: its block weights are Q4_1, exactly this
+  format. The output head becomes int8 per output channel, as the GGUF keeps it at 8 bits (Q8_0).
 - nf4: bitsandbytes 4-bit NF4 (CUDA, or CPU with bitsandbytes >= 0.49).
-- int8: CUDA → bitsandbytes LLM.int8(); CPU → weight-only int8 (per-output-channel scales,
-  `torch._weight_int8pack_mm`, activations in bf16 because that op is only vectorized for
-  bf16 on AVX2 CPUs). Unlike torch dynamic int8, which also quantizes activations and made
-  SmolLM2 loop, it keeps the output sane; the tied output head is quantized too.
+- int8: CUDA → bitsandbytes LLM.int8(); CPU → weight-only int8 (per-output-channel scales).
+  Unlike torch dynamic int8, which also quantizes activations and made SmolLM2 loop, it keeps
+  the output sane; the output head is quantized too.
 - none: full weights in `dtype` (auto → bf16 on CUDA; float32 for a GGUF on CPU).
 A GGUF model cannot be handed to bitsandbytes directly: it is dequantized once and saved as
 a plain HF copy under the cache directory, which bitsandbytes then loads.
+
+On CPU, Llama-architecture models (the embedded SmolLM2 included) decode through PeerDraft's own
+loop (engine/llm/decode.py; Settings.lean_decode, on by default) on weights transformers loaded:
+the same maths with fused projections and a preallocated KV cache, about twice the tokens/s of
+`generate()` here (bench/results.md, "llm"). It streams in the caller's thread. Other
+architectures, CUDA, and `compile` use `generate()` with a TextIteratorStreamer thread.
 
 Settings.compile (PEERDRAFT_COMPILE, default off): a static KV cache sized in 512-token
 buckets plus `torch.compile` (inductor, no CUDA graphs on CPU) of the decoding step. The
@@ -29,7 +31,6 @@ trade-off on this machine, which is why it is off by default.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import math
@@ -41,6 +42,7 @@ from typing import Iterator, Sequence
 from engine.embedded import SMOLLM2_NAME, embedded_llm, offline_hub
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, cuda_available
+from engine.llm.packed import quantize_weights_int4, quantize_weights_int8
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,112 +97,6 @@ def _weights_bytes(folder: str, gguf_file: str | None) -> int | None:
 CACHE_BUCKET = 512
 
 
-def quantize_weights_int8(model, torch, only_head: bool = False) -> None:
-    """Replace every nn.Linear of `model` (the tied output head included), or only the head, by a weight-only int8 one."""
-    head = model.get_output_embeddings()
-    if head is not None and head.weight is model.get_input_embeddings().weight:
-        untied = torch.nn.Linear(head.in_features, head.out_features, bias=False,
-                                 dtype=head.weight.dtype, device=head.weight.device)
-        untied.weight = torch.nn.Parameter(head.weight.detach().clone(), requires_grad=False)
-        model.set_output_embeddings(untied)
-    if only_head:
-        head = model.get_output_embeddings()
-        if isinstance(head, torch.nn.Linear):
-            model.set_output_embeddings(_int8_linear(head, torch))
-        return
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, torch.nn.Linear):
-                setattr(module, name, _int8_linear(child, torch))
-
-
-def _int8_linear(linear, torch):
-    """A weight-only int8 copy of `linear`: int8 rows with one float scale per output channel."""
-    weight = linear.weight.detach().float()
-    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-    qweight = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
-    bias = None if linear.bias is None else linear.bias.detach()
-    return _int8_linear_class()(qweight, scales.to(linear.weight.dtype), bias)
-
-
-INT4_GROUP = 32
-
-
-def quantize_weights_int4(model, torch, group_size: int = INT4_GROUP) -> None:
-    """Replace each nn.Linear of a bf16 `model` by a weight-only int4 one; the output head becomes int8.
-
-    Linears the kernel cannot pack (input width not a multiple of `group_size`, output width not a
-    multiple of 16) stay as they are."""
-    quantize_weights_int8(model, torch, only_head=True)
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, torch.nn.Linear) and child.in_features % group_size == 0 \
-                    and child.out_features % 16 == 0:
-                setattr(module, name, _int4_linear(child, torch, group_size))
-
-
-def _int4_linear(linear, torch, group_size: int):
-    """A weight-only int4 copy of `linear`: per group of `group_size` inputs, w ≈ q·scale + minimum."""
-    weight = linear.weight.detach().float()
-    out_features, in_features = weight.shape
-    groups = weight.reshape(out_features, in_features // group_size, group_size)
-    low, high = groups.amin(dim=-1, keepdim=True), groups.amax(dim=-1, keepdim=True)
-    scale = ((high - low) / 15.0).clamp(min=1e-12)
-    q = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32).reshape(out_features, in_features)
-    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1)
-    # The kernel computes (q - 8)·scale + zero, so zero is the group's value at q = 8.
-    zero = low + 8 * scale
-    scales_and_zeros = torch.stack([scale.reshape(out_features, -1).t(), zero.reshape(out_features, -1).t()],
-                                   dim=-1).contiguous().to(torch.bfloat16)
-    bias = None if linear.bias is None else linear.bias.detach()
-    return _int4_linear_class()(packed, scales_and_zeros, bias, group_size, out_features, in_features)
-
-
-@functools.cache
-def _int4_linear_class():
-    import torch  # defined on first use so importing this module stays light
-
-    class Int4WeightOnlyLinear(torch.nn.Module):
-        """y = x @ dequantized(packed).T + bias, through torch's packed int4 CPU matmul (bf16 activations)."""
-
-        def __init__(self, packed, scales_and_zeros, bias, group_size, out_features, in_features):
-            super().__init__()
-            self.register_buffer("packed", packed)
-            self.register_buffer("scales_and_zeros", scales_and_zeros)
-            self.register_buffer("bias", bias)
-            self.group_size, self.out_features, self.in_features = group_size, out_features, in_features
-
-        def forward(self, x):
-            flat = x.reshape(-1, self.in_features).to(torch.bfloat16)
-            y = torch._weight_int4pack_mm_for_cpu(flat, self.packed, self.group_size, self.scales_and_zeros)
-            y = y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
-            return y if self.bias is None else y + self.bias
-
-    return Int4WeightOnlyLinear
-
-
-@functools.cache
-def _int8_linear_class():
-    import torch  # defined on first use so importing this module stays light
-
-    class Int8WeightOnlyLinear(torch.nn.Module):
-        """y = x @ (qweight * scales[:, None]).T + bias, through torch's packed int8 matmul."""
-
-        def __init__(self, qweight, scales, bias):
-            super().__init__()
-            self.register_buffer("qweight", qweight.contiguous())
-            self.register_buffer("scales", scales)
-            self.register_buffer("bias", bias)
-            self.out_features, self.in_features = qweight.shape
-
-        def forward(self, x):
-            y = torch._weight_int8pack_mm(x.reshape(-1, self.in_features), self.qweight, self.scales.to(x.dtype))
-            y = y.reshape(*x.shape[:-1], self.out_features)
-            return y if self.bias is None else y + self.bias
-
-    return Int8WeightOnlyLinear
-
-
 class TransformersLLM:
     """Chat generation with streaming through transformers' TextIteratorStreamer."""
 
@@ -225,6 +121,7 @@ class TransformersLLM:
             raise ModelError(f"{self.model_name} needs about {need / 2**30:.1f} GiB but only "
                              f"{have / 2**30:.1f} GiB is free on {self.device}.",
                              "Set PEERDRAFT_QUANTIZATION=nf4 (CUDA) or choose a smaller PEERDRAFT_LLM_MODEL.")
+        self.decoder = None  # the lean CPU decoding loop (engine/llm/decode.py), when it applies
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
             if self.quantization == "nf4" or (self.quantization == "int8" and self._on_cuda):
@@ -234,23 +131,59 @@ class TransformersLLM:
                     folder, quantization_config=self._bnb_config(torch),
                     device_map="auto" if self._on_cuda else "cpu", dtype=torch.bfloat16)
             else:
+                lean = settings.lean_decode and not self._on_cuda and not self.compile
                 if self.quantization in ("int8", "int4"):
-                    dtype = torch.bfloat16  # the packed int8/int4 matmuls are only fast with bf16 activations
+                    # The lean loop quantizes from float32 (a GGUF's Q4_1 grid survives exactly);
+                    # the packed matmuls in a transformers model want bf16 activations.
+                    dtype = torch.float32 if lean else torch.bfloat16
                 self.model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
                 self.model.to(self.device)
-                if self.quantization == "int8":
+                if lean:
+                    self.decoder = self._lean_decoder(dtype, torch)
+                if self.decoder is None and self.quantization == "int8":
                     quantize_weights_int8(self.model, torch)
-                elif self.quantization == "int4":
+                elif self.decoder is None and self.quantization == "int4":
                     quantize_weights_int4(self.model, torch)
         except OSError as exc:
             raise ModelError(f"Could not load model {self.model_name!r}: {exc}",
                              "Use a local folder, a .gguf file, or an HF id already in your HF cache "
                              "(set PEERDRAFT_ALLOW_HUB=1 to let it download).") from exc
-        self.model.eval()
+        self.config = self.model.config
+        self.stop_ids = self._stop_ids(self.model.generation_config)
+        self.top_k = getattr(self.model.generation_config, "top_k", None) or 0
+        if self.decoder is not None:
+            self.model = None  # the decoder holds its own (packed) copy of every weight
+        else:
+            self.model.eval()
         self._torch = torch
         self._lock = threading.Lock()
         if self.compile:
             self._warm_up()
+
+    def _lean_decoder(self, dtype, torch):
+        """The lean decoding loop for this model, or None (logged) when it does not apply."""
+        from engine.llm.decode import LlamaDecoder, unsupported_reason
+
+        reason = unsupported_reason(self.model)
+        if reason is None and self.quantization == "none" and dtype not in (torch.float32, torch.bfloat16):
+            reason = f"dtype {dtype} on CPU"
+        if reason is not None:
+            log.info("transformers generate() for %s: the lean decoder does not apply (%s)", self.model_name, reason)
+            return None
+        if self.quantization == "none":
+            kind = head_kind = str(dtype).removeprefix("torch.")
+        else:
+            # The output head stays 8-bit, as the GGUF keeps it (Q8_0): at 4 bits greedy text drifts.
+            kind, head_kind = self.quantization, "int8"
+        with torch.inference_mode():
+            return LlamaDecoder(self.model, kind, head_kind, torch)
+
+    def _stop_ids(self, generation_config) -> set[int]:
+        ids = getattr(generation_config, "eos_token_id", None)
+        ids = set(ids if isinstance(ids, (list, tuple)) else [] if ids is None else [ids])
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
 
     def _warm_up(self) -> None:
         """Run a short greedy generation so torch.compile happens at load, not on first use."""
@@ -324,13 +257,19 @@ class TransformersLLM:
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParams,
                     stop_event: threading.Event | None = None) -> Iterator[str]:
+        if self.decoder is not None:
+            yield from self._lean_stream(messages, params, stop_event)
+            return
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         finished = threading.Event()  # ours: set when the consumer stops reading
 
+        def stopped() -> bool:
+            return finished.is_set() or (stop_event is not None and stop_event.is_set())
+
         class _StopWhenSet(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return finished.is_set() or (stop_event is not None and stop_event.is_set())
+                return stopped()
 
         inputs = self._encode_chat(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
@@ -379,20 +318,70 @@ class TransformersLLM:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def _lean_stream(self, messages: Sequence[Message], params: GenerationParams,
+                     stop_event: threading.Event | None) -> Iterator[str]:
+        """Stream from the lean decoder in the caller's own thread.
+
+        No worker thread, unlike generate(): a second thread brings a second OpenMP pool, and with
+        more pool threads than cores libgomp stops spinning between parallel regions, which cost
+        this loop about a fifth of its speed here (bench/results.md, "llm")."""
+        from transformers import TextStreamer
+
+        from engine.llm.decode import make_chooser
+
+        torch = self._torch
+        pieces: list[str] = []
+
+        class _Pieces(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    pieces.append(text)
+
+        generator = None
+        if params.temperature > 0 and params.seed is not None:
+            generator = torch.Generator().manual_seed(params.seed)
+        choose = make_chooser(torch, temperature=params.temperature, top_p=params.top_p, top_k=self.top_k,
+                              repetition_penalty=params.repetition_penalty, generator=generator)
+        prompt = self._encode_chat(messages)["input_ids"]
+        streamer = _Pieces(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        with self._lock:
+            streamer.put(prompt)
+            tokens = self.decoder.generate(prompt[0], params.max_new_tokens, choose, self.stop_ids,
+                                           should_stop=lambda: stop_event is not None and stop_event.is_set())
+            text = ""
+            try:
+                for token in tokens:
+                    streamer.put(torch.tensor([token]))
+                    while pieces:
+                        piece = pieces.pop(0)
+                        text += piece
+                        yield piece
+                    if params.stop and any(s in text for s in params.stop):
+                        return
+            except ValueError as exc:  # a prompt longer than the model's context
+                raise ModelError(f"Generation failed: {exc}", "Shorten the brief or the retrieved context.") from exc
+            streamer.end()
+            yield from pieces
+
     def perplexity(self, text: str) -> float:
         torch = self._torch
         ids = self.tokenizer(text, return_tensors="pt").input_ids.to(self.device)
         if ids.shape[1] < 2:
             raise ModelError("Perplexity needs at least two tokens of text.")
-        window = min(1024, getattr(self.model.config, "max_position_embeddings", 1024) or 1024)
+        window = min(1024, getattr(self.config, "max_position_embeddings", 1024) or 1024)
         nll, count = 0.0, 0
         with self._lock, torch.inference_mode():
             for start in range(0, ids.shape[1] - 1, window - 1):
                 chunk = ids[:, start:start + window]
                 if chunk.shape[1] < 2:
                     break
-                out = self.model(chunk, labels=chunk)
                 n = chunk.shape[1] - 1
-                nll += float(out.loss) * n
+                if self.decoder is not None:
+                    self.decoder.reset(chunk.shape[1])
+                    logits = self.decoder.forward(chunk[0], all_logits=True)
+                    loss = torch.nn.functional.cross_entropy(logits[:-1], chunk[0, 1:])
+                else:
+                    loss = self.model(chunk, labels=chunk).loss
+                nll += float(loss) * n
                 count += n
         return math.exp(nll / count)
