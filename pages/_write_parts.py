@@ -133,7 +133,8 @@ def open_article(store, user, index, retriever, documents) -> None:
     article_id = state.article_id
     latest = store.latest_version(user, article_id)
     state.stored_pins = stored_pins(store, user, article_id, index)
-    state.cards, state.drafted, state.outline_edited = {}, {}, None
+    state.cards, state.drafted, state.outline_edited, state.section_index = {}, {}, None, 0
+    state.pop("section_choice", None)  # an opened article starts at its first section
     state.loaded_article, state.citations = article_id, drafting.ArticleCitations(documents=documents)
     state.brief = store.get_brief(user, article_id) or Brief(store.get_article(user, article_id).title)
     state.outline = store.get_outline(user, article_id) or plan.plan_outline(state.brief, retriever)
@@ -143,10 +144,14 @@ def open_article(store, user, index, retriever, documents) -> None:
 
 
 def save_now(store, user, outline: Outline, brief: Brief, text: str):
-    """The Save button: the outline and a 'manual' version (the latest one when autosave already has this text)."""
+    """The Save button: the outline and a 'manual' version (the latest one, marked manual, when autosave
+    already has this text)."""
     saver = autosaver(store, user, ensure_article(store, user, outline, brief))
     store.save_outline(user, saver.article_id, outline)
-    return saver.flush(text, reason="manual", outline=outline) or saver.last_version
+    version = saver.flush(text, reason="manual", outline=outline)
+    if version is None:  # autosave already holds this text: the store marks that version 'manual'
+        version = store.save_version(user, saver.article_id, text, reason="manual", outline=outline)
+    return version
 
 
 # ---- evidence pins -----------------------------------------------------------------------------------

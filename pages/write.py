@@ -49,6 +49,8 @@ elif planned:
         status.update(label="Outline ready", state="complete")
     parts.flush_pending(state.get("article_text"))  # the previous article keeps everything typed into it
     state.cards, state.drafted, state.stored_pins, state.outline_edited = {}, {}, {}, None
+    state.section_index = 0  # a new outline starts at its first section
+    state.pop("section_choice", None)
     state.outline_version += 1
     state.citations, state.loaded_article = drafting.ArticleCitations(documents=documents), None
     state.pop("article_id", None)  # a new plan is a new article
@@ -72,7 +74,10 @@ with st.expander("Planning notes (diagram suggestions)"):
 
 st.subheader("Evidence and draft")
 names = [s.heading for s in outline.sections]
-i = st.selectbox("Section", range(len(names)), format_func=lambda n: names[n], key="section_choice")
+# Streamlit forgets a widget's value while another page is shown; section_index remembers it.
+i = st.selectbox("Section", range(len(names)), index=min(state.get("section_index", 0), len(names) - 1),
+                 format_func=lambda n: names[n], key="section_choice")
+state.section_index = i
 section, words = outline.sections[i], plan.section_words(outline, brief)[i]
 if st.button("Find evidence", key="find_evidence") or i not in state.cards:
     kept = state.cards.get(i) or state.get("stored_pins", {}).get(section.heading, [])  # pins saved with the article

@@ -220,7 +220,7 @@ def test_a_version_saved_on_another_page_replaces_the_unchanged_editor_text(draf
 
 
 def test_another_page_visit_keeps_the_edited_article_and_saves_nothing_new(drafted):
-    at, _, data_dir = drafted
+    at, core, data_dir = drafted
     store, user = workspace(data_dir)
     article_id = at.session_state["article_id"]
     edited = at.text_area(key="article_md").value + "\nWritten before visiting Settings.\n"
@@ -229,6 +229,7 @@ def test_another_page_visit_keeps_the_edited_article_and_saves_nothing_new(draft
     at.switch_page("pages/settings.py").run()
     at.switch_page("pages/write.py").run()
     assert not at.exception and at.text_area(key="article_md").value == edited
+    assert at.selectbox(key="section_choice").value == core != 0  # the chosen section, not the first
     assert store.latest_version(user, article_id).number == saved
 
 
