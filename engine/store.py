@@ -652,7 +652,8 @@ class Store:
     # ----------------------------------------------------------------- versions
     def save_version(self, user: User, article_id: int, markdown: str, *, reason: str = "autosave",
                      outline: Outline | None = None) -> Version:
-        """Append a version; when the text equals the latest version's, nothing is written and that one is returned.
+        """Append a version; when the text equals the latest version's, no version is added and that one is
+        returned (a manual save of autosaved text marks that version 'manual', the writer's checkpoint).
         A version saved with its outline also makes that the article's current outline."""
         if reason not in VERSION_REASONS:
             raise PeerDraftError(f"Version reason must be one of {', '.join(VERSION_REASONS)}, but is {reason!r}.")
@@ -660,10 +661,12 @@ class Store:
         digest = _hash(markdown)
         now = self._clock()
         with self._tx() as db:
-            latest = db.execute("SELECT id, number, content_hash FROM versions WHERE article_id = ? "
+            latest = db.execute("SELECT id, number, content_hash, reason FROM versions WHERE article_id = ? "
                                 "ORDER BY number DESC LIMIT 1", (article_id,)).fetchone()
             if latest is not None and latest["content_hash"] == digest and reason != "restore":
                 version_id = latest["id"]
+                if reason == "manual" and latest["reason"] == "autosave":
+                    db.execute("UPDATE versions SET reason = 'manual' WHERE id = ?", (version_id,))
             else:
                 number = (latest["number"] if latest else 0) + 1
                 cur = db.execute(

@@ -96,6 +96,9 @@ def test_versions_are_numbered_skip_identical_text_and_restore_as_new_version(st
     clock.now += 10
     same = store.save_version(alice, article.id, "first draft")
     assert same.id == v1.id
+    checkpoint = store.save_version(alice, article.id, "first draft", reason="manual")  # Save after autosave
+    assert (checkpoint.id, checkpoint.reason) == (v1.id, "manual")
+    assert store.save_version(alice, article.id, "first draft").reason == "manual"  # autosave never demotes it
     v2 = store.save_version(alice, article.id, "second draft words here", reason="generation",
                             outline=Outline("A", [Section("S")]))
     assert [v.number for v in store.list_versions(alice, article.id)] == [2, 1]
