@@ -16,13 +16,11 @@ from typing import Iterable
 
 from engine.errors import AccessDenied, NotFound
 from engine.events import OnEvent, ignore_event
-from engine.records import Document
-
-SHARED = ""
+from engine.records import SHARED, Document
 
 
 def can_read(user, document: Document) -> bool:
-    return document.owner == SHARED or document.owner == user.name
+    return document.readable_by(user.name)
 
 
 def can_manage(user, document: Document) -> bool:

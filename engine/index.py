@@ -26,7 +26,7 @@ from engine.embed import Embedder, embedder_fingerprint, load_embedder
 from engine.errors import IndexStateError, NotFound
 from engine.events import Event, OnEvent, ignore_event
 from engine.ingest import IngestedDocument, IngestReport, ingest_paths, ingest_uploads, update_metadata
-from engine.records import Chunk, Document
+from engine.records import Chunk, Document, owners_readable_by
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -332,7 +332,7 @@ class CorpusIndex:
         shared documents and that owner's own uploads."""
         with self._lock:
             return {s.document.content_hash: s.document.title for s in self.documents.values()
-                    if owner is None or s.document.owner in ("", owner)}
+                    if owner is None or s.document.readable_by(owner)}
 
     def _fresh_items(self, ingested: Iterable[IngestedDocument]) -> list[IngestedDocument]:
         # A document duplicates one in its own scope: the shared corpus, or the shared corpus plus its
@@ -341,7 +341,7 @@ class CorpusIndex:
         fresh = []
         for item in ingested:
             owner, content_hash = item.document.owner, item.document.content_hash
-            seen = ("", content_hash) in known or (owner, content_hash) in known
+            seen = any((scope, content_hash) in known for scope in owners_readable_by(owner))
             if not seen and item.document.doc_id not in self.documents:
                 known.add((owner, content_hash))
                 fresh.append(item)

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+SHARED = ""  # Document.owner of the shared team corpus
+
+
+def owners_readable_by(name: str) -> tuple[str, ...]:
+    """The owners whose documents `name` reads: the shared corpus and `name`'s own uploads.
+
+    The one statement of that rule: access checks, retrieval and duplicate detection all use it."""
+    return (SHARED, name) if name else (SHARED,)
+
+
 @dataclass(frozen=True)
 class Document:
     """One ingested source (paper, note, web page) and its bibliographic metadata."""
@@ -20,6 +30,9 @@ class Document:
     content_hash: str = ""
     n_pages: int = 1
     owner: str = ""  # "" = shared corpus; otherwise the user who uploaded it
+
+    def readable_by(self, name: str) -> bool:
+        return self.owner in owners_readable_by(name)
 
     def short_authors(self) -> str:
         """'Vaswani et al.' style author string for citations."""
