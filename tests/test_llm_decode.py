@@ -41,18 +41,36 @@ def _decoder(model, kind="float32", head_kind="float32"):
 
 @pytest.mark.parametrize("overrides", [{}, {"attention_bias": True, "tie_word_embeddings": False},
                                        {"num_key_value_heads": 4}])
-def test_prefill_and_every_decoding_step_match_the_transformers_forward(overrides):
+def test_prefill_and_every_decoding_step_match_the_transformers_forward(overrides, monkeypatch):
+    monkeypatch.setattr("engine.llm.decode.MANY_ROWS", 16)  # the prompt below takes the dense path
     model = _tiny_llama(**overrides)
     decoder = _decoder(model)
-    ids = torch.randint(0, 160, (20,))
+    ids = torch.randint(0, 160, (40,))
     with torch.inference_mode():
         reference = model(ids[None]).logits[0]
-        decoder.reset(20)
-        prefill = decoder.forward(ids[:12], all_logits=True)
-        steps = [decoder.forward(ids[i:i + 1]) for i in range(12, 20)]
-    assert torch.allclose(prefill, reference[:12], atol=1e-4)
-    assert torch.allclose(torch.cat(steps), reference[12:], atol=1e-4)
-    assert decoder.length == 20
+        decoder.reset(40)
+        # A prompt long enough for the dense many-rows path, a few single steps, then a short
+        # multi-token chunk after the cache (the masked attention path).
+        prefill = decoder.forward(ids[:24], all_logits=True)
+        steps = [decoder.forward(ids[i:i + 1]) for i in range(24, 32)]
+        chunk = decoder.forward(ids[32:40], all_logits=True)
+    assert torch.allclose(prefill, reference[:24], atol=1e-4)
+    assert torch.allclose(torch.cat(steps), reference[24:32], atol=1e-4)
+    assert torch.allclose(chunk, reference[32:], atol=1e-4)
+    assert decoder.length == 40
+
+
+@pytest.mark.parametrize("kind", ["int4", "int8", "bfloat16"])
+def test_dense_copy_of_a_packed_weight_is_what_its_kernel_computes(kind):
+    from engine.llm.packed import PackedWeight
+
+    torch.manual_seed(2)
+    weight = PackedWeight(torch.randn(48, 64), kind, torch)
+    x = torch.randn(5, 64)
+    with torch.inference_mode():
+        kernel = weight(x.to(weight.input_dtype)).float()
+        dense = weight.many_rows(x)
+    assert torch.allclose(dense, kernel, atol=0.02 * kernel.abs().max().item())
 
 
 def test_int4_decoder_stays_close_to_float_and_keeps_the_argmax():
