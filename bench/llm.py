@@ -5,6 +5,7 @@ same run. Each configuration runs in its own process so peak memory is its own.
     .venv/bin/python bench/llm.py            # writes bench/results.md (skips the SLOW configurations)
     .venv/bin/python bench/llm.py --slow     # also static cache + compile and nf4 (minutes each)
     .venv/bin/python bench/llm.py --only int4 --tokens 100
+    .venv/bin/python bench/llm.py --only "CPU default" --context-words 700   # a drafting-sized prompt
 """
 
 from __future__ import annotations
@@ -25,13 +26,18 @@ PROMPT = ("Explain in a short paragraph how the attention mechanism in a transfo
           "tokens to focus on, and why it is scaled by the square root of the key dimension.")
 RAW = "raw llama-cpp-python"
 RAW_PASSIVE = "raw llama-cpp-python, OMP_WAIT_POLICY=PASSIVE"
+GENERATE = {"lean_decode": "false"}  # transformers' own generate() instead of engine/llm/decode.py
 CONFIGS = {
     RAW: {},  # the library's defaults: its OpenMP threads spin between tokens
     RAW_PASSIVE: {},  # the same with OpenMP threads that sleep at once (no spinning at all)
     "ours: llama-cpp": {"llm_backend": "llama-cpp"},
+    "ours: transformers fp32, generate()": {"llm_backend": "transformers", "quantization": "none",
+                                            "dtype": "float32", **GENERATE},
     "ours: transformers fp32": {"llm_backend": "transformers", "quantization": "none", "dtype": "float32"},
     "ours: transformers bf16": {"llm_backend": "transformers", "quantization": "none", "dtype": "bfloat16"},
     "ours: transformers int8 (weight-only)": {"llm_backend": "transformers", "quantization": "int8"},
+    "ours: transformers int4 (weight-only), generate()": {"llm_backend": "transformers", "quantization": "int4",
+                                                          **GENERATE},
     "ours: transformers int4 (weight-only, CPU default)": {"llm_backend": "transformers", "quantization": "int4"},
     "ours: transformers int4, 1 thread": {"llm_backend": "transformers", "quantization": "int4",
                                           "llm_threads": "1"},
@@ -42,7 +48,7 @@ CONFIGS = {
 # Minutes each on busy cores (the compile alone took 230 s at load 9); run with --slow. Last
 # measured with the others (load 1.4-4.3): fp32 + compile 0.14 of raw, nf4 0.05.
 SLOW = ("ours: transformers fp32 + static cache + compile", "ours: transformers nf4 (bitsandbytes, CPU)")
-REFERENCE_TEXT = "ours: transformers fp32"  # greedy output the faster transformers paths should reproduce
+REFERENCE_TEXT = "ours: transformers fp32, generate()"  # greedy output the faster paths should reproduce
 
 
 def distinct_4grams(text: str) -> float:
@@ -62,7 +68,17 @@ def same_words(text: str, reference: str) -> int:
     return count
 
 
-def run_one(name: str, tokens: int) -> dict:
+def prompt_with_context(words: int) -> str:
+    """PROMPT after `words` words of the bundled attention notes, as a drafting prompt carries passages."""
+    if not words:
+        return PROMPT
+    notes = (Path(__file__).resolve().parents[1] / "corpus" / "attention-is-all-you-need.md").read_text()
+    text = " ".join((notes.split() * (1 + words // max(1, len(notes.split()))))[:words])
+    return f"Source notes:\n{text}\n\n{PROMPT}"
+
+
+def run_one(name: str, tokens: int, context_words: int = 0) -> dict:
+    prompt = prompt_with_context(context_words)
     threads = os.cpu_count() or 1
     start = time.perf_counter()
     if name in (RAW, RAW_PASSIVE):
@@ -74,7 +90,7 @@ def run_one(name: str, tokens: int) -> dict:
         load = time.perf_counter() - start
         t0 = time.perf_counter()
         first, pieces = None, []
-        for chunk in llama.create_chat_completion(messages=[{"role": "user", "content": PROMPT}], stream=True,
+        for chunk in llama.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
                                                   max_tokens=tokens, temperature=0.0, top_k=1,
                                                   repeat_penalty=1.0):
             piece = chunk["choices"][0]["delta"].get("content")
@@ -92,7 +108,7 @@ def run_one(name: str, tokens: int) -> dict:
         env["PEERDRAFT_DATA_DIR"] = os.environ.get("BENCH_DATA_DIR", "/tmp/peerdraft-bench")
         llm = load_llm(load_settings(env=env, toml_path=Path("/nonexistent")))
         load = time.perf_counter() - start
-        result = generate(llm, [Message("user", PROMPT)],
+        result = generate(llm, [Message("user", prompt)],
                           GenerationParams(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0))
         text, count, seconds, first = result.text, result.new_tokens, result.seconds, result.first_token_seconds
     return {"name": name, "load_s": load, "ttft_s": first, "tokens": count, "seconds": seconds,
@@ -105,10 +121,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--only", help="run configurations whose name contains this (results.md untouched)")
     parser.add_argument("--slow", action="store_true", help="also run the compile and nf4 configurations")
+    parser.add_argument("--context-words", type=int, default=0,
+                        help="put this many words of source notes before the question (results.md untouched)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.tokens)))
+        print(json.dumps(run_one(args.one, args.tokens, args.context_words)))
         return
     rows = []
     load_before = os.getloadavg()[0]
@@ -117,7 +135,8 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
         if name == RAW_PASSIVE:
             env["OMP_WAIT_POLICY"] = "PASSIVE"  # read when libgomp loads, so it must be in the child's environment
-        proc = subprocess.run([sys.executable, __file__, "--one", name, "--tokens", str(args.tokens)],
+        proc = subprocess.run([sys.executable, __file__, "--one", name, "--tokens", str(args.tokens),
+                               "--context-words", str(args.context_words)],
                               capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr[-800:]}", file=sys.stderr)
@@ -131,7 +150,8 @@ def main() -> None:
     raw = max(raws, key=lambda r: r["tok_s"]) if raws else None
     spinning = next((r for r in raws if r["name"] == RAW), None)
     reference = next((r["text"] for r in rows if r["name"] == REFERENCE_TEXT and "text" in r), None)
-    lines = [f"### LLM backends (SmolLM2-135M, {args.tokens}-token greedy chat generation, "
+    context = f", after {args.context_words} words of source notes" if args.context_words else ""
+    lines = [f"### LLM backends (SmolLM2-135M, {args.tokens}-token greedy chat generation{context}, "
              f"{os.cpu_count()} CPU threads, {time.strftime('%Y-%m-%d')}, 1-min load average "
              f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end)", "",
              "| configuration | load s | first token s | tok/s | ÷ raw llama.cpp | ÷ raw defaults | peak MB "
@@ -150,10 +170,15 @@ def main() -> None:
               "llama-cpp ÷ raw ≥ 0.95; transformers CPU ÷ raw ≥ 0.5. \"÷ raw llama.cpp\" divides by the faster "
               "raw row; \"÷ raw defaults\" by llama-cpp-python with its defaults, whose OpenMP threads spin "
               "and collapse when other processes share the cores. The engine sets OMP_WAIT_POLICY=PASSIVE "
-              "with GOMP_SPINCOUNT=10000: threads spin briefly, then sleep (engine/__init__.py)."]
+              "with GOMP_SPINCOUNT=10000: threads spin briefly, then sleep (engine/__init__.py). "
+              "transformers rows without \"generate()\" run PeerDraft's decoding loop for Llama models "
+              "(engine/llm/decode.py: fused q/k/v and gate/up matmuls, preallocated KV cache, float32 "
+              "residual stream); \"generate()\" rows run transformers' own generate() on the same "
+              "weights (PEERDRAFT_LEAN_DECODE=0). \"words = fp32 greedy\" counts leading words equal to "
+              "the fp32 generate() text."]
     table = "\n".join(lines)
     print(table)
-    if not args.only:
+    if not args.only and not args.context_words:
         write_section("llm", table)
 
 
