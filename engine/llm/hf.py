@@ -13,8 +13,9 @@ Quantization modes (Settings.quantization):
   Unlike torch dynamic int8, which also quantizes activations and made SmolLM2 loop, it keeps
   the output sane; the output head is quantized too.
 - none: full weights in `dtype` (auto → bf16 on CUDA; float32 for a GGUF on CPU).
-A GGUF model cannot be handed to bitsandbytes directly: it is dequantized once and saved as
-a plain HF copy under the cache directory, which bitsandbytes then loads.
+A GGUF is converted once to a plain float32 HF copy under the cache directory (reading a GGUF
+through transformers takes ~40 s here, the copy loads in seconds), and every mode loads that copy;
+bitsandbytes could not read the GGUF directly anyway.
 
 On CPU, Llama-architecture models (the embedded SmolLM2 included) decode through PeerDraft's own
 loop (engine/llm/decode.py; Settings.lean_decode, on by default) on weights transformers loaded:
@@ -35,6 +36,7 @@ import importlib.util
 import logging
 import math
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -65,6 +67,13 @@ def _model_source(settings: Settings) -> tuple[str, str | None, str]:
                               "Point PEERDRAFT_LLM_MODEL at a saved transformers model folder.")
         return str(path), None, path.name
     return raw, None, raw  # an HF id: works with a populated HF cache or PEERDRAFT_ALLOW_HUB=1
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def _available_bytes(on_cuda: bool) -> int | None:
@@ -123,10 +132,12 @@ class TransformersLLM:
                              "Set PEERDRAFT_QUANTIZATION=nf4 (CUDA) or choose a smaller PEERDRAFT_LLM_MODEL.")
         self.decoder = None  # the lean CPU decoding loop (engine/llm/decode.py), when it applies
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+            if gguf_file:
+                # Reading a GGUF through transformers takes ~40 s here (parsing its vocabulary and
+                # mapping tensor names); the plain copy it is converted to once loads in seconds.
+                folder, gguf_file = str(self._plain_copy(settings, folder, gguf_file)), None
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
             if self.quantization == "nf4" or (self.quantization == "int8" and self._on_cuda):
-                if gguf_file:
-                    folder = str(self._plain_copy(settings, folder, gguf_file))
                 self.model = AutoModelForCausalLM.from_pretrained(
                     folder, quantization_config=self._bnb_config(torch),
                     device_map="auto" if self._on_cuda else "cpu", dtype=torch.bfloat16)
@@ -233,20 +244,31 @@ class TransformersLLM:
                                   bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
 
     def _plain_copy(self, settings: Settings, folder: str, gguf_file: str) -> Path:
-        """A dequantized HF copy of a GGUF model (bitsandbytes cannot read GGUF), made once."""
+        """A float32 HF copy of a GGUF model (weights, config, tokenizer) under the cache directory,
+        made once per GGUF file (size and modification time) and reused by every later load."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        target = settings.cache_dir / "hf-models" / Path(gguf_file).stem
-        if (target / "config.json").is_file():
+        source = Path(folder) / gguf_file
+        stat = source.stat()
+        stamp = f"{source.name} {stat.st_size} {stat.st_mtime_ns}"
+        target = settings.cache_dir / "hf-models" / source.stem
+        if (target / "config.json").is_file() and _read_text(target / "source.txt") == stamp:
             return target
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+        log.info("Converting %s to a plain transformers copy in %s (once)", source.name, target)
+        import torch
+
+        # float32 keeps a Q4_1 weight exactly on its 4-bit grid for the int4 repacking.
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
         # The GGUF quantizer blocks save_pretrained; drop it, the weights are already plain floats.
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        tmp = target.with_name(target.name + ".tmp")
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp)
         AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file).save_pretrained(tmp)
+        (tmp / "source.txt").write_text(stamp)
+        shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
         return target
 
