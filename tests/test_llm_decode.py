@@ -185,3 +185,19 @@ def test_default_cpu_backend_streams_from_another_thread_and_its_perplexity_matc
     text = "Attention lets each token weigh every other token in the sequence."
     int4, fp32 = hf_llm.perplexity(text), fp32_reference_llm.perplexity(text)
     assert 1.0 < int4 and abs(int4 - fp32) / fp32 < 0.25  # 4-bit weights move it a little, not a lot
+
+
+@pytest.mark.model
+def test_detokenizer_pieces_join_to_the_full_decode(hf_llm):
+    from engine.llm.hf import Detokenizer
+
+    tokenizer = hf_llm.tokenizer
+    text = ("Naïve café — 東京 🚀 attention.\n\n  def f(x):\n      return x  # ok\n"
+            "Scaled by 1/√d_k [1]. Emoji 👩‍🔬 and 'quotes' end.")
+    ids = tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
+    stream = Detokenizer(tokenizer)
+    pieces = [stream.add(i) for i in ids]
+    pieces.append(stream.flush())
+    assert "".join(pieces) == tokenizer.decode(ids, skip_special_tokens=True)
+    assert sum(1 for p in pieces if p) > 10  # it streams, not one piece at the end
+    assert not any("\ufffd" in p for p in pieces)

@@ -106,6 +106,38 @@ def _weights_bytes(folder: str, gguf_file: str | None) -> int | None:
 CACHE_BUCKET = 512
 
 
+class Detokenizer:
+    """Text pieces for token ids as they come, decoding a window of a few tokens each time.
+
+    transformers' TextStreamer decodes everything since the last newline at every token, which cost
+    this loop milliseconds a token on long lines. The window starts one emitted piece back, so a
+    tokenizer that drops the leading space of the first token it decodes drops it from both texts
+    compared; a piece is held back while it ends in an incomplete UTF-8 character (U+FFFD)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.ids = tokenizer, []
+        self.prefix = self.read = 0  # ids[prefix:read] were decoded already; ids[read:] are pending
+
+    def _decode(self, ids) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def add(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        before = self._decode(self.ids[self.prefix:self.read])
+        now = self._decode(self.ids[self.prefix:])
+        if len(now) <= len(before) or now.endswith("\ufffd"):
+            return ""
+        self.prefix, self.read = self.read, len(self.ids)
+        return now[len(before):]
+
+    def flush(self) -> str:
+        """Whatever is still held back at the end of generation."""
+        before = self._decode(self.ids[self.prefix:self.read])
+        now = self._decode(self.ids[self.prefix:])
+        self.prefix = self.read = len(self.ids)
+        return now[len(before):] if len(now) > len(before) else ""
+
+
 class TransformersLLM:
     """Chat generation with streaming through transformers' TextIteratorStreamer."""
 
@@ -347,43 +379,33 @@ class TransformersLLM:
         No worker thread, unlike generate(): a second thread brings a second OpenMP pool, and with
         more pool threads than cores libgomp stops spinning between parallel regions, which cost
         this loop about a fifth of its speed here (bench/results.md, "llm")."""
-        from transformers import TextStreamer
-
         from engine.llm.decode import make_chooser
 
         torch = self._torch
-        pieces: list[str] = []
-
-        class _Pieces(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-                if text:
-                    pieces.append(text)
-
         generator = None
         if params.temperature > 0 and params.seed is not None:
             generator = torch.Generator().manual_seed(params.seed)
         choose = make_chooser(torch, temperature=params.temperature, top_p=params.top_p, top_k=self.top_k,
                               repetition_penalty=params.repetition_penalty, generator=generator)
         prompt = self._encode_chat(messages)["input_ids"]
-        streamer = _Pieces(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        text_of = Detokenizer(self.tokenizer)
         with self._lock:
-            streamer.put(prompt)
             tokens = self.decoder.generate(prompt[0], params.max_new_tokens, choose, self.stop_ids,
                                            should_stop=lambda: stop_event is not None and stop_event.is_set())
             text = ""
             try:
                 for token in tokens:
-                    streamer.put(torch.tensor([token]))
-                    while pieces:
-                        piece = pieces.pop(0)
+                    piece = text_of.add(token)
+                    if piece:
                         text += piece
                         yield piece
                     if params.stop and any(s in text for s in params.stop):
                         return
             except ValueError as exc:  # a prompt longer than the model's context
                 raise ModelError(f"Generation failed: {exc}", "Shorten the brief or the retrieved context.") from exc
-            streamer.end()
-            yield from pieces
+            rest = text_of.flush()
+            if rest:
+                yield rest
 
     def perplexity(self, text: str) -> float:
         torch = self._torch
