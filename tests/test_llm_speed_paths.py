@@ -27,13 +27,8 @@ def _token_ids(llm, text: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def fp32_llm(fp32_reference_llm):
-    return fp32_reference_llm
-
-
-@pytest.fixture(scope="module")
-def fp32_greedy_ids(fp32_llm):
-    return _token_ids(fp32_llm, generate(fp32_llm, QUESTION, GREEDY).text)
+def fp32_greedy_ids(fp32_reference_llm):
+    return _token_ids(fp32_reference_llm, generate(fp32_reference_llm, QUESTION, GREEDY).text)
 
 
 def test_compile_setting_reads_env_and_rejects_garbage(tmp_path):
@@ -152,18 +147,18 @@ def test_int8_weight_only_greedy_opening_matches_the_plain_path(tmp_path, fp32_g
 
 
 @pytest.mark.model
-def test_compiled_static_cache_path_streams_the_plain_greedy_text_and_stops(fp32_llm, fp32_greedy_ids):
+def test_compiled_static_cache_path_streams_the_plain_greedy_text_and_stops(fp32_reference_llm, fp32_greedy_ids):
     # The same fp32 model switched to the compiled path: no second load; the compile itself
     # (minutes on 2 busy cores) is the cost of this test. Runs last in the module.
-    plain_text = generate(fp32_llm, QUESTION, GREEDY).text
-    fp32_llm.compile = True
+    plain_text = generate(fp32_reference_llm, QUESTION, GREEDY).text
+    fp32_reference_llm.compile = True
     try:
-        chunks = list(fp32_llm.stream_chat(QUESTION, GREEDY))
+        chunks = list(fp32_reference_llm.stream_chat(QUESTION, GREEDY))
         assert len(chunks) > 1
         assert "".join(chunks) == plain_text  # fp32 both ways: identical
         stop = threading.Event()
-        result = generate(fp32_llm, QUESTION, GenerationParams(max_new_tokens=100, temperature=0.0),
+        result = generate(fp32_reference_llm, QUESTION, GenerationParams(max_new_tokens=100, temperature=0.0),
                           on_text=lambda _p: stop.set(), stop_event=stop)
         assert result.stopped and result.new_tokens < 20
     finally:
-        fp32_llm.compile = False
+        fp32_reference_llm.compile = False

@@ -146,7 +146,7 @@ class LlamaDecoder:
 
     # -- maths ---------------------------------------------------------------------------
     def _norm(self, h):
-        """The row-wise RMSNorm denominator, shape (n, 1); the weight lives in the next projection."""
+        """The row-wise RMSNorm denominator, shape (n, 1); its weight multiplies the projection's input."""
         torch = self.torch
         return torch.hypot(torch.linalg.vector_norm(h, dim=-1, keepdim=True), self._eps_term)
 
@@ -157,16 +157,12 @@ class LlamaDecoder:
             return weight.many_rows(h * norm).div_(self._norm(h))
         x = torch.empty(h.shape, dtype=weight.input_dtype)
         torch.mul(h, norm, out=x)
-        return self._float(weight(x)).div_(self._norm(h))
+        return weight(x).float().div_(self._norm(h))
 
     def _project(self, weight, x):
         if x.shape[0] >= MANY_ROWS:
             return weight.many_rows(x)
-        return self._float(weight(x.to(weight.input_dtype)))
-
-    @staticmethod
-    def _float(x):
-        return x.float()  # a no-op view when x is float32 already
+        return weight(x.to(weight.input_dtype)).float()  # .float() returns float32 outputs as they are
 
     def forward(self, ids, all_logits: bool = False):
         """Run `ids` (1-D token tensor) after the cached sequence; float32 logits of the last

@@ -118,24 +118,26 @@ class Detokenizer:
         self.tokenizer, self.ids = tokenizer, []
         self.prefix = self.read = 0  # ids[prefix:read] were decoded already; ids[read:] are pending
 
-    def _decode(self, ids) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
+    def _pending(self) -> str:
+        """The text ids[read:] add after what was emitted, decoded with the window's prefix."""
+        decode = self.tokenizer.decode
+        before = decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
+        now = decode(self.ids[self.prefix:], skip_special_tokens=True)
+        return now[len(before):] if len(now) > len(before) else ""
 
     def add(self, token_id: int) -> str:
         self.ids.append(token_id)
-        before = self._decode(self.ids[self.prefix:self.read])
-        now = self._decode(self.ids[self.prefix:])
-        if len(now) <= len(before) or now.endswith("\ufffd"):
+        piece = self._pending()
+        if not piece or piece.endswith("\ufffd"):
             return ""
         self.prefix, self.read = self.read, len(self.ids)
-        return now[len(before):]
+        return piece
 
     def flush(self) -> str:
         """Whatever is still held back at the end of generation."""
-        before = self._decode(self.ids[self.prefix:self.read])
-        now = self._decode(self.ids[self.prefix:])
+        piece = self._pending()
         self.prefix = self.read = len(self.ids)
-        return now[len(before):] if len(now) > len(before) else ""
+        return piece
 
 
 class TransformersLLM:
@@ -179,7 +181,7 @@ class TransformersLLM:
                     # The lean loop quantizes from float32 (a GGUF's Q4_1 grid survives exactly);
                     # the packed matmuls in a transformers model want bf16 activations.
                     dtype = torch.float32 if lean else torch.bfloat16
-                self.model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
+                self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
                 self.model.to(self.device)
                 if lean:
                     self.decoder = self._lean_decoder(dtype, torch)
@@ -263,8 +265,8 @@ class TransformersLLM:
 
     def _resolve_dtype(self, dtype: str, torch, from_gguf: bool):
         if dtype == "auto":
-            # transformers keeps GGUF weights packed and computes in float32 on CPU; casting
-            # to bf16 only adds conversions. Plain checkpoints run well in bf16.
+            # A GGUF arrives as its float32 plain copy (its quantized weights, dequantized exactly);
+            # on CPU it stays float32. Plain checkpoints run well in bf16.
             return torch.float32 if from_gguf and not self._on_cuda else torch.bfloat16
         return getattr(torch, dtype)
 
@@ -318,12 +320,9 @@ class TransformersLLM:
 
         finished = threading.Event()  # ours: set when the consumer stops reading
 
-        def stopped() -> bool:
-            return finished.is_set() or (stop_event is not None and stop_event.is_set())
-
         class _StopWhenSet(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return stopped()
+                return finished.is_set() or (stop_event is not None and stop_event.is_set())
 
         inputs = self._encode_chat(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
