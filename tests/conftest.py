@@ -12,6 +12,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tests build their own Settings; a developer's environment must not leak into them.
 for _name in [n for n in os.environ if n.startswith("PEERDRAFT_")]:
     del os.environ[_name]
+# Plumbing tests draft with the small real model (SmolLM2-135M, fast); the tests that judge writing load the
+# default Qwen2.5-Coder-1.5B through the `writer_llm` fixture. CLI and app runs inherit this variable.
+SMALL_PROFILE = {"PEERDRAFT_LLM_PROFILE": "small"}
+os.environ.update(SMALL_PROFILE)
 
 from engine.settings import Settings, load_settings  # noqa: E402
 
@@ -42,13 +46,14 @@ def page_data_dir(data_dir: Path, monkeypatch):
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Default settings with the data directory in tmp_path (no peerdraft.toml)."""
-    return load_settings(env={"PEERDRAFT_DATA_DIR": str(tmp_path / "data")}, toml_path=tmp_path / "none.toml")
+    return load_settings(env={"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), **SMALL_PROFILE},
+                         toml_path=tmp_path / "none.toml")
 
 
 @pytest.fixture(scope="session")
 def session_settings(tmp_path_factory) -> Settings:
     data = tmp_path_factory.mktemp("session-data")
-    return load_settings(env={"PEERDRAFT_DATA_DIR": str(data)}, toml_path=data / "none.toml")
+    return load_settings(env={"PEERDRAFT_DATA_DIR": str(data), **SMALL_PROFILE}, toml_path=data / "none.toml")
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +73,14 @@ def llama_llm(session_settings):
 
 
 @pytest.fixture(scope="session")
+def writer_llm(session_settings):
+    """The real default drafting model, Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) through llama.cpp, loaded once."""
+    from engine.llm.llamacpp import LlamaCppLLM
+
+    return LlamaCppLLM(session_settings.with_values(llm_profile="default"))
+
+
+@pytest.fixture(scope="session")
 def hf_llm(session_settings):
     """The real embedded SmolLM2-135M through transformers (bf16 on CPU), loaded once."""
     from engine.llm.hf import TransformersLLM
@@ -82,7 +95,7 @@ def fp32_reference_llm(tmp_path_factory):
     from engine.llm.hf import TransformersLLM
 
     folder = tmp_path_factory.mktemp("fp32")
-    env = {"PEERDRAFT_DATA_DIR": str(folder / "data"), "PEERDRAFT_LLM_BACKEND": "transformers",
+    env = {"PEERDRAFT_DATA_DIR": str(folder / "data"), "PEERDRAFT_LLM_BACKEND": "transformers", **SMALL_PROFILE,
            "PEERDRAFT_QUANTIZATION": "none", "PEERDRAFT_DTYPE": "float32", "PEERDRAFT_LEAN_DECODE": "false"}
     llm = TransformersLLM(load_settings(env=env, toml_path=folder / "absent.toml"))
     assert llm.decoder is None and llm.model is not None

@@ -23,7 +23,8 @@ GREEDY = GenerationParams(max_new_tokens=12, temperature=0.0, repetition_penalty
 
 
 def _settings(tmp_path, **env):
-    env = {"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), **{f"PEERDRAFT_{k.upper()}": v for k, v in env.items()}}
+    env = {"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), "PEERDRAFT_LLM_PROFILE": "small",
+           **{f"PEERDRAFT_{k.upper()}": v for k, v in env.items()}}
     return load_settings(env=env, toml_path=tmp_path / "absent.toml")
 
 

@@ -18,7 +18,8 @@ SAME_PREFIX_TOKENS = 6  # bf16 activations may drift later; the opening must mat
 
 
 def _settings(tmp_path, **env):
-    env = {"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), **{f"PEERDRAFT_{k.upper()}": v for k, v in env.items()}}
+    env = {"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), "PEERDRAFT_LLM_PROFILE": "small",
+           **{f"PEERDRAFT_{k.upper()}": v for k, v in env.items()}}
     return load_settings(env=env, toml_path=tmp_path / "absent.toml")
 
 

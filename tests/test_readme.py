@@ -106,6 +106,8 @@ COVERED: dict[str, Exercised] = {
     "peerdraft run [--port 8501] [--host 127.0.0.1] [--open]":
         Exercised("tests/test_run.py", 'cli("run", "--port", str(port))'),
     "peerdraft doctor [--json]": Exercised(HERE, "def test_doctor_json_reports_settings_and_embedded_models("),
+    "peerdraft model install [--force]": Exercised("tests/test_cli_model.py", 'main(["model", "install"])'),
+    "peerdraft model status [--json]": Exercised("tests/test_cli_model.py", 'main(["model", "status", "--json"])'),
     'peerdraft generate "PROMPT" [--max-new-tokens N] [--temperature T] [--json]':
         Exercised("tests/test_llm.py", 'cli_main(["generate", "Say hello.", "--max-new-tokens", "8"'),
     # index and search load the embedding model (tens of seconds): run once, in tests/test_cli_corpus.py

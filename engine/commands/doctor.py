@@ -6,7 +6,7 @@ import importlib.util
 import json
 import sqlite3
 
-from engine.embedded import embedded_embedder_dir, embedded_llm
+from engine.embedded import describe_llm, embedded_embedder_dir, profile_llm
 from engine.errors import PeerDraftError
 from engine.llm import cuda_available, llama_cpp_available, resolve_backend
 from engine.settings import Settings
@@ -32,13 +32,12 @@ def diagnose(settings: Settings) -> tuple[list[tuple[str, str]], list[str]]:
                         "pip install 'peerdraft[llama]' or set PEERDRAFT_LLM_BACKEND=transformers.")
     if settings.quantization == "nf4" and not importlib.util.find_spec("bitsandbytes"):
         problems.append("PEERDRAFT_QUANTIZATION=nf4 needs bitsandbytes: pip install 'peerdraft[gpu]'.")
-    if backend == "openai-compatible":
-        facts.append(("llm model", f"{settings.endpoint_model or '(first served)'} at {settings.endpoint_url}"))
-    elif settings.llm_model:
-        facts.append(("llm model", settings.llm_model))
-    else:
+    model, why = describe_llm(settings)
+    facts.append(("llm model", model))
+    facts.append(("llm model chosen by", why))
+    if backend != "openai-compatible" and not settings.llm_model:
         try:
-            facts.append(("llm model", f"embedded SmolLM2-135M-Instruct: {embedded_llm().path}"))
+            facts.append(("llm model file", str(profile_llm(settings.llm_profile).path)))
         except PeerDraftError as exc:
             problems.append(str(exc))
     if settings.embedding_model:

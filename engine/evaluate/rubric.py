@@ -64,7 +64,8 @@ def rubric_unavailable_reason(settings: Settings) -> str | None:
     """Why the model rubric is withheld with this configuration, or None when it can run."""
     name = settings.endpoint_model or settings.llm_model
     if not settings.endpoint_url and not settings.llm_model:
-        return ("The model rubric is hidden: the embedded SmolLM2-135M is too small to judge accuracy or "
+        model = "SmolLM2-135M" if settings.llm_profile == "small" else "Qwen2.5-Coder-1.5B"
+        return (f"The model rubric is hidden: the embedded {model} is too small to judge accuracy or "
                 "originality, and its grades would look meaningful without being so. Configure a capable model "
                 "(Settings: a local 7B+ model or an OpenAI-compatible endpoint) to enable it.")
     if _SMALL_MODEL.search(name or ""):

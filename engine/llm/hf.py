@@ -41,7 +41,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from engine.embedded import SMOLLM2_NAME, embedded_llm, offline_hub
+from engine.embedded import offline_hub, profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, cuda_available
 from engine.llm.packed import quantize_weights_int4, quantize_weights_int8
@@ -53,8 +53,8 @@ log = logging.getLogger(__name__)
 def _model_source(settings: Settings) -> tuple[str, str | None, str]:
     """(folder or HF id, gguf file name or None, display name) for the configured model."""
     if not settings.llm_model:
-        model = embedded_llm()
-        return str(model.directory), model.file_name, SMOLLM2_NAME
+        model = profile_llm(settings.llm_profile)
+        return str(model.directory), model.file_name, model.name
     raw = settings.llm_model
     path = Path(raw).expanduser()
     if path.suffix == ".gguf":

@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from engine.embedded import SMOLLM2_NAME, embedded_llm
+from engine.embedded import profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message
 from engine.settings import Settings
@@ -36,7 +36,8 @@ def _omp_policy_note() -> str | None:
 def gguf_path(settings: Settings) -> tuple[Path, str]:
     """The GGUF file to load and a display name for it."""
     if not settings.llm_model:
-        return embedded_llm().path, SMOLLM2_NAME
+        model = profile_llm(settings.llm_profile)
+        return model.path, model.name
     path = Path(settings.llm_model).expanduser()
     if path.suffix != ".gguf":
         raise ConfigError(f"The llama-cpp backend needs a .gguf file, but PEERDRAFT_LLM_MODEL is {settings.llm_model!r}.",

@@ -101,7 +101,8 @@ def app_env(data_dir: Path, **extra: str) -> dict:
     """The environment of an app under test: fresh data dir, no config file, nothing from the net."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEERDRAFT_")}
     env.update(PEERDRAFT_DATA_DIR=str(data_dir), PEERDRAFT_CONFIG=str(data_dir.parent / "absent.toml"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
+               PEERDRAFT_LLM_PROFILE="small")  # the browser flow tests plumbing; tests/test_article.py judges writing
     env.update(extra)
     return env
 
