@@ -23,7 +23,7 @@ _WORD = re.compile(r"\S+")
 REFERENCES_HEADING = re.compile(
     r"^(?:\d+\.?\s+|[A-Z]\.\s+)?(references|bibliography|works cited|literature cited|reference list)\s*:?$",
     re.IGNORECASE)
-_AFTER_REFERENCES = re.compile(r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(appendix|appendices|supplementary)", re.IGNORECASE)
+AFTER_REFERENCES = re.compile(r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(appendix|appendices|supplementary)", re.IGNORECASE)
 _KNOWN_SECTIONS = re.compile(
     r"^(abstract|introduction|related work|background|method|methods|methodology|approach|model|"
     r"experiments?|experimental setup|evaluation|results|discussion|analysis|limitations|conclusions?|"
@@ -53,10 +53,11 @@ def looks_like_heading(line: str) -> bool:
 class Block:
     """A heading or a paragraph as read from a source, with its page and heading level."""
 
-    kind: str  # heading | para
+    kind: str  # heading | para | table | caption | footnote | equation
     text: str
     page: int = 1
     level: int = 1
+    label: str = ""  # "Table 2", "Figure 1": what a table or caption is, for citing it as such
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Paragraph:
     end: int
     page: int
     section: str
+    kind: str = "text"  # text | table | caption | footnote (a chunk never mixes kinds)
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def assemble_body(blocks: list[Block]) -> Body:
         if not text:
             continue
         if block.kind == "heading":
-            if refs_level is not None and (block.level <= refs_level or _AFTER_REFERENCES.match(text)):
+            if refs_level is not None and (block.level <= refs_level or AFTER_REFERENCES.match(text)):
                 refs_level = None
             if REFERENCES_HEADING.match(text):
                 refs_level = block.level
@@ -101,6 +104,8 @@ def assemble_body(blocks: list[Block]) -> Body:
         if refs_level is not None:
             references.append(text)
             continue
+        if block.kind == "equation":
+            text = f"[Equation: {text}]"  # kept recognisable as math, not read as a sentence
         if parts:
             offset += 2  # the "\n\n" separator
         start, offset = offset, offset + len(text)
@@ -110,7 +115,8 @@ def assemble_body(blocks: list[Block]) -> Body:
         if block.kind == "heading":
             section = text
         else:
-            paragraphs.append(Paragraph(start, offset, block.page, section))
+            kind = block.kind if block.kind in ("table", "caption", "footnote") else "text"
+            paragraphs.append(Paragraph(start, offset, block.page, section, kind, block.label))
     pages = tuple((page, s, e) for page, (s, e) in sorted(page_spans.items()))
     return Body("\n\n".join(parts), "\n\n".join(references), pages, tuple(paragraphs))
 
@@ -137,16 +143,21 @@ def chunk_body(doc_id: str, body: Body, target_words: int = TARGET_WORDS,
     """Chunks of at most ~target_words, packed by sentence inside each section, overlapping their neighbours."""
     text = body.text
     groups: list[list[tuple[int, int, int, str]]] = []  # per section: (start, end, page, section)
+    kinds: list[tuple[str, str]] = []  # per group: (kind, label)
     for para in body.paragraphs:
         units = [(s, e, para.page, para.section)
-                 for ss, se in _sentence_spans(text, para.start, para.end)
+                 for ss, se in (_sentence_spans(text, para.start, para.end) if para.kind == "text"
+                                else [(para.start, para.end)])
                  for s, e in _split_long(text, ss, se, target_words)]
-        if groups and groups[-1] and groups[-1][-1][3] == para.section:
+        # prose packs across paragraphs of one section; a table, caption or footnote is a unit of its own
+        if para.kind == "text" and groups and groups[-1] and groups[-1][-1][3] == para.section \
+                and kinds[-1][0] == "text":
             groups[-1].extend(units)
         else:
             groups.append(units)
+            kinds.append((para.kind, para.label))
     chunks: list[Chunk] = []
-    for units in groups:
+    for units, (kind, label) in zip(groups, kinds):
         counts = [len(text[s:e].split()) for s, e, _, _ in units]
         i = 0
         while i < len(units):
@@ -156,7 +167,8 @@ def chunk_body(doc_id: str, body: Body, target_words: int = TARGET_WORDS,
                 j += 1
             start, end = units[i][0], units[j - 1][1]
             chunks.append(Chunk(chunk_id=f"{doc_id}:{len(chunks):04d}", doc_id=doc_id, text=text[start:end],
-                                page=units[i][2], section=units[i][3], start=start, end=end))
+                                page=units[i][2], section=units[i][3], start=start, end=end, kind=kind,
+                                label=label))
             if j >= len(units):
                 break
             k, shared = j, 0

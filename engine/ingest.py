@@ -9,9 +9,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable
 
+from engine.bibliography import ReferenceEntry
 from engine.chunking import Block, Body, assemble_body, chunk_body, clean_text, looks_like_heading
 from engine.errors import IngestError
 from engine.events import Event, OnEvent, ignore_event
+from engine.ingest_pdf import ParseReport
 from engine.records import Chunk, Document
 from engine.settings import Settings
 
@@ -33,6 +35,8 @@ class IngestedDocument:
     references: str
     pages: tuple[tuple[int, int, int], ...]
     chunks: tuple[Chunk, ...]
+    bibliography: tuple[ReferenceEntry, ...] = ()  # the paper's own reference list, parsed (PDFs)
+    report: ParseReport | None = None  # what the PDF reader found: pages, sections, tables, OCR, warnings
 
 
 @dataclass(frozen=True)
@@ -292,10 +296,13 @@ def ingest_bytes(name: str, data: bytes, settings: Settings, *, owner: str = "")
     _check_size(name, len(data), settings)
     first_text = ""
     n_pages = 1
+    bibliography, report = (), None
     if kind == "pdf":
         from engine.ingest_pdf import read_pdf
 
-        blocks, meta, n_pages, first_text = read_pdf(name, data)
+        pdf = read_pdf(name, data)
+        blocks, meta, n_pages, first_text = pdf.blocks, pdf.header(), pdf.n_pages, pdf.first_text
+        bibliography, report = pdf.references, pdf.report
     else:
         text = _decode(name, data)
         if kind == "html":
@@ -306,7 +313,7 @@ def ingest_bytes(name: str, data: bytes, settings: Settings, *, owner: str = "")
         first_text = clean_text(text[:3000]) if kind != "html" else ""
     body: Body = assemble_body(blocks)
     if not re.search(r"\w", body.text):
-        hint = "If it is a scanned PDF, run OCR on it first." if kind == "pdf" else "Add a file with text in it."
+        hint = "Its pages hold no text layer or OCR could not read them." if kind == "pdf" else "Add a file with text in it."
         raise IngestError(f"{name} contains no extractable text.", hint)
     content_hash = hashlib.sha256(" ".join((body.text + " " + body.references).lower().split()).encode()).hexdigest()
     fields = _metadata(kind, name, meta, blocks, first_text)
@@ -314,7 +321,7 @@ def ingest_bytes(name: str, data: bytes, settings: Settings, *, owner: str = "")
     document = Document(doc_id=doc_id, source_name=name, kind=kind, content_hash=content_hash,
                         n_pages=n_pages, owner=owner, **fields)
     chunks = chunk_body(doc_id, body)
-    return IngestedDocument(document, body.text, body.references, body.pages, tuple(chunks))
+    return IngestedDocument(document, body.text, body.references, body.pages, tuple(chunks), bibliography, report)
 
 
 def ingest_file(path: Path, settings: Settings, *, owner: str = "") -> IngestedDocument:

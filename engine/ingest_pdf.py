@@ -1,4 +1,12 @@
-"""PDF reading for the ingest stage: page text through pypdf, running headers/footers removed, paragraphs rebuilt."""
+"""PDF reading for the ingest stage: layout (fonts, positions, columns) through pdfplumber/pdfminer.six, header
+metadata apart from the body, running lines, footnotes, tables and captions labelled, references parsed, OCR
+for scanned pages.
+
+Why pdfplumber: it exposes every character with its font name, size and position (pdfminer.six underneath,
+both MIT), which is what title/author blocks, two-column reading order and headings need; pypdf (BSD) stays
+for encryption, document metadata and as a second text extractor for pages pdfminer cannot decode. PyMuPDF
+would be faster but is AGPL, which a team deployment cannot take on lightly.
+"""
 
 from __future__ import annotations
 
@@ -6,71 +14,517 @@ import io
 import logging
 import re
 from collections import Counter
+from dataclasses import dataclass, field, replace
 
-from engine.chunking import Block, clean_text, looks_like_heading
+from engine.chunking import AFTER_REFERENCES, REFERENCES_HEADING, Block, clean_text, looks_like_heading
 from engine.errors import IngestError
+from engine.bibliography import ReferenceEntry, parse_reference
 
 log = logging.getLogger(__name__)
 
-_PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
-_EDGE_LINES = 3  # running headers/footers sit within the first or last lines of a page
+_PAGE_NUMBER = re.compile(r"^(page\s*)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?\s*\[[^\]]+\]\s*(\d{1,2}\s+\w{3}\s+(\d{4}))?")
+_CAPTION = re.compile(r"^(Table|Figure|Fig\.)\s*(\d+|[IVX]+)\s*[:.|]", re.IGNORECASE)
+_ABSTRACT_INLINE = re.compile(r"^(Abstract)(?:\s*[-—–.:]\s*|\s+)(\S.*)$", re.IGNORECASE)
+_NUMBER_TOKEN = re.compile(r"^[-+±(]?[\d.,]+[%)*×x]?$|^[-–—]$|^±$")
+_BOLD_FONT = re.compile(r"bold|medi|semibold|black|heavy|cmbx|-b$|\.b$|,b$", re.IGNORECASE)
+_MATH_FONT = re.compile(r"cmmi|cmsy|cmex|msbm|msam|math|symbol|stix|euex|eusm|rsfs", re.IGNORECASE)
+_REFERENCE_START = re.compile(r"^\s*\[(\d{1,3})\]\s*")
+_NUMBERED_REFERENCE = re.compile(r"^\s*(\d{1,3})\.\s+[A-Z]")
+_AFFILIATION = re.compile(
+    r"universit|institut|college|school|department|dept\b|laborator|\blab\b|labs\b|research|inc\b|corp|"
+    r"google|deepmind|microsoft|facebook|meta ai|openai|nvidia|amazon|apple|ibm|brain|center|centre|academy|"
+    r"\bai\b|technolog|polytechn|faculty|\bcnrs\b|\binria\b|street|avenue|\bcity\b|\busa\b|\buk\b|china|canada|"
+    r"germany|france|japan|switzerland|california|toronto|montr[eé]al|stanford|berkeley|mit\b|cmu\b|"
+    r"equal contribution|corresponding|work done|conference|proceedings|preprint|copyright|arxiv|"
+    r"abstract|published|under review|workshop|@", re.IGNORECASE)
+_NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
+                         r"da|di|del|la|le|bin|al|el|y)$")
+_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*$")
+_VENUE = re.compile(r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
+                    r"\b(NeurIPS|NIPS|ICLR|ICML|ACL|NAACL|EMNLP|CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b[^,;]*\d{4}",
+                    re.IGNORECASE)
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
+_OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
+
+
+@dataclass(frozen=True)
+class Line:
+    """One visual line of a page: its text, box, dominant font size, boldness and the gaps between its words."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    bold: bool
+    page: int
+    big_gaps: int = 0  # gaps wider than the font size between words (table columns)
+    math_share: float = 0.0
+    numeric_share: float = 0.0
+    column_left: float = 0.0
+    column_right: float = 0.0
+
+
+@dataclass(frozen=True)
+class ParseReport:
+    """What reading one file found: pages, words, sections, tables, figures, references, OCR and warnings."""
+
+    pages: int = 0
+    words: int = 0
+    sections: int = 0
+    tables: int = 0
+    figures: int = 0
+    references: int = 0
+    equations: int = 0
+    footnotes: int = 0
+    ocr_pages: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PdfContent:
+    """A PDF read into blocks: header metadata, body blocks, parsed references and the parse report."""
+
+    blocks: list[Block]
+    meta: dict
+    n_pages: int
+    first_text: str
+    references: tuple[ReferenceEntry, ...] = ()
+    report: ParseReport = field(default_factory=ParseReport)
+
+    def header(self) -> dict:
+        """Metadata for the ingest stage: the first page's layout (title, authors, venue) and the arXiv stamp win
+        over the PDF's Info fields, which LaTeX often leaves empty or sets to a file name."""
+        meta = dict(self.meta)
+        if meta.get("layout_title"):
+            meta["title"] = meta["layout_title"]
+        if meta.get("layout_authors"):
+            meta["authors"] = meta["layout_authors"]
+        if meta.get("layout_venue") and not meta.get("venue"):
+            meta["venue"] = meta["layout_venue"]
+        if meta.get("arxiv_stamp"):
+            meta["arxiv"] = meta["arxiv_stamp"]
+        return meta
+
+
+# ---------------------------------------------------------------- page text
+
+
+def _is_bold(font: str) -> bool:
+    return bool(_BOLD_FONT.search(font.split("+")[-1]))
+
+
+def _words(page) -> list[dict]:
+    """The page's words, each with its largest character size and its commonest font (small capitals stay
+    one word: 'FitNets' set as 'F' + 'IT' in two sizes)."""
+    words = page.extract_words(x_tolerance_ratio=0.15, return_chars=True)
+    for word in words:
+        chars = word.pop("chars")
+        word["size"] = max(c["size"] for c in chars)
+        word["fontname"] = Counter(c["fontname"] for c in chars).most_common(1)[0][0]
+    return words
+
+
+def _rows(words: list[dict]) -> list[list[dict]]:
+    """Words grouped into visual rows (a superscript joins the row it sits on), each sorted left to right."""
+    rows: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (round(w["bottom"]), w["x0"])):
+        for row in rows[-4:]:
+            ref = max(row, key=lambda w: w["size"])
+            overlap = min(ref["bottom"], word["bottom"]) - max(ref["top"], word["top"])
+            if overlap > 0.45 * min(ref["bottom"] - ref["top"], word["bottom"] - word["top"]):
+                row.append(word)
+                break
+        else:
+            rows.append([word])
+    return [sorted(row, key=lambda w: w["x0"]) for row in sorted(rows, key=lambda r: min(w["top"] for w in r))]
+
+
+def _line(words: list[dict], page: int, left: float, right: float) -> Line:
+    chars = sum(len(w["text"]) for w in words)
+    size_weight: Counter[float] = Counter()
+    bold = math = numeric = 0
+    for w in words:
+        size_weight[round(w["size"], 1)] += len(w["text"])
+        if _is_bold(w["fontname"]):
+            bold += len(w["text"])
+        if _MATH_FONT.search(w["fontname"].split("+")[-1]):
+            math += len(w["text"])
+        if _NUMBER_TOKEN.match(w["text"]):
+            numeric += 1
+    size = size_weight.most_common(1)[0][0]
+    gaps = [b["x0"] - a["x1"] for a, b in zip(words, words[1:])]
+    # A gap wider than the font size separates cells (author grid, table columns): kept as two spaces.
+    text = "".join(w["text"] + ("  " if g > 1.2 * size else " ") for w, g in zip(words, gaps + [0])).strip()
+    return Line(text=text, x0=words[0]["x0"], x1=max(w["x1"] for w in words), top=min(w["top"] for w in words),
+                bottom=max(w["bottom"] for w in words), size=size, bold=bold >= 0.8 * chars, page=page,
+                big_gaps=sum(g > 1.2 * size for g in gaps), math_share=math / max(1, chars),
+                numeric_share=numeric / len(words), column_left=left, column_right=right)
+
+
+def _gutter(rows: list[list[dict]], width: float) -> float | None:
+    """The x of a two-column page's gutter (a vertical strip most text rows leave empty), or None."""
+    wide = [row for row in rows if len(row) >= 3]
+    if len(wide) < 8:
+        return None
+    best_x, best_cover = None, len(wide)
+    for x in range(int(width * 0.38), int(width * 0.62) + 1):
+        cover = sum(any(w["x0"] - 1 <= x <= w["x1"] + 1 for w in row) for row in wide)
+        if cover < best_cover:
+            best_x, best_cover = x, cover
+    if best_x is None or best_cover > 0.15 * len(wide):
+        return None
+    left = sum(any(w["x1"] < best_x for w in row) for row in wide)
+    right = sum(any(w["x0"] > best_x for w in row) for row in wide)
+    return float(best_x) if left >= 0.3 * len(wide) and right >= 0.3 * len(wide) else None
+
+
+def _page_lines(words: list[dict], width: float, page: int) -> list[Line]:
+    """A page's lines in reading order: full-width rows in place, two-column stretches left column first."""
+    rows = _rows(words)
+    gutter = _gutter(rows, width)
+    if gutter is None:
+        left = min((w["x0"] for w in words), default=0.0)
+        right = max((w["x1"] for w in words), default=width)
+        return [_line(row, page, left, right) for row in rows]
+    lines: list[Line] = []
+    pending: list[list[dict]] = []
+
+    def flush() -> None:
+        halves = ([w for w in row if w["x1"] <= gutter] for row in pending), \
+                 ([w for w in row if w["x0"] >= gutter] for row in pending)
+        for half in halves:
+            parts = [part for part in half if part]
+            if parts:
+                left = min(p[0]["x0"] for p in parts)
+                right = max(p[-1]["x1"] for p in parts)
+                lines.extend(_line(part, page, left, right) for part in parts)
+        pending.clear()
+
+    def spans(row: list[dict]) -> bool:
+        if any(w["x0"] - 1 <= gutter <= w["x1"] + 1 for w in row):
+            return True
+        left = [w for w in row if w["x1"] < gutter]
+        right = [w for w in row if w["x0"] > gutter]
+        # a centred title's word space at the gutter is narrower than a column gap
+        return bool(left and right) and right[0]["x0"] - left[-1]["x1"] < 0.9 * max(w["size"] for w in row)
+
+    for row in rows:
+        if spans(row):
+            flush()
+            lines.append(_line(row, page, row[0]["x0"], row[-1]["x1"]))
+        else:
+            pending.append(row)
+    flush()
+    return lines
+
+
+def _plain_lines(text: str, page: int) -> list[Line]:
+    """Lines of text from an extractor without layout (pypdf, OCR), all in one nominal font."""
+    return [Line(text=line.strip(), x0=0, x1=500, top=i * 12.0, bottom=i * 12.0 + 10, size=10.0, bold=False,
+                 page=page, column_left=0, column_right=500)
+            for i, line in enumerate(clean_text(text).split("\n")) if line.strip()]
+
+
+def _garbled(text: str) -> bool:
+    """True when pdfminer left glyph ids ('(cid:12)') or replacement characters instead of text."""
+    bad = len(re.findall(r"\(cid:\d+\)", text)) * 6 + text.count("\ufffd")
+    return bad > 0.2 * max(1, len(text))
+
+
+def _ocr_page(pdf_bytes: bytes, index: int) -> str | None:
+    """The page's text by Tesseract OCR (rendered with pypdfium2), or None when Tesseract is not installed."""
+    try:
+        import pypdfium2
+        import pytesseract
+    except ImportError:
+        return None
+    try:
+        pytesseract.get_tesseract_version()
+    except (pytesseract.TesseractNotFoundError, OSError):
+        return None
+    document = pypdfium2.PdfDocument(pdf_bytes)
+    try:
+        image = document[index].render(scale=300 / 72).to_pil()
+    finally:
+        document.close()
+    return pytesseract.image_to_string(image)
+
+
+OCR_HINT = ("Install OCR to read scanned pages: `apt-get install tesseract-ocr` and `pip install pytesseract` "
+            "(scripts/setup.sh does both where it can).")
+
+
+# ---------------------------------------------------------------- structure
 
 
 def _edge_key(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip().lower())
 
 
-def _strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Pages without lines that repeat at the top or bottom of most pages, and without bare page numbers."""
+def _running_lines(pages: list[list[Line]], heights: list[float]) -> set[tuple[int, int]]:
+    """(page, line index) of running headers, footers and page numbers: repeated or numeric lines at a page edge."""
+    edge: dict[tuple[int, int], str] = {}
     counts: Counter[str] = Counter()
-    for lines in pages:
-        edges = {_edge_key(line) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
-        counts.update(edges)
-    threshold = max(3, (len(pages) + 1) // 2)
-    repeated = {key for key, n in counts.items() if n >= threshold and key} if len(pages) >= 3 else set()
-    cleaned = []
-    for lines in pages:
-        keep = []
+    for p, (lines, height) in enumerate(zip(pages, heights)):
+        keys = set()
         for i, line in enumerate(lines):
-            at_edge = i < _EDGE_LINES or i >= len(lines) - _EDGE_LINES
-            if at_edge and (_edge_key(line) in repeated or _PAGE_NUMBER.match(line.strip())):
-                continue
-            keep.append(line)
-        cleaned.append(keep)
-    return cleaned
+            near = line.top < 0.09 * height or line.bottom > 0.91 * height or i < 1 or i >= len(lines) - 1
+            if near:
+                edge[(p, i)] = _edge_key(line.text)
+                keys.add(edge[(p, i)])
+        counts.update(keys)
+    threshold = max(3, (len(pages) + 1) // 2)
+    drop = set()
+    for (p, i), key in edge.items():
+        if (len(pages) >= 3 and counts[key] >= threshold) or _PAGE_NUMBER.match(pages[p][i].text.strip()):
+            drop.add((p, i))
+    return drop
 
 
-def _page_blocks(lines: list[str], page: int) -> list[Block]:
-    """Paragraph and heading blocks from one page's lines (line breaks inside a paragraph become spaces)."""
-    blocks: list[Block] = []
-    current: list[str] = []
-    lengths = sorted(len(line) for line in lines if line.strip())
-    typical = lengths[len(lengths) // 2] if lengths else 0
-
-    def flush() -> None:
-        if current:
-            blocks.append(Block("para", clean_text("\n".join(current)).replace("\n", " "), page))
-            current.clear()
-
+def _body_size(lines: list[Line]) -> float:
+    weights: Counter[float] = Counter()
     for line in lines:
-        stripped = line.strip()
-        if not stripped:
-            flush()
-            continue
-        if looks_like_heading(stripped):
-            flush()
-            blocks.append(Block("heading", stripped, page))
-            continue
-        current.append(stripped)
-        # A short line ending a sentence usually ends its paragraph in extracted PDF text.
-        if stripped[-1] in ".!?:" and len(stripped) < 0.7 * typical:
-            flush()
-    flush()
-    return blocks
+        weights[round(line.size * 2) / 2] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else 10.0
 
 
-def read_pdf(name: str, data: bytes) -> tuple[list[Block], dict, int, str]:
-    """(blocks, metadata, page count, first-page text) of a PDF, or IngestError saying why not."""
+def _heading_level(text: str) -> int:
+    match = re.match(r"^(\d+(?:\.\d+)*)\.?\s", text)
+    if match:
+        return 1 + match.group(1).count(".")
+    return 2 if re.match(r"^[A-H]\.\d", text) else 1
+
+
+def _is_table_row(line: Line, body: float) -> bool:
+    if line.big_gaps >= 2:  # prose never has two gaps wider than its font size
+        return True
+    return line.big_gaps >= 1 and line.numeric_share >= 0.5 and len(line.text.split()) >= 2
+
+
+def _paragraph_break(prev: Line, line: Line) -> bool:
+    """True when `line` starts a new paragraph after `prev` (vertical gap, indent, or a short closing line)."""
+    if line.page != prev.page or line.column_left != prev.column_left or line.top < prev.top:
+        # a sentence running on into the next column or page continues its paragraph
+        return prev.text.rstrip()[-1:] in ".!?:" or not line.text[:1].islower()
+    if line.top - prev.bottom > 0.75 * line.size:
+        return True
+    indented = line.x0 > line.column_left + 0.8 * line.size and prev.x0 <= line.column_left + 0.5 * line.size
+    short = prev.x1 < prev.column_right - 2.5 * line.size
+    return (indented or short) and prev.text.rstrip()[-1:] in ".!?:"
+
+
+@dataclass
+class _Reader:
+    """Turns a document's lines (in reading order) into blocks, front matter, references and counts."""
+
+    body_size: float
+    font_headings: bool
+    blocks: list[Block] = field(default_factory=list)
+    reference_lines: list[Line] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    labels: set = field(default_factory=set)  # "Table 1", "Figure 2": the tables and figures found
+    in_references: bool = False
+    references_level: int = 1
+    _para: list[Line] = field(default_factory=list)
+    _kind: str = "para"
+    _label: str = ""
+
+    def flush(self) -> None:
+        if not self._para:
+            return
+        text = clean_text("\n".join(line.text for line in self._para)).replace("\n", " ")
+        page = self._para[0].page
+        if self._kind == "table":
+            rows = "\n".join(" | ".join(re.split(r"\s{2,}", line.text)) for line in self._para)
+            self.blocks.append(Block("table", clean_text(rows), page, label=self._label))
+            self.labels.add(self._label)
+        elif self._kind == "caption":
+            self.blocks.append(Block("caption", text, page, label=self._label))
+            self.labels.add(self._label)
+        elif self._kind == "footnote":
+            self.blocks.append(Block("footnote", text, page))
+            self.counts["footnotes"] += 1
+        elif self._kind == "equation":
+            self.blocks.append(Block("equation", text, page))
+            self.counts["equations"] += 1
+        else:
+            self.blocks.append(Block("para", text, page))
+        self._para = []
+        self._kind = "para"
+        self._label = ""
+
+    def heading(self, line: Line) -> bool:
+        text = line.text.strip()
+        if not looks_like_heading(text) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text):
+            if not (self.font_headings and line.size >= self.body_size * 1.15 and len(text.split()) <= 8
+                    and text[:1].isupper() and not text.endswith((".", ",")) and line.big_gaps == 0):
+                return False
+        small_caps = text.upper() == text and re.search(r"[A-Z]{3}", text)
+        if self.font_headings and not (line.bold or line.size >= self.body_size * 1.08 or small_caps):
+            return False
+        return not (line.numeric_share > 0.5 or line.big_gaps >= 2)
+
+    def add(self, line: Line, height: float) -> None:
+        text = line.text.strip()
+        if self.heading(line):
+            text = " ".join(text.split())
+            self.flush()
+            level = _heading_level(text)
+            if REFERENCES_HEADING.match(text):
+                self.in_references, self.references_level = True, level
+            elif self.in_references and (level <= self.references_level or AFTER_REFERENCES.match(text)):
+                self.in_references = False
+            self.blocks.append(Block("heading", text, line.page, level=level))
+            if not self.in_references:
+                self.counts["sections"] += 1
+            return
+        if self.in_references:
+            self.reference_lines.append(line)
+            return
+        caption = _CAPTION.match(text)
+        if caption:
+            self.flush()
+            last = self.blocks[-1] if self.blocks else None
+            if last and last.kind == "table" and not last.label and caption.group(1).lower() == "table":
+                self.blocks[-1] = replace(last, label=f"Table {caption.group(2)}")
+                self.labels.add(self.blocks[-1].label)
+            self._kind = "caption"
+            self._label = f"{'Figure' if caption.group(1).lower().startswith('fig') else 'Table'} {caption.group(2)}"
+            self._para.append(line)
+            return
+        if line.math_share >= 0.4 and len(text.split()) <= 25:
+            if self._kind != "equation":
+                self.flush()
+                self._kind = "equation"
+            self._para.append(line)
+            return
+        if _is_table_row(line, self.body_size):
+            if self._kind != "table":
+                label = self._label if self._kind == "caption" and self._label.startswith("Table") else ""
+                self.flush()
+                self._kind, self._label = "table", label
+            self._para.append(line)
+            return
+        small = line.size <= self.body_size * 0.9
+        if small and line.top > 0.72 * height and self._kind in ("para", "footnote") and (
+                self._kind == "footnote" or re.match(r"^[\d∗*†‡§¶]", text)):
+            if self._kind != "footnote":
+                self.flush()
+                self._kind = "footnote"
+            self._para.append(line)
+            return
+        if self._kind == "table" and self._para and line.top - self._para[-1].bottom < 0.6 * line.size \
+                and len(text.split()) <= 4:
+            self._para.append(line)  # a table row whose cells are one word each
+            return
+        if self._kind == "caption" and self._para and not _paragraph_break(self._para[-1], line):
+            self._para.append(line)
+            return
+        if self._kind != "para" or (self._para and _paragraph_break(self._para[-1], line)):
+            self.flush()
+        self._para.append(line)
+
+
+# ---------------------------------------------------------------- header (title, authors)
+
+
+def _split_cells(text: str) -> list[str]:
+    return [cell for cell in re.split(r"\s*(?:,|;|\band\b|&)\s*", text) if cell.strip()]
+
+
+def _names_in(text: str) -> list[str]:
+    """Person names in one cell of an author block ('Ashish Vaswani∗', 'and Kristina Toutanova')."""
+    text = _MARKERS.sub(" ", text).strip(" ,;")
+    if not text or _AFFILIATION.search(text) or re.search(r"\d", text):
+        return []
+    tokens = text.split()
+    if len(tokens) < 2:
+        return []
+    if all(_NAME_TOKEN.match(t) for t in tokens) and any(len(t.rstrip(".")) > 1 for t in tokens):
+        if len(tokens) <= 4:
+            return [" ".join(tokens)]
+        if len(tokens) % 2 == 0:  # names set with single spaces in one row: pair the words up
+            return [" ".join(tokens[i:i + 2]) for i in range(0, len(tokens), 2)]
+    return []
+
+
+def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[str, list[str], int]:
+    """(title, authors, index of the first body line) from page 1's lines before its first section."""
+    stop = len(first_lines)
+    for i, line in enumerate(first_lines):
+        text = line.text.strip()
+        if re.match(r"^abstract\b", text, re.IGNORECASE) or (
+                looks_like_heading(text) and re.match(r"^(1\.?|I\.)\s", text)):
+            stop = i
+            break
+    if stop == len(first_lines):
+        stop = 0
+    front = first_lines[:stop]
+    top = [line for line in front if line.top < 0.5 * height and not _ARXIV_STAMP.search(line.text)]
+    if not top:
+        return "", [], stop
+    biggest = max(line.size for line in top)
+    title_lines: list[Line] = []
+    if biggest >= body_size * 1.15:
+        for line in front:
+            if abs(line.size - biggest) <= 0.6 and (not title_lines or line.top - title_lines[-1].bottom
+                                                     < 1.2 * line.size):
+                title_lines.append(line)
+            elif title_lines:
+                break
+    title = clean_text("\n".join(line.text for line in title_lines)).replace("\n", " ").strip()
+    after = front[front.index(title_lines[-1]) + 1:] if title_lines else front
+    authors: list[str] = []
+    for line in after:
+        if line.size < body_size * 0.75:
+            continue
+        for cell in re.split(r"\s{2,}", line.text):
+            for part in _split_cells(cell):
+                for name in _names_in(part):
+                    if name not in authors:
+                        authors.append(name)
+    return title, authors, stop
+
+
+# ---------------------------------------------------------------- references
+
+
+def _reference_entries(lines: list[Line]) -> list[str]:
+    """The reference list's lines cut into one string per entry (by [n] labels, hanging indents or gaps)."""
+    if not lines:
+        return []
+    numbered = sum(bool(_REFERENCE_START.match(line.text)) for line in lines)
+    dotted = sum(bool(_NUMBERED_REFERENCE.match(line.text)) for line in lines)
+    entries: list[list[Line]] = []
+    for i, line in enumerate(lines):
+        prev = lines[i - 1] if i else None
+        if numbered >= 2:
+            new = bool(_REFERENCE_START.match(line.text))
+        elif dotted >= 3:
+            new = bool(_NUMBERED_REFERENCE.match(line.text))
+        else:
+            hanging = any(other.x0 > other.column_left + 3 for other in lines if other.column_left == line.column_left)
+            if hanging:
+                new = line.x0 <= line.column_left + 2
+            else:
+                new = prev is None or prev.page != line.page or prev.column_left != line.column_left or \
+                    line.top - prev.bottom > 0.45 * line.size or prev.text.rstrip().endswith(".") and \
+                    prev.x1 < prev.column_right - 2 * line.size
+        if new or not entries:
+            entries.append([line])
+        else:
+            entries[-1].append(line)
+    texts = [clean_text("\n".join(line.text for line in entry)).replace("\n", " ").strip() for entry in entries]
+    return [text for text in texts if len(text) > 15 and re.search(r"[A-Za-z]{3}", text)]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _open(name: str, data: bytes):
     from pypdf import PdfReader  # imported on first PDF
     from pypdf.errors import PdfReadError
 
@@ -87,17 +541,149 @@ def read_pdf(name: str, data: bytes) -> tuple[list[Block], dict, int, str]:
             if not opened:
                 raise IngestError(f"{name} is encrypted (password-protected), so its text cannot be read.",
                                   "Remove the password (e.g. print to a new PDF) and upload it again.")
-        raw_pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
         meta = {"title": str(info.get("/Title") or "").strip(), "authors": str(info.get("/Author") or "").strip()}
+        n_pages = len(reader.pages)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise IngestError(f"{name} is a corrupt PDF that pypdf cannot read ({exc}).",
                           "Export the PDF again from its source.") from None
-    if not raw_pages:
+    if not n_pages:
         raise IngestError(f"{name} is a PDF with no pages.", "Check the file.")
-    pages = _strip_running_lines([clean_text(text).split("\n") for text in raw_pages])
-    blocks = [block for number, lines in enumerate(pages, start=1) for block in _page_blocks(lines, number)]
-    log.debug("read %s: %d pages, %d blocks", name, len(pages), len(blocks))
-    return blocks, meta, len(pages), clean_text(raw_pages[0])
+    return reader, meta, n_pages
+
+
+def _layout_pages(name: str, data: bytes, reader, n_pages: int) -> tuple[list[list[Line]], list[float], str,
+                                                                      list[int], list[str]]:
+    """Lines per page (layout, else pypdf text, else OCR), page heights, the arXiv stamp, OCR'd pages, warnings."""
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+
+    pages: list[list[Line]] = []
+    heights: list[float] = []
+    stamp = ""
+    ocr_pages: list[int] = []
+    warnings: list[str] = []
+    scanned: list[int] = []
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as exc:
+        pdf = None
+        warnings.append(f"layout reader failed ({exc}); text read without layout")
+    try:
+        for index in range(n_pages):
+            number = index + 1
+            lines: list[Line] = []
+            height = 792.0
+            if pdf is not None:
+                try:
+                    page = pdf.pages[index]
+                    height = float(page.height)
+                    upright = page.filter(lambda o: o.get("object_type") != "char" or o.get("upright", True))
+                    words = _words(upright)
+                    sideways = [c for c in page.chars if not c.get("upright", True)]
+                    if sideways and not stamp:
+                        text = "".join(c["text"] for c in sideways)
+                        found = _ARXIV_STAMP.search(text) or _ARXIV_STAMP.search(text[::-1])
+                        stamp = found.group(0) if found else ""
+                    joined = " ".join(w["text"] for w in words)
+                    if len(sideways) > 2 * len(joined) or _garbled(joined):
+                        words = []  # rotated or undecodable: let pypdf try
+                    lines = _page_lines(words, float(page.width), number) if words else []
+                except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, IndexError) as exc:
+                    warnings.append(f"page {number}: layout failed ({type(exc).__name__}); plain text used")
+                    lines = []
+            if sum(len(line.text) for line in lines) < _OCR_MIN_CHARS:
+                try:
+                    text = reader.pages[index].extract_text() or ""
+                except Exception as exc:  # pypdf raises many types on broken content streams
+                    warnings.append(f"page {number}: unreadable ({type(exc).__name__})")
+                    text = ""
+                if len(text.strip()) >= _OCR_MIN_CHARS and not _garbled(text):
+                    lines = _plain_lines(text, number)
+                    if pdf is not None:
+                        warnings.append(f"page {number}: text read without layout (unusual encoding or rotation)")
+                else:
+                    ocr = _ocr_page(data, index)
+                    if ocr is None:
+                        scanned.append(number)
+                    else:
+                        ocr_pages.append(number)
+                        lines = _plain_lines(ocr, number)
+            pages.append(lines)
+            heights.append(height)
+    finally:
+        if pdf is not None:
+            pdf.close()
+    if scanned and len(scanned) < n_pages:
+        warnings.append(f"pages {', '.join(map(str, scanned))} look scanned and were skipped. {OCR_HINT}")
+    if scanned and len(scanned) == n_pages:
+        raise IngestError(f"{name} contains no extractable text: its {n_pages} page(s) look scanned.", OCR_HINT)
+    return pages, heights, stamp, ocr_pages, warnings
+
+
+def read_pdf(name: str, data: bytes) -> PdfContent:
+    """A PDF's blocks, header metadata, parsed references and parse report, or IngestError saying why not."""
+    reader, meta, n_pages = _open(name, data)
+    pages, heights, stamp, ocr_pages, warnings = _layout_pages(name, data, reader, n_pages)
+    drop = _running_lines(pages, heights)
+    kept = [[line for i, line in enumerate(lines) if (p, i) not in drop] for p, lines in enumerate(pages)]
+    everything = [line for lines in kept for line in lines]
+    body_size = _body_size(everything)
+    first = kept[0] if kept else []
+    title, authors, start = _header(first, body_size, heights[0] if heights else 792.0)
+    front_text = "\n".join(line.text for line in first[:start])
+    font_headings = any(line.bold or line.size >= body_size * 1.08 for line in everything
+                        if looks_like_heading(line.text) and len(line.text) > 3)
+    reader_state = _Reader(body_size, font_headings)
+    for p, lines in enumerate(kept):
+        for i, line in enumerate(lines):
+            if p == 0 and i < start:
+                continue
+            inline = _ABSTRACT_INLINE.match(line.text.strip()) if p == 0 and i == start else None
+            if inline:
+                reader_state.flush()
+                reader_state.blocks.append(Block("heading", "Abstract", 1))
+                line = Line(**{**line.__dict__, "text": inline.group(2)})
+            reader_state.add(line, heights[p])
+    reader_state.flush()
+    entries = tuple(parse_reference(text, n) for n, text in
+                    enumerate(_reference_entries(reader_state.reference_lines), start=1))
+    blocks = reader_state.blocks
+    if entries:
+        blocks.append(Block("heading", "References", kept[-1][-1].page if kept and kept[-1] else n_pages))
+        blocks.extend(Block("para", entry.text, 1) for entry in entries)
+    first_text = clean_text("\n".join([stamp, front_text] + [line.text for line in first[start:start + 40]]))
+    if title:
+        meta["layout_title"] = title
+    if authors:
+        meta["layout_authors"] = authors
+    found = _ARXIV_STAMP.search(stamp)
+    if found:
+        meta["arxiv_stamp"] = found.group(1)
+    venue = _VENUE.search(front_text) or next((_VENUE.search(line.text) for line in first[start:]
+                                               if line.size < body_size * 0.95 and _VENUE.search(line.text)), None)
+    if venue:
+        meta["layout_venue"] = venue.group(0).strip().rstrip(".")
+    doi = _DOI.search(front_text)
+    if doi:
+        meta["doi"] = doi.group(1)
+    words = sum(len(block.text.split()) for block in blocks)
+    if not entries and reader_state.reference_lines:
+        warnings.append("a references section was found but no entries could be cut from it")
+    if not any(block.kind == "heading" for block in blocks):
+        warnings.append("no section headings found")
+    if n_pages >= 4 and not entries:
+        warnings.append("no reference list found")
+    report = ParseReport(pages=n_pages, words=words, sections=reader_state.counts["sections"],
+                         tables=sum(label.startswith("Table") for label in reader_state.labels - {""}),
+                         figures=sum(label.startswith("Fig") for label in reader_state.labels),
+                         references=len(entries), equations=reader_state.counts["equations"],
+                         footnotes=reader_state.counts["footnotes"], ocr_pages=tuple(ocr_pages),
+                         warnings=tuple(warnings))
+    log.debug("read %s: %d pages, %d blocks, %d references", name, n_pages, len(blocks), len(entries))
+    return PdfContent(blocks, meta, n_pages, first_text, entries, report)
+
+

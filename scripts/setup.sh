@@ -32,6 +32,16 @@ if installed "$stamp_base-1" || { [[ $DEV == 0 ]] && installed "$stamp_base-0"; 
   exit 0
 fi
 echo "== installing into $VENV (first run takes several minutes: torch, llama.cpp build)"
+# OCR for scanned PDF pages: Debian's Tesseract (the engine reaches it through pytesseract).
+if ! command -v tesseract >/dev/null; then
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "== installing Debian's tesseract-ocr for scanned PDF pages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null \
+      || echo "!! tesseract-ocr could not be installed: scanned PDF pages will be skipped with a warning" >&2
+  else
+    echo "!! tesseract not found: scanned PDF pages will be skipped (install it: sudo apt-get install tesseract-ocr)" >&2
+  fi
+fi
 $PIP install -U pip wheel
 # The CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
 if [[ -n ${PEERDRAFT_TORCH_INDEX_URL:-} ]]; then

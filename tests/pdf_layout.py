@@ -1,0 +1,114 @@
+"""Build small laid-out PDFs for the ingest tests: text placed at positions in the standard Helvetica and
+Times fonts (regular and bold), so font sizes, columns and table gaps are real; and image-only pages."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+FONTS = {"F1": "Times-Roman", "F2": "Times-Bold", "F3": "Helvetica", "F4": "Helvetica-Bold"}
+WIDTH, HEIGHT = 612, 792
+
+
+@dataclass(frozen=True)
+class Text:
+    """One line of text at (x, y) from the page's top-left, in a font and size."""
+
+    x: float
+    y: float
+    text: str
+    size: float = 10
+    font: str = "F1"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def build_pdf(pages: list[list[Text]], title: str = "", author: str = "") -> bytes:
+    """A valid PDF with the given text lines on each page."""
+    objects: list[bytes] = []
+    n = len(pages)
+    font_ids = {name: 3 + 2 * n + i for i, name in enumerate(FONTS)}
+    info_id = 3 + 2 * n + len(FONTS)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode())
+    fonts = " ".join(f"/{name} {oid} 0 R" for name, oid in font_ids.items())
+    for number, lines in enumerate(pages):
+        ops = []
+        for line in lines:
+            ops.append(f"BT /{line.font} {line.size} Tf {line.x} {HEIGHT - line.y} Td ({_escape(line.text)}) Tj ET")
+        stream = "\n".join(ops).encode("latin-1")
+        page_id = 3 + 2 * number
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {WIDTH} {HEIGHT}] /Contents {page_id + 1} 0 R "
+                       f"/Resources << /Font << {fonts} >> >> >>".encode())
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+    for name in FONTS:
+        objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} "
+                       f"/Encoding /WinAnsiEncoding >>".encode())
+    objects.append(f"<< /Title ({_escape(title)}) /Author ({_escape(author)}) >>".encode())
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Words of `text` in lines of at most `width` characters."""
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + [current] if current else lines
+
+
+def column(x: float, y: float, paragraphs: list[str], width: int = 48, size: float = 10) -> tuple[list[Text], float]:
+    """Paragraphs set as a column of lines starting at (x, y); returns the lines and the y below them."""
+    lines = []
+    for paragraph in paragraphs:
+        if paragraph.startswith("#"):  # a bold heading line
+            lines.append(Text(x, y, paragraph.lstrip("# "), size + 1, "F2"))
+            y += 16
+            continue
+        for line in wrap(paragraph, width):
+            lines.append(Text(x, y, line, size))
+            y += 12
+        y += 6
+    return lines, y
+
+
+def scanned_page_pdf(text_lines: list[str]) -> bytes:
+    """A one-page PDF holding only an image of the given text (as a scanner makes)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1700, 2200), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=44)
+    for i, line in enumerate(text_lines):
+        draw.text((150, 200 + i * 70), line, fill=0, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=200)
+    return buffer.getvalue()
+
+
+def concatenate(*pdfs: bytes) -> bytes:
+    """One PDF made of the pages of several."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in pdfs:
+        for page in PdfReader(io.BytesIO(data)).pages:
+            writer.add_page(page)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

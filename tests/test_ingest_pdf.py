@@ -1,0 +1,172 @@
+"""PDF ingest on laid-out papers the tests build: header metadata, two columns, headings, tables, footnotes,
+references parsed and kept apart, scanned pages and the parse report."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from engine.bibliography import parse_reference, reference_for
+from engine.errors import IngestError
+from engine.ingest import ingest_bytes
+from engine import ingest_pdf
+from pdf_layout import Text, build_pdf, column, concatenate, scanned_page_pdf
+
+INTRO = ("Retrieval lets a small language model look facts up instead of storing them in its weights. "
+         "We study how the size of the retrieval database changes perplexity for models of several sizes, "
+         "and we find that a database of two trillion tokens helps as much as ten times more parameters.")
+METHOD = ("Each chunk of the input retrieves its nearest neighbours from a frozen database with a BERT "
+          "embedding. A chunked cross-attention layer lets the decoder read the neighbours without "
+          "quadratic cost in their number, which keeps training affordable on long documents.")
+RESULTS = ("On the Pile the retrieval model matches a dense model with many more parameters. The gains "
+           "persist after fine-tuning on question answering, although test set leakage explains part of "
+           "them, as the analysis of overlapping chunks shows in detail for every subset.")
+REFERENCES = [
+    "[1] Sebastian Borgeaud, Arthur Mensch, and Jordan Hoffmann. Improving language models by",
+    "retrieving from trillions of tokens. In ICML, 2022.",
+    "[2] William Fedus, Ian Goodfellow, and Andrew M. Dai. 2018. Maskgan: Better text",
+    "generation via filling in the blank. In ICLR.",
+    "[3] Erik F. Tjong Kim Sang and Fien De Meulder. 2003. Introduction to the conll-2003 shared task:",
+    "Language-independent named entity recognition. In CoNLL.",
+]
+
+
+def paper_pdf() -> bytes:
+    """A two-page, two-column paper with a two-line title, an author grid, a table and a reference list."""
+    header = Text(72, 40, "Preprint. Under review at the Workshop on Retrieval 2022", 8)
+    page1 = [header, Text(560, 770, "1", 9),
+             Text(150, 80, "Improving Language Models by Retrieving", 17, "F2"),
+             Text(190, 100, "from Trillions of Tokens", 17, "F2"),
+             Text(110, 140, "Sebastian Borgeaud", 10, "F2"), Text(280, 140, "Arthur Mensch", 10, "F2"),
+             Text(430, 140, "Jordan Hoffmann", 10, "F2"),
+             Text(110, 152, "DeepMind, London", 10), Text(280, 152, "DeepMind, London", 10),
+             Text(430, 152, "University of Oxford", 10),
+             Text(110, 164, "sborgeaud@deepmind.com", 9, "F3"), Text(280, 164, "mensch@deepmind.com", 9, "F3"),
+             Text(430, 164, "jordan@ox.ac.uk", 9, "F3"),
+             Text(280, 200, "Abstract", 12, "F2")]
+    abstract, y = column(100, 220, ["We enhance language models by conditioning on document chunks "
+                                    "retrieved from a large corpus, based on local similarity with "
+                                    "preceding tokens."], width=90)
+    left, _ = column(72, y + 10, ["# 1 Introduction", INTRO, INTRO])
+    right, y_right = column(320, y + 10, ["# 2 Method", METHOD])
+    table = [Text(320, y_right + 4, "Table 1: Perplexity by database size.", 9),
+             Text(320, y_right + 18, "Model", 9), Text(400, y_right + 18, "Tokens", 9),
+             Text(480, y_right + 18, "PPL", 9),
+             Text(320, y_right + 30, "Baseline", 9), Text(400, y_right + 30, "0", 9),
+             Text(480, y_right + 30, "12.4", 9),
+             Text(320, y_right + 42, "Retrieval", 9), Text(400, y_right + 42, "2000", 9),
+             Text(480, y_right + 42, "8.1", 9)]
+    after_table, _ = column(320, y_right + 64, [METHOD])
+    footnote = [Text(72, 720, "1 Code is available from the authors on request.", 8)]
+    page1 += abstract + left + right + table + after_table + footnote
+    page2 = [header, Text(560, 770, "2", 9)]
+    body2, y2 = column(72, 80, ["# 3 Results", RESULTS, RESULTS])
+    refs = [Text(320, 80, "References", 11, "F2")]
+    refs += [Text(320 if line.startswith("[") else 332, 100 + 12 * i, line, 9) for i, line in enumerate(REFERENCES)]
+    page2 += body2 + refs
+    page3 = [header, Text(560, 770, "3", 9)] + column(72, 80, ["# 4 Conclusion", RESULTS])[0]
+    return build_pdf([page1, page2, page3], title="", author="")
+
+
+@pytest.fixture(scope="module")
+def paper(session_settings):
+    return ingest_bytes("retro.pdf", paper_pdf(), session_settings)
+
+
+def test_two_line_title_and_author_grid_come_from_the_first_page_layout(paper):
+    doc = paper.document
+    assert doc.title == "Improving Language Models by Retrieving from Trillions of Tokens"
+    assert doc.authors == ("Sebastian Borgeaud", "Arthur Mensch", "Jordan Hoffmann")
+
+
+def test_author_block_is_metadata_never_body_text(paper):
+    assert "deepmind.com" not in paper.body and "University of Oxford" not in paper.body
+    assert paper.chunks[0].section == "Abstract"
+    assert all("Borgeaud" not in c.text for c in paper.chunks)
+
+
+def test_two_columns_are_read_left_column_first(paper):
+    body = paper.body
+    assert body.index("1 Introduction") < body.index("Retrieval lets a small") < body.index("2 Method")
+    assert "helps as much as ten times more parameters. Each chunk" not in body
+
+
+def test_sections_come_from_headings_and_never_from_reference_entries(paper):
+    sections = {c.section for c in paper.chunks}
+    assert {"Abstract", "1 Introduction", "2 Method", "3 Results", "4 Conclusion"} <= sections
+    assert not any("Maskgan" in s or "conll" in s.lower() for s in sections)
+
+
+def test_running_header_and_page_numbers_are_removed(paper):
+    assert "Preprint. Under review" not in paper.body
+    assert "\n\n2\n\n" not in paper.body
+
+
+def test_table_is_its_own_labelled_chunk_and_never_prose(paper):
+    tables = [c for c in paper.chunks if c.kind == "table"]
+    assert len(tables) == 1 and tables[0].label == "Table 1"
+    assert "12.4" in tables[0].text and "8.1" in tables[0].text
+    prose = [c for c in paper.chunks if c.kind == "text"]
+    assert not any("12.4" in c.text for c in prose)
+    caption = next(c for c in paper.chunks if c.kind == "caption")
+    assert caption.label == "Table 1" and caption.text.startswith("Table 1: Perplexity")
+
+
+def test_footnote_is_kept_apart_from_prose(paper):
+    footnotes = [c for c in paper.chunks if c.kind == "footnote"]
+    assert footnotes and "Code is available" in footnotes[0].text
+    assert not any("Code is available" in c.text for c in paper.chunks if c.kind == "text")
+
+
+def test_reference_list_is_parsed_into_entries_and_kept_out_of_chunks(paper):
+    entries = paper.bibliography
+    assert [e.number for e in entries] == [1, 2, 3]
+    first = entries[0]
+    assert first.authors == ("Sebastian Borgeaud", "Arthur Mensch", "Jordan Hoffmann")
+    assert first.title == "Improving language models by retrieving from trillions of tokens"
+    assert first.year == 2022 and first.venue == "ICML, 2022"
+    assert entries[1].title == "Maskgan: Better text generation via filling in the blank" and entries[1].year == 2018
+    assert all("Maskgan" not in c.text for c in paper.chunks)
+    assert reference_for("[2]", entries) is entries[1]
+
+
+def test_parse_report_counts_what_was_found(paper):
+    report = paper.report
+    assert report.pages == 3 and report.references == 3 and report.tables == 1
+    assert report.sections >= 5 and report.footnotes == 1 and report.ocr_pages == ()
+    assert report.words > 100
+
+
+def test_author_year_reference_is_parsed():
+    entry = parse_reference("Jacob Devlin, Ming-Wei Chang, Kenton Lee, and Kristina Toutanova. 2019. BERT: "
+                            "Pre-training of deep bidirectional transformers for language understanding. In "
+                            "NAACL-HLT.", 7)
+    assert entry.number == 7 and entry.year == 2019
+    assert entry.authors == ("Jacob Devlin", "Ming-Wei Chang", "Kenton Lee", "Kristina Toutanova")
+    assert entry.title.startswith("BERT: Pre-training") and entry.venue == "NAACL-HLT"
+
+
+def test_scanned_page_without_ocr_says_how_to_install_it(monkeypatch, settings):
+    monkeypatch.setattr(ingest_pdf, "_ocr_page", lambda data, index: None)
+    with pytest.raises(IngestError) as caught:
+        ingest_bytes("scan.pdf", scanned_page_pdf(["Scanned text"]), settings)
+    assert "look scanned" in str(caught.value) and "apt-get install tesseract-ocr" in str(caught.value)
+
+
+def test_one_scanned_page_is_a_warning_not_a_lost_paper(monkeypatch, settings):
+    monkeypatch.setattr(ingest_pdf, "_ocr_page", lambda data, index: None)
+    doc = ingest_bytes("mixed.pdf", concatenate(paper_pdf(), scanned_page_pdf(["Scanned text"])), settings)
+    assert doc.report.pages == 4
+    assert any("pages 4 look scanned" in w and "tesseract-ocr" in w for w in doc.report.warnings)
+    assert "Retrieval lets a small" in doc.body
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract OCR is not installed")
+def test_scanned_page_is_read_by_ocr(settings):
+    pytest.importorskip("pytesseract")
+    lines = ["Gradient Checkpointing at Scale", "Activation memory falls when layers are recomputed",
+             "during the backward pass instead of being stored."]
+    doc = ingest_bytes("scan.pdf", scanned_page_pdf(lines), settings)
+    assert doc.report.ocr_pages == (1,)
+    assert "recomputed" in doc.body and "backward pass" in doc.body
