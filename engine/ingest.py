@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
@@ -16,6 +17,8 @@ from engine.events import Event, OnEvent, ignore_event
 from engine.ingest_pdf import ParseReport
 from engine.records import Chunk, Document
 from engine.settings import Settings
+
+log = logging.getLogger(__name__)
 
 KINDS = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
          ".html": "html", ".htm": "html"}
@@ -44,7 +47,7 @@ class FileOutcome:
     """What happened to one input file: ok, duplicate or error (with the reason)."""
 
     name: str
-    status: str  # ok | duplicate | error
+    status: str  # ok | duplicate | unsupported (a folder's file of another type) | error
     reason: str = ""
     ingested: IngestedDocument | None = None
 
@@ -55,6 +58,8 @@ class FileOutcome:
             return f"ok       {self.name}: {doc.title!r}, {len(self.ingested.chunks)} chunks"
         if self.status == "duplicate":
             return f"skipped  {self.name}: duplicate of {self.reason}"
+        if self.status == "unsupported":
+            return f"skipped  {self.name}: {self.reason}"
         return f"error    {self.name}: {self.reason}"
 
 
@@ -74,8 +79,11 @@ class IngestReport:
     def summary(self) -> str:
         """'3 ingested (41 chunks), 1 duplicate skipped, 2 failed'."""
         chunks = sum(len(d.chunks) for d in self.documents)
+        unsupported = len(self.with_status("unsupported"))
         return (f"{len(self.with_status('ok'))} ingested ({chunks} chunks), "
-                f"{len(self.with_status('duplicate'))} duplicate skipped, {len(self.with_status('error'))} failed")
+                f"{len(self.with_status('duplicate'))} duplicate skipped, "
+                + (f"{unsupported} of an unsupported type skipped, " if unsupported else "")
+                + f"{len(self.with_status('error'))} failed")
 
 
 def check_file_name(name: str) -> str:
@@ -231,14 +239,49 @@ def _year(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# Front matter holds a handful of metadata fields: anything deeper or longer is a mistake or an attack
+# (5,000 nested levels overflow the YAML composer's recursion; nested aliases expand 340 bytes into gigabytes).
+FRONT_MATTER_MAX_DEPTH = 8
+FRONT_MATTER_MAX_CHARS = 20_000
+META_FIELD_MAX_CHARS = {"title": 500, "venue": 300, "arxiv_id": 40, "author": 200}
+META_MAX_AUTHORS = 100
+
+
+def _front_matter_loader():
+    """A yaml SafeLoader that refuses aliases (`*name`) and nesting deeper than FRONT_MATTER_MAX_DEPTH."""
+    import yaml
+
+    class FrontMatterLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in front matter",
+                                                  self.peek_event().start_mark)
+            if self.depth >= FRONT_MATTER_MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"front matter nests more than "
+                                                  f"{FRONT_MATTER_MAX_DEPTH} levels", self.peek_event().start_mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return FrontMatterLoader
+
+
 def _read_front_matter(name: str, text: str) -> tuple[dict, str]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
     import yaml  # only Markdown with front matter needs it
 
+    if len(match.group(1)) > FRONT_MATTER_MAX_CHARS:
+        raise IngestError(f"{name} has {len(match.group(1)):,} characters of YAML front matter, over the "
+                          f"{FRONT_MATTER_MAX_CHARS:,} allowed.", "Keep only title, authors, year, venue and arxiv "
+                          "between the '---' lines.")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(match.group(1), Loader=_front_matter_loader()) or {}
     except yaml.YAMLError as exc:
         raise IngestError(f"{name} has invalid YAML front matter: {exc}".replace("\n", " "),
                           "Fix the block between the '---' lines.") from None
@@ -246,6 +289,12 @@ def _read_front_matter(name: str, text: str) -> tuple[dict, str]:
         raise IngestError(f"{name} has front matter that is not a key: value mapping.",
                           "Write it as 'title: ...' lines between '---' lines.")
     return meta, text[match.end():]
+
+
+def _capped(field_name: str, value: str) -> str:
+    """`value` cut to its field's length limit (a metadata field is a label, never a second body)."""
+    limit = META_FIELD_MAX_CHARS[field_name]
+    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
 
 
 def _pdf_title_guess(first_page: str) -> str:
@@ -275,9 +324,11 @@ def _metadata(kind: str, name: str, meta: dict, blocks: list[Block], first_text:
         year = 2000 + int(arxiv[:2])
     if year is None and kind == "pdf":
         year = _year(first_text)
-    return {"title": title or Path(name).stem.replace("_", " ").replace("-", " "),
-            "authors": _split_authors(meta.get("authors") or meta.get("author")),
-            "year": year, "venue": str(meta.get("venue") or "").strip(), "arxiv_id": arxiv}
+    authors = _split_authors(meta.get("authors") or meta.get("author"))[:META_MAX_AUTHORS]
+    return {"title": _capped("title", title or Path(name).stem.replace("_", " ").replace("-", " ")),
+            "authors": tuple(_capped("author", a) for a in authors),
+            "year": year, "venue": _capped("venue", str(meta.get("venue") or "").strip()),
+            "arxiv_id": _capped("arxiv_id", arxiv)}
 
 
 def _doc_id(name: str, content_hash: str, owner: str = "") -> str:
@@ -340,27 +391,55 @@ def ingest_file(path: Path, settings: Settings, *, owner: str = "") -> IngestedD
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named directly, plus the supported files inside named folders (sorted, hidden ones skipped)."""
+    paths = list(map(Path, paths))
+    return [p for p in _walk(paths) if not _unsupported_in_folder(p, paths)]
+
+
+def _walk(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus every non-hidden file inside named folders (sorted)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KINDS
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
                                 and not any(part.startswith(".") for part in p.relative_to(path).parts)))
         else:
             files.append(path)
     return files
 
 
+def _unsupported_in_folder(path: Path, named: Iterable[Path]) -> bool:
+    # A file named directly goes on to ingest_file, whose error says its type is unsupported.
+    return path.suffix.lower() not in KINDS and path not in {Path(p) for p in named}
+
+
+def _unreadable(name: str, exc: Exception) -> FileOutcome:
+    # A reader failing in an unforeseen way on one file (a parser bug, a pathological file) costs that file
+    # only: the batch goes on, and the log keeps the traceback for a bug report.
+    log.exception("ingesting %s failed unexpectedly", name)
+    return FileOutcome(name, "error", f"{name} could not be read ({type(exc).__name__}: {str(exc)[:200]}). "
+                       "The other files were still added; check this file, or report it with the server log.")
+
+
 def ingest_paths(paths: Iterable[Path], settings: Settings, on_event: OnEvent = ignore_event, *,
                  known_hashes: dict[str, str] | None = None, owner: str = "") -> IngestReport:
-    """Ingest every file; each gets an outcome, and one bad file never stops the others."""
+    """Ingest every file; each gets an outcome, and one bad file never stops the others.
+
+    Files of an unsupported type inside a named folder are listed as skipped, with the reason."""
     known = dict(known_hashes or {})  # content hash -> name of the document already holding it
+    paths = list(map(Path, paths))
     files = expand_paths(paths)
     report = IngestReport()
+    for path in (p for p in _walk(paths) if _unsupported_in_folder(p, paths)):
+        report.outcomes.append(FileOutcome(path.name, "unsupported", f"unsupported file type "
+                                           f"{path.suffix or '(none)'!r} (PeerDraft reads PDF, Markdown, plain "
+                                           "text and HTML)"))
     for done, path in enumerate(files, start=1):
         try:
             ingested = ingest_file(path, settings, owner=owner)
         except IngestError as exc:
             report.outcomes.append(FileOutcome(path.name, "error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - see _unreadable
+            report.outcomes.append(_unreadable(path.name, exc))
         else:
             report.outcomes.append(_dedupe(path.name, ingested, known))
         on_event(Event("ingest", f"Read {path.name}", done, len(files)))
@@ -378,6 +457,8 @@ def ingest_uploads(files: Iterable[tuple[str, bytes]], settings: Settings, on_ev
             ingested = ingest_bytes(name, data, settings, owner=owner)
         except IngestError as exc:
             report.outcomes.append(FileOutcome(name, "error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - see _unreadable
+            report.outcomes.append(_unreadable(name, exc))
         else:
             report.outcomes.append(_dedupe(name, ingested, known))
         on_event(Event("ingest", f"Read {name}", done, len(files)))
@@ -399,6 +480,11 @@ def update_metadata(document: Document, **changes: object) -> Document:
     if unknown:
         raise IngestError(f"Cannot edit {', '.join(sorted(unknown))}.", f"Editable fields: {', '.join(sorted(allowed))}.")
     values = dict(changes)
+    for key, limit in (("title", META_FIELD_MAX_CHARS["title"]), ("venue", META_FIELD_MAX_CHARS["venue"]),
+                       ("arxiv_id", META_FIELD_MAX_CHARS["arxiv_id"])):
+        if key in values and len(str(values[key] or "")) > limit:
+            raise IngestError(f"The {key} is {len(str(values[key])):,} characters long, over the {limit} allowed.",
+                              f"Shorten the {key}.")
     if "title" in values:
         values["title"] = str(values["title"]).strip()
         if not values["title"]:

@@ -207,13 +207,78 @@ def test_duplicate_content_is_skipped_within_a_batch_and_against_known_hashes(se
     assert again.outcomes[0].status == "duplicate" and "1 duplicate skipped" in again.summary()
 
 
-def test_folders_are_expanded_to_their_supported_files(settings, tmp_path):
+def test_folders_are_expanded_to_their_supported_files_and_list_the_others_as_skipped(settings, tmp_path):
     (tmp_path / "x.md").write_text(GOOD_MD)
     (tmp_path / "notes.bin").write_bytes(b"\x00\x01")
+    (tmp_path / "program.exe").write_bytes(b"MZ\x90\x00")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "y.md").write_text("# Hidden\n\ntext")
     report = ingest_paths([tmp_path], settings)
-    assert [o.name for o in report.outcomes] == ["x.md"]
+    assert [(o.name, o.status) for o in report.outcomes] == [
+        ("notes.bin", "unsupported"), ("program.exe", "unsupported"), ("x.md", "ok")]
+    skipped = next(o for o in report.outcomes if o.name == "program.exe")
+    assert skipped.line().startswith("skipped  program.exe: unsupported file type '.exe'")
+    assert "2 of an unsupported type skipped" in report.summary()
+
+
+def _nested_front_matter(levels: int) -> str:
+    return "---\ntitle: Deep\nx: " + "[" * levels + "]" * levels + "\n---\n# Deep\n\nSome body text here.\n"
+
+
+ALIAS_BOMB = ("---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+              + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+                        f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n"
+                        for i in range(8))
+              + "title: *i\n---\n# Bomb\n\nBody text of the bomb.\n")
+
+
+def test_deeply_nested_front_matter_is_one_file_error_and_the_batch_goes_on(settings, tmp_path):
+    (tmp_path / "a-good.md").write_text(GOOD_MD)
+    (tmp_path / "b-deep.md").write_text(_nested_front_matter(5000))
+    (tmp_path / "c-good.md").write_text(GOOD_MD.replace("Rotary", "Relative"))
+    report = ingest_paths([tmp_path], settings)
+    status = {o.name: o.status for o in report.outcomes}
+    assert status == {"a-good.md": "ok", "b-deep.md": "error", "c-good.md": "ok"}
+    deep = next(o for o in report.outcomes if o.name == "b-deep.md")
+    assert "nests more than" in deep.reason and "front matter" in deep.reason
+    uploads = ingest_uploads([("deep.md", _nested_front_matter(5000).encode()), ("good.md", GOOD_MD.encode())],
+                             settings)
+    assert [o.status for o in uploads.outcomes] == ["error", "ok"]
+
+
+def test_yaml_alias_bomb_is_refused_before_it_expands(settings):
+    assert len(ALIAS_BOMB) < 600
+    with pytest.raises(IngestError, match="aliases"):
+        ingest_bytes("bomb.md", ALIAS_BOMB.encode(), settings)
+
+
+def test_an_unforeseen_reader_failure_costs_only_that_file(settings, tmp_path, monkeypatch):
+    import engine.ingest as ingest_module
+
+    real = ingest_module._text_blocks
+
+    def explode_on_one(text, markdown):
+        if "EXPLODE" in text:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(text, markdown)
+
+    monkeypatch.setattr(ingest_module, "_text_blocks", explode_on_one)
+    (tmp_path / "bad.md").write_text("# Bad\n\nEXPLODE here.")
+    (tmp_path / "good.md").write_text(GOOD_MD)
+    report = ingest_paths([tmp_path], settings)
+    bad = next(o for o in report.outcomes if o.name == "bad.md")
+    assert bad.status == "error" and "RecursionError" in bad.reason and "other files were still added" in bad.reason
+    assert [d.document.source_name for d in report.documents] == ["good.md"]
+
+
+def test_metadata_fields_are_capped_in_length(settings):
+    text = "---\ntitle: " + "T" * 5000 + "\nvenue: " + "V" * 5000 + "\nauthors: [" + ", ".join(
+        f"Author {i}" for i in range(500)) + "]\n---\n# Heading\n\nBody text.\n"
+    doc = ingest_bytes("long.md", text.encode(), settings).document
+    assert len(doc.title) <= 500 and doc.title.endswith("…") and len(doc.venue) <= 300
+    assert len(doc.authors) == 100
+    with pytest.raises(IngestError, match="over the 500 allowed"):
+        update_metadata(doc, title="x" * 501)
 
 
 def test_metadata_edits_are_validated(settings):
