@@ -4,7 +4,12 @@ Layout of `settings.index_dir`:
     CURRENT                 name of the live generation (replaced atomically with os.replace)
     gen-000007/             manifest.json, store.json, vectors.npy, ids.npy, index.faiss
 Every change writes a complete new generation in a temporary folder, renames it, then switches
-CURRENT; a crash at any point leaves the previous generation loadable.
+CURRENT; a crash at any point leaves the previous generation loadable. When the live generation's
+files are damaged (a truncated file, a disk fault), opening falls back to the newest generation that
+loads, moves the damaged one aside as `broken-gen-…` and says so in `CorpusIndex.recovered`.
+
+Uploads (index_uploads) are also kept as sent under `settings.uploads_dir/<doc id>/`, so
+`peerdraft index --rebuild` can re-ingest them when no generation is left to load.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import numpy as np
 from engine.embed import Embedder, embedder_fingerprint, load_embedder
 from engine.errors import IndexStateError, NotFound
 from engine.events import Event, OnEvent, ignore_event
-from engine.ingest import IngestedDocument, IngestReport, ingest_paths, ingest_uploads, update_metadata
+from engine.ingest import (FileOutcome, IngestedDocument, IngestReport, ingest_paths, ingest_uploads,
+                           update_metadata)
 from engine.records import Chunk, Document, owners_readable_by
 from engine.settings import Settings
 
@@ -44,6 +50,13 @@ EMBED_BATCH = 64
 LOCK_FILE = "write.lock"
 LOCK_WAIT_S = 300.0
 _REBUILD_FIX = "Run `peerdraft index --rebuild` to re-embed the corpus with the configured model."
+_DAMAGED_FIX = ("Run `peerdraft index --rebuild`: it moves the damaged index aside and re-adds the bundled notes "
+                "and every stored upload.")
+UPLOAD_META = "upload.json"
+
+
+class DamagedGeneration(IndexStateError):
+    """One generation's files cannot be loaded (another, older generation may still be good)."""
 
 
 def default_corpus_dir() -> Path:
@@ -144,23 +157,46 @@ class CorpusIndex:
         self._bm25 = None
         self._lock = threading.RLock()
         self.needs_rebuild = False  # opened with check_embedder=False over another model's vectors
+        self.recovered = ""  # set when opening fell back from a damaged generation: what happened, for the user
+        self.uploads_dir: Path | None = None  # where index_uploads keeps uploads as sent (open_index sets it)
+        self._loaded_name = ""  # the generation folder this copy was loaded from (kept by the next prune)
+        self._holds_lock = False  # inside _writing: a fallback while refreshing must not wait for our own lock
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
     def open(cls, directory: Path, embedder: Embedder, *, check_embedder: bool = True, index_kind: str = "auto",
-             hnsw_threshold: int = HNSW_THRESHOLD, lock_timeout_s: float = LOCK_WAIT_S) -> "CorpusIndex":
-        """The live index in `directory` (empty if none yet); IndexStateError if it is unusable."""
+             hnsw_threshold: int = HNSW_THRESHOLD, lock_timeout_s: float = LOCK_WAIT_S,
+             lock_held: bool = False) -> "CorpusIndex":
+        """The live index in `directory` (empty if none yet); IndexStateError if it is unusable.
+
+        A damaged live generation is replaced by the newest older one that loads (see `recovered`); that
+        takes the write lock unless the caller holds it already (`lock_held`)."""
+        options = dict(check_embedder=check_embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
+                       lock_timeout_s=lock_timeout_s)
+        directory = Path(directory)
+        current = directory / "CURRENT"
+        if not current.is_file():
+            return cls(directory, embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
+                       lock_timeout_s=lock_timeout_s)
+        name = current.read_text(encoding="utf-8").strip()
+        try:
+            return cls._open_generation(directory, name, embedder, **options)
+        except DamagedGeneration as damaged:
+            return cls._fall_back(directory, name, damaged, embedder, options, lock_held)
+
+    @classmethod
+    def _open_generation(cls, directory: Path, name: str, embedder: Embedder, *, check_embedder: bool,
+                         index_kind: str, hnsw_threshold: int, lock_timeout_s: float) -> "CorpusIndex":
         index = cls(directory, embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
                     lock_timeout_s=lock_timeout_s)
-        current = index.directory / "CURRENT"
-        if not current.is_file():
-            return index
-        generation_dir = index.directory / current.read_text(encoding="utf-8").strip()
+        generation_dir = index.directory / name
         try:
             manifest = json.loads((generation_dir / "manifest.json").read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("the manifest is not a JSON object")
         except (OSError, ValueError) as exc:
-            raise IndexStateError(f"The index manifest in {generation_dir} cannot be read ({exc}).",
-                                  _REBUILD_FIX) from None
+            raise DamagedGeneration(f"The index manifest in {generation_dir} cannot be read ({exc}).",
+                                    _DAMAGED_FIX) from None
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexStateError(f"The index in {directory} has format {manifest.get('format_version')}, "
                                   f"this PeerDraft reads format {FORMAT_VERSION}.", _REBUILD_FIX)
@@ -172,7 +208,43 @@ class CorpusIndex:
                 f"{embedder.name!r} ({embedder.dimension} dimensions).", _REBUILD_FIX)
         index._load_generation(generation_dir, manifest, keep_vectors=not mismatch)
         index.needs_rebuild = mismatch
+        index._loaded_name = name
         return index
+
+    @classmethod
+    def _fall_back(cls, directory: Path, damaged_name: str, damaged: DamagedGeneration, embedder: Embedder,
+                   options: dict, lock_held: bool) -> "CorpusIndex":
+        """The newest older generation that loads, made live (CURRENT switched, the damaged one moved aside)."""
+        from contextlib import nullcontext
+
+        with nullcontext() if lock_held else exclusive_lock(directory / LOCK_FILE, options["lock_timeout_s"]):
+            if (directory / "CURRENT").read_text(encoding="utf-8").strip() != damaged_name:
+                return cls.open(directory, embedder, **options, lock_held=True)  # another process committed
+            older = sorted((p.name for p in directory.iterdir() if p.is_dir() and p.name.startswith("gen-")
+                            and p.name < damaged_name), reverse=True)
+            for name in older:
+                try:
+                    index = cls._open_generation(directory, name, embedder, **options)
+                except DamagedGeneration as exc:
+                    log.warning("older index generation %s is damaged too: %s", name, exc.reason)
+                    continue
+                aside = directory / f"broken-{damaged_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+                os.rename(directory / damaged_name, aside)
+                pointer = directory / f".CURRENT.tmp-{os.getpid()}"
+                _fsync_write(pointer, name.encode())
+                os.replace(pointer, directory / "CURRENT")
+                _fsync_dir(directory)
+                index.generation = max(index.generation, int(damaged_name.removeprefix("gen-") or 0))
+                written = json.loads((directory / name / "manifest.json").read_text(encoding="utf-8")).get(
+                    "written_at", "")
+                index.recovered = (f"The live index generation was damaged ({damaged.reason}) and was moved to "
+                                   f"{aside.name}. PeerDraft now uses the previous generation ({name}, written "
+                                   f"{written}); a change made after that is missing, so add any paper you "
+                                   "uploaded last again, or run `peerdraft index --rebuild` to re-add every "
+                                   "stored upload.")
+                log.warning(index.recovered)
+                return index
+        raise damaged
 
     def _load_generation(self, generation_dir: Path, manifest: dict, keep_vectors: bool) -> None:
         import faiss
@@ -183,34 +255,41 @@ class CorpusIndex:
             vectors = np.load(generation_dir / "vectors.npy")
             faiss_index = faiss.read_index(str(generation_dir / "index.faiss")) if keep_vectors else None
         except (OSError, ValueError, RuntimeError) as exc:
-            raise IndexStateError(f"The index files in {generation_dir} are damaged ({exc}).",
-                                  "Delete that folder's parent index directory and run `peerdraft index`.") from None
-        for entry in store["documents"]:
-            document = Document(**{**entry["document"], "authors": tuple(entry["document"]["authors"])})
-            pages = tuple(tuple(p) for p in entry.get("pages", ()))
-            self.documents[document.doc_id] = StoredDocument(document, entry.get("body", ""),
-                                                             entry.get("references", ""), pages)
-        self.chunks = {int(row["vid"]): Chunk(**{k: v for k, v in row.items() if k != "vid"})
-                       for row in store["chunks"]}
-        self.generation = int(manifest["generation"])
-        self._next_id = int(manifest["next_id"])
+            raise DamagedGeneration(f"The index files in {generation_dir} are damaged ({exc}).",
+                                    _DAMAGED_FIX) from None
+        try:
+            for entry in store["documents"]:
+                document = Document(**{**entry["document"], "authors": tuple(entry["document"]["authors"])})
+                pages = tuple(tuple(p) for p in entry.get("pages", ()))
+                self.documents[document.doc_id] = StoredDocument(document, entry.get("body", ""),
+                                                                 entry.get("references", ""), pages)
+            self.chunks = {int(row["vid"]): Chunk(**{k: v for k, v in row.items() if k != "vid"})
+                           for row in store["chunks"]}
+            self.generation = int(manifest["generation"])
+            self._next_id = int(manifest["next_id"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # valid JSON of the wrong shape
+            raise DamagedGeneration(f"The index files in {generation_dir} are damaged (store.json or manifest.json "
+                                    f"does not hold what an index writes: {type(exc).__name__} {exc}).",
+                                    _DAMAGED_FIX) from None
         if keep_vectors:
             if len(ids) != len(self.chunks) or faiss_index.ntotal != len(ids):
-                raise IndexStateError(f"The index in {generation_dir} is inconsistent "
-                                      f"({len(self.chunks)} chunks, {faiss_index.ntotal} vectors).", _REBUILD_FIX)
+                raise DamagedGeneration(f"The index in {generation_dir} is inconsistent "
+                                        f"({len(self.chunks)} chunks, {faiss_index.ntotal} vectors).", _DAMAGED_FIX)
             self._ids, self._vectors, self._faiss = ids.astype(np.int64), vectors.astype(np.float32), faiss_index
 
     def _refresh(self) -> None:
         """Load the live generation if another process switched CURRENT since this copy last read or wrote it."""
         current = self.directory / "CURRENT"
-        if not current.is_file() or current.read_text(encoding="utf-8").strip() == f"gen-{self.generation:06d}":
+        if not current.is_file() or current.read_text(encoding="utf-8").strip() in (
+                f"gen-{self.generation:06d}", self._loaded_name):
             return
         log.info("index in %s changed on disk; reloading before writing", self.directory)
         fresh = CorpusIndex.open(self.directory, self.embedder, check_embedder=False, index_kind=self.index_kind,
-                                 hnsw_threshold=self.hnsw_threshold)
+                                 hnsw_threshold=self.hnsw_threshold, lock_held=self._holds_lock)
         self.generation, self.documents, self.chunks = fresh.generation, fresh.documents, fresh.chunks
         self._ids, self._vectors, self._faiss = fresh._ids, fresh._vectors, fresh._faiss
         self._next_id, self.needs_rebuild, self._bm25 = fresh._next_id, fresh.needs_rebuild, None
+        self._loaded_name, self.recovered = fresh._loaded_name, fresh.recovered or self.recovered
 
     def refresh(self) -> bool:
         """Catch up with a generation another process (say `peerdraft index` beside the app) committed.
@@ -229,8 +308,12 @@ class CorpusIndex:
     def _writing(self, on_event: OnEvent = ignore_event) -> Iterator[None]:
         """Exclusive write access across threads and processes, with this copy brought up to date first."""
         with self._lock, exclusive_lock(self.directory / LOCK_FILE, self.lock_timeout_s, on_event):
-            self._refresh()
-            yield
+            self._holds_lock = True
+            try:
+                self._refresh()
+                yield
+            finally:
+                self._holds_lock = False
 
     # ---- FAISS -------------------------------------------------------------------------------
     def _resolved_kind(self, n: int) -> str:
@@ -302,7 +385,9 @@ class CorpusIndex:
         _fsync_write(pointer, name.encode())
         os.replace(pointer, self.directory / "CURRENT")
         _fsync_dir(self.directory)
-        self._prune(keep={name, f"gen-{self.generation - 1:06d}"})
+        # Keep the generation this change started from: it is the fallback should the new one be damaged.
+        self._prune(keep={name, f"gen-{self.generation - 1:06d}", self._loaded_name})
+        self._loaded_name = name
 
     def _prune(self, keep: set[str]) -> None:
         for path in self.directory.iterdir():
@@ -408,6 +493,7 @@ class CorpusIndex:
                 self._reset_faiss()
             self._bm25 = None
             self._commit()
+            forget_upload(self.uploads_dir, doc_id)
             return len(doomed)
 
     def update_metadata(self, doc_id: str, **changes: object) -> Document:
@@ -524,8 +610,10 @@ class CorpusIndex:
 def open_index(settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True,
                hnsw_threshold: int = HNSW_THRESHOLD) -> CorpusIndex:
     """The corpus index under settings.index_dir, with the configured embedder."""
-    return CorpusIndex.open(settings.index_dir, embedder or load_embedder(settings), check_embedder=check_embedder,
-                            hnsw_threshold=hnsw_threshold)
+    index = CorpusIndex.open(settings.index_dir, embedder or load_embedder(settings), check_embedder=check_embedder,
+                             hnsw_threshold=hnsw_threshold)
+    index.uploads_dir = settings.uploads_dir
+    return index
 
 
 def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,
@@ -538,9 +626,53 @@ def index_paths(index: CorpusIndex, paths: Iterable[Path], settings: Settings,
 
 def index_uploads(index: CorpusIndex, files: Iterable[tuple[str, bytes]], settings: Settings,
                   on_event: OnEvent = ignore_event, *, owner: str = "") -> IngestReport:
-    """Ingest uploaded (name, bytes) pairs and add the new ones to the index."""
+    """Ingest uploaded (name, bytes) pairs, add the new ones to the index and keep each as sent (for a rebuild)."""
+    files = list(files)
     report = ingest_uploads(files, settings, on_event, known_hashes=index.content_hashes(owner), owner=owner)
-    index.add_documents(report.documents, on_event)
+    added = set(index.add_documents(report.documents, on_event))
+    sent = dict(files)
+    for item in report.documents:
+        if item.document.doc_id in added:
+            _keep_upload(settings.uploads_dir, item.document, sent[item.document.source_name])
+    return report
+
+
+def _keep_upload(uploads_dir: Path, document: Document, data: bytes) -> None:
+    """Write uploads_dir/<doc id>/{original, upload.json} atomically (a temporary folder, then a rename)."""
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    final, temp = uploads_dir / document.doc_id, uploads_dir / f".{document.doc_id}.tmp-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    _fsync_write(temp / "original", data)
+    _fsync_write(temp / UPLOAD_META, json.dumps({"name": document.source_name, "owner": document.owner}).encode())
+    shutil.rmtree(final, ignore_errors=True)
+    os.rename(temp, final)
+
+
+def forget_upload(uploads_dir: Path | None, doc_id: str) -> None:
+    """Delete the kept copy of an upload (its document left the index: nothing of it stays on disk)."""
+    if uploads_dir is not None and doc_id and "/" not in doc_id and not doc_id.startswith("."):
+        shutil.rmtree(uploads_dir / doc_id, ignore_errors=True)
+
+
+def restore_stored_uploads(index: CorpusIndex, settings: Settings, on_event: OnEvent = ignore_event) -> IngestReport:
+    """Re-ingest every kept upload the index lacks, each for its owner; one outcome per upload."""
+    report = IngestReport()
+    root = settings.uploads_dir
+    by_owner: dict[str, list[tuple[str, bytes]]] = {}
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not folder.is_dir() or folder.name.startswith(".") or folder.name in index.documents:
+            continue
+        try:
+            meta = json.loads((folder / UPLOAD_META).read_text(encoding="utf-8"))
+            by_owner.setdefault(str(meta["owner"]), []).append((str(meta["name"]), (folder / "original").read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            report.outcomes.append(FileOutcome(folder.name, "error", f"the kept upload in {folder} cannot be read "
+                                               f"({exc}); upload that paper again"))
+    for owner, files in by_owner.items():
+        restored = ingest_uploads(files, settings, on_event, known_hashes=index.content_hashes(owner), owner=owner)
+        index.add_documents(restored.documents, on_event)
+        report.outcomes.extend(restored.outcomes)
     return report
 
 

@@ -12,7 +12,7 @@ from typing import Iterator
 from engine.embed import load_embedder
 from engine.errors import IndexStateError
 from engine.events import Event, OnEvent
-from engine.index import CorpusIndex, default_corpus_dir, index_paths, open_index
+from engine.index import CorpusIndex, default_corpus_dir, index_paths, open_index, restore_stored_uploads
 from engine.settings import Settings
 
 
@@ -62,15 +62,22 @@ def _open_for_rebuild(settings: Settings, embedder) -> CorpusIndex:
 
 def run(args, settings: Settings) -> int:
     embedder = load_embedder(settings)
+    restored = None
     with tqdm_progress() as on_event:
         if args.rebuild:
             index = _open_for_rebuild(settings, embedder)
             if len(index):
                 index.rebuild(on_event)
                 print(f"rebuilt  {len(index.documents)} documents, {len(index)} chunks re-embedded with {embedder.name}")
+            # Uploads the index lost (a fallback generation, a fresh start) come back from their kept copies.
+            restored = restore_stored_uploads(index, settings, on_event)
         else:
             index = open_index(settings, embedder)
+        if index.recovered:
+            print(f"warning: {index.recovered}", file=sys.stderr)
         report = index_paths(index, args.paths or [default_corpus_dir()], settings, on_event)
+    for outcome in (restored.outcomes if restored else []):
+        print(f"{outcome.line()} (a stored upload)")
     for outcome in report.outcomes:
         print(outcome.line())
     print(f"summary: {report.summary()}; index holds {len(index.documents)} documents, "
