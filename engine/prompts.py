@@ -71,6 +71,15 @@ DEFINE_TERM = (
     "Define the term \"{term}\" in one sentence that starts with \"{term} is\". "
     "If you do not know the term, answer exactly: I don't know.")
 
+# Verify stage, LLM judge (engine/verify/judge.py): scored from P(Yes) vs P(No) of the first answer token.
+JUDGE_SYSTEM = "You check whether a claim is fully supported by the quoted evidence. You answer Yes or No."
+
+JUDGE_CLAIM = (
+    "{notice}\n<sources>\n{sources}\n</sources>\n\n"
+    "Claim: {claim}\n\n"
+    "Does the evidence above state everything this claim says, with nothing contradicted or added? "
+    "Answer Yes or No.")
+
 # Labels of retrieved text are built from metadata, never from the passage body.
 _SOURCE_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 

@@ -47,6 +47,7 @@ class GroundingMeasure:
     citation_precision: float
     unsupported: tuple[Claim, ...] = ()
     sections: tuple[SectionGrounding, ...] = field(default_factory=tuple)
+    judge: str = ""  # what judged the claims: the meaning-level judge, or the signals alone
 
     @property
     def percent(self) -> float:
@@ -76,11 +77,12 @@ def _section_at(starts: list[tuple[int, str]], offset: int) -> str:
 
 
 def measure_grounding(markdown: str, citation_map: Mapping[int, Sequence[Passage]], embedder, *,
-                      on_event: OnEvent = ignore_event) -> GroundingMeasure:
-    """Verify the draft as written (never strict) and summarise how well its claims are grounded."""
+                      nli=None, on_event: OnEvent = ignore_event) -> GroundingMeasure:
+    """Verify the draft as written (never strict), with the judge `nli` when given, and summarise its grounding."""
     from engine.verify import verify_draft
+    from engine.verify.judge import judge_name
 
-    report = verify_draft(markdown, citation_map, embedder, strict=False, on_event=on_event)
+    report = verify_draft(markdown, citation_map, embedder, strict=False, nli=nli, on_event=on_event)
     starts = _section_titles(markdown)
     claims: list[Claim] = []
     per_section: dict[str, list[int]] = {title: [0, 0] for _, title in starts}
@@ -98,4 +100,4 @@ def measure_grounding(markdown: str, citation_map: Mapping[int, Sequence[Passage
     g = report.grounding
     sections = tuple(SectionGrounding(title, c, s) for title, (c, s) in per_section.items() if c)
     return GroundingMeasure(g.sentences, g.claims, g.cited_share, g.citation_recall, g.citation_precision,
-                            tuple(claims), sections)
+                            tuple(claims), sections, judge_name(nli))

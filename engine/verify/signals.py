@@ -81,6 +81,12 @@ def content_stems(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 2}
 
 
+def content_words(text: str) -> list[str]:
+    """The non-stopword words of `text` in order, each once (the words `content_stems` stems)."""
+    words = [w for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 2]
+    return list(dict.fromkeys(words))
+
+
 def lexical_overlap(sentence: str, evidence: str) -> float:
     """Share of the sentence's content words that also occur in the evidence (0 when none)."""
     words = content_stems(sentence)

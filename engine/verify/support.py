@@ -15,7 +15,10 @@ an `EntailmentModel` (any NLI model a user has locally) can be plugged in and is
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -24,26 +27,48 @@ from engine.records import Passage
 from engine.verify.sentences import _split_block, strip_citations
 from engine.verify import signals as sig
 
-# Logistic weights over the signals, fitted by `python bench/verify.py` on the calibration half
-# (139 pairs, seed 7) of bench/data/verify_pairs.jsonl. On the held-out test half (141 pairs, 88
-# unsupported) the "unsupported" flag measured precision 0.908, recall 0.898 (F1 0.903); dense
-# cosine alone, thresholded on the same calibration half, gave precision 0.649, recall 0.989.
-# Out of domain (SciFact validation claims vs. gold evidence) it flags all 188 unrelated-abstract
-# pairs but also 72% of SUPPORT pairs and 86% of CONTRADICT ones: no contradiction detection.
-WEIGHTS: dict[str, float] = {
-    "bias": -2.57,
-    "dense": 2.43,
-    "lexical": 2.34,
-    "unsupported_numbers": -3.46,
-    "unsupported_entities": -0.50,
-    "negation_mismatch": -1.22,
-    "antonym_swap": -4.17,
-}
-# A sentence is "supported" when its score reaches this threshold (best F1 on the calibration half).
-SUPPORT_THRESHOLD = 0.51
+# Logistic weights over the signals, and over the signals plus a judge's verdict, with their thresholds:
+# fitted by `python bench/verify.py` on the fit material only (engine/verify/judge_data.py: the
+# AttributionBench dev fit half, SciFact train, our pairs' calibration half, labeled draft sentences'
+# fit half) and kept in engine/data/verify_weights.json; bench/results.md ("verify") has the figures on held-out data.
+WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "data" / "verify_weights.json"
+SIGNAL_FEATURES = ("dense", "lexical", "best_lexical", "content_words", "unsupported_numbers",
+                   "unsupported_entities", "negation_mismatch", "antonym_swap")
+
+
+def _load_weights(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_weights(path: Path, signals: dict[str, float], threshold: float, with_judge: dict[str, float] | None,
+                 judged_threshold: float | None, note: str = "") -> None:
+    """Write fitted weights and thresholds where support.py reads them (bench/verify.py calls this)."""
+    data = {"note": note, "signals": {"weights": _rounded(signals), "threshold": round(threshold, 2)}}
+    if with_judge is not None:
+        data["with_judge"] = {"weights": _rounded(with_judge), "threshold": round(judged_threshold or 0.5, 2)}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _rounded(weights: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 3) for k, v in weights.items()}
+
+
+def judge_feature(probability: float) -> float:
+    """A judge's P(supported) as the log-odds the combiner weighs (clipped: a judge is never certain)."""
+    p = min(max(probability, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
+
+
+_FITTED = _load_weights(WEIGHTS_PATH)
+WEIGHTS: dict[str, float] = _FITTED["signals"]["weights"]
+# A sentence is "supported" when its score reaches this threshold.
+SUPPORT_THRESHOLD: float = _FITTED["signals"]["threshold"]
+JUDGED_WEIGHTS: dict[str, float] | None = (_FITTED.get("with_judge") or {}).get("weights")
+JUDGED_THRESHOLD: float = (_FITTED.get("with_judge") or {}).get("threshold", 0.5)
 _WINDOW = 2  # evidence units: single passage sentences and pairs of adjacent ones
 _TOP_CANDIDATES = 5
 _LEXICAL_RANK_WEIGHT = 0.5
+_JUDGE_WORDS = 150  # evidence a judge reads: fits its 256-token window with the claim
 
 
 class Embedder(Protocol):
@@ -68,15 +93,21 @@ class Signals:
     unsupported_entities: tuple[str, ...] = ()
     negation_mismatch: bool = False
     antonym_swap: bool = False
-    nli: float | None = None
+    nli: float | None = None  # the judge's P(supported), when a judge ran
+    best_lexical: float = 0.0  # share of the sentence's content words in its best-matching evidence unit
+    content_words: int = 0  # how much the sentence claims
 
     def features(self) -> dict[str, float]:
-        """The signals as the numeric features the logistic model weighs."""
-        return {"dense": self.dense, "lexical": self.lexical,
-                "unsupported_numbers": float(bool(self.unsupported_numbers)),
-                "unsupported_entities": float(bool(self.unsupported_entities)),
-                "negation_mismatch": float(self.negation_mismatch),
-                "antonym_swap": float(self.antonym_swap)}
+        """The signals as the numeric features the logistic model weighs (plus 'judge' when a judge ran)."""
+        out = {"dense": self.dense, "lexical": self.lexical, "best_lexical": self.best_lexical,
+               "content_words": math.log1p(self.content_words),
+               "unsupported_numbers": float(bool(self.unsupported_numbers)),
+               "unsupported_entities": float(bool(self.unsupported_entities)),
+               "negation_mismatch": float(self.negation_mismatch),
+               "antonym_swap": float(self.antonym_swap)}
+        if self.nli is not None:
+            out["judge"] = judge_feature(self.nli)
+        return out
 
 
 @dataclass(frozen=True)
@@ -100,6 +131,8 @@ class SupportResult:
     signals: Signals
     best_span: EvidenceSpan | None
     candidates: tuple[EvidenceSpan, ...] = field(default=(), repr=False)  # best single sentences first
+    judge: str = ""  # the meaning-level judge that read it ("" = the cheap signals alone)
+    missing_words: tuple[str, ...] = ()  # content words of the sentence absent from its best evidence span
 
     def reasons(self) -> list[str]:
         """Why the sentence is (not) supported, in words for the check panel."""
@@ -112,9 +145,17 @@ class SupportResult:
             out.append("negation differs from the cited source")
         if self.signals.antonym_swap:
             out.append("says the opposite of the cited source (antonym)")
+        if self.signals.nli is not None and not self.supported and self.signals.nli < 0.5:
+            out.append(f"the judge reads the closest evidence as not saying this (P(supported) "
+                       f"{self.signals.nli:.2f}): {_missing_words(self)}")
         if not out and not self.supported:
-            out.append(f"low similarity to the cited source ({self.signals.dense:.2f})")
+            out.append(f"low similarity to the cited source ({self.signals.dense:.2f}): {_missing_words(self)}")
         return out
+
+
+def _missing_words(result: "SupportResult") -> str:
+    return ("not in it: " + ", ".join(result.missing_words)) if result.missing_words else \
+        "the words are there, the meaning is not"
 
 
 class VectorCache:
@@ -150,6 +191,25 @@ def evidence_units(passages: Sequence[Passage]) -> list[EvidenceSpan]:
     return units
 
 
+def judge_evidence(ranked: Sequence[EvidenceSpan], budget_words: int = _JUDGE_WORDS) -> str:
+    """The best-ranked, non-overlapping evidence units up to `budget_words`, in passage order, for a judge."""
+    chosen: list[EvidenceSpan] = []
+    words = 0
+    for unit in ranked:
+        if any(c.passage_index == unit.passage_index and c.offset < unit.offset + unit.length
+               and unit.offset < c.offset + c.length for c in chosen):
+            continue
+        size = len(unit.text.split())
+        if chosen and words + size > budget_words:
+            continue
+        chosen.append(unit)
+        words += size
+        if words >= budget_words:
+            break
+    chosen.sort(key=lambda u: (u.passage_index, u.offset))
+    return " ... ".join(" ".join(u.text.split()) for u in chosen)
+
+
 def combine(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
     """The logistic support score of a feature dict under `weights` (default: the calibrated WEIGHTS)."""
     weights = WEIGHTS if weights is None else weights
@@ -181,7 +241,7 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
     missing_entities = tuple(e for e in sig.entities_in(claim) if not sig.entity_is_supported(e, names))
     nli_score = None
     if nli is not None:
-        nli_score = max(nli.entailment(u.text, claim) for u in ranked[:_TOP_CANDIDATES])
+        nli_score = nli.entailment(judge_evidence(ranked), claim)
     signals = Signals(
         dense=max(u.similarity for u in units),
         lexical=sig.lexical_overlap(claim, evidence_text),
@@ -190,6 +250,8 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
         negation_mismatch=sig.has_negation(claim) != sig.has_negation(best.text),
         antonym_swap=sig.antonym_swap(claim, best.text),
         nli=nli_score,
+        best_lexical=sig.lexical_overlap(claim, best.text),
+        content_words=len(sig.content_stems(claim)),
     )
     return signals, ranked
 
@@ -201,11 +263,22 @@ def support_score(sentence: str, passages: Sequence[Passage], embedder: Embedder
     signals, ranked = measure_signals(sentence, passages, cache, nli)
     if not ranked:
         return SupportResult(0.0, False, signals, None)
-    score = combine(signals.features())
-    if signals.nli is not None:
-        score = 0.5 * score + 0.5 * signals.nli  # an NLI model, when present, gets an equal say
-    limit = SUPPORT_THRESHOLD if threshold is None else threshold
+    judged = signals.nli is not None
+    if judged and JUDGED_WEIGHTS is not None:
+        score, limit = combine(signals.features(), JUDGED_WEIGHTS), JUDGED_THRESHOLD
+    elif judged:  # a judge without fitted weights for it: an equal say beside the signals
+        score, limit = 0.5 * combine(signals.features()) + 0.5 * signals.nli, SUPPORT_THRESHOLD
+    else:
+        score, limit = combine(signals.features()), SUPPORT_THRESHOLD
+    limit = limit if threshold is None else threshold
     singles = tuple(u for u in ranked if not u.window)[:_TOP_CANDIDATES]
     return SupportResult(score=score, supported=score >= limit, signals=signals, best_span=ranked[0],
-                         candidates=singles)
+                         candidates=singles, judge=getattr(nli, "name", type(nli).__name__) if judged else "",
+                         missing_words=_absent_words(strip_citations(sentence), ranked[0].text))
+
+
+def _absent_words(claim: str, evidence: str) -> tuple[str, ...]:
+    """Content words of `claim` (first 8) whose stem does not occur in `evidence`."""
+    present = sig.content_stems(evidence)
+    return tuple(w for w in sig.content_words(claim) if sig.stem(w) not in present)[:8]
 
