@@ -102,12 +102,15 @@ def evaluation_panels(ev: dict) -> None:
     if g:
         st.subheader("Grounding")
         st.caption(f"{g['claims']} claims · cited {100 * g['cited_share']:.0f}% · citation recall "
-                   f"{100 * g['citation_recall']:.0f}% · citation precision {100 * g['citation_precision']:.0f}%")
+                   f"{100 * g['citation_recall']:.0f}% · citation precision {100 * g['citation_precision']:.0f}% · "
+                   f"judged by {g.get('judge') or 'the signals only'}")
         if g["sections"]:
             st.altair_chart(share_bars(g["sections"], "share", "title", "supported share of claims"))
         for claim in g["unsupported"]:
+            evidence = f"  \n  closest evidence: “{claim['evidence']}”" if claim.get("evidence") else ""
             st.markdown(f"- [{claim['status'].replace('_', ' ')}](#off-{claim['offset']}) · *{claim['section']}* · "
-                        f"{claim['text']}  \n  <small>{'; '.join(claim['reasons'])}</small>", unsafe_allow_html=False)
+                        f"{claim['text']}  \n  <small>{'; '.join(claim['reasons'])}</small>{evidence}",
+                        unsafe_allow_html=False)
     c = ev.get("coverage")
     if c and c["key_points"]:
         st.subheader("Coverage")

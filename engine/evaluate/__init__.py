@@ -50,6 +50,15 @@ class EvaluationReport:
         return data
 
 
+def _judge(settings):
+    """The verify judge built at set-up under the settings' cache, or None (grounding then uses the signals)."""
+    if settings is None:
+        return None
+    from engine.verify.judge import load_judge
+
+    return load_judge(settings.cache_dir)
+
+
 def evaluate_draft(markdown: str, *, embedder=None, citation_map: Mapping[int, Sequence[Passage]] | None = None,
                    brief: Brief | None = None, sources: Sequence[SourceText] = (), reference: str | None = None,
                    llm=None, settings=None, index=None, queries: Sequence[LabeledQuery] = (),
@@ -71,7 +80,7 @@ def evaluate_draft(markdown: str, *, embedder=None, citation_map: Mapping[int, S
     if embedder is None:
         report.notes.append("Grounding and coverage need the embedding model, which is not loaded.")
     else:
-        report.grounding = measure_grounding(markdown, citation_map, embedder)
+        report.grounding = measure_grounding(markdown, citation_map, embedder, nli=_judge(settings))
         if not citation_map:
             report.notes.append("Grounding: no citation resolves to a source, so every cited claim counts as "
                                 "unsupported.")
