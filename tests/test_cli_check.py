@@ -25,10 +25,21 @@ def test_check_json_has_jargon_terms_and_undefined_with_the_issue_keys(draft, ca
     jargon = out["jargon"]
     assert set(jargon) == {"terms", "undefined"}
     vllm = jargon["terms"][0]
-    assert set(vllm) == {"term", "first_use", "defined", "status", "definition_offset", "suggestion"}
+    # The issue's keys, plus "why" (issue 18): the reader model's reason for the flag.
+    assert set(vllm) == {"term", "first_use", "defined", "status", "definition_offset", "suggestion", "why"}
+    assert vllm.pop("why").endswith("not defined at its first use on line 3")
     assert vllm == {"term": "vLLM", "first_use": {"offset": DRAFT.index("vLLM"), "line": 3}, "defined": False,
                     "status": "undefined", "definition_offset": None, "suggestion": None}
     assert jargon["undefined"] == ["vLLM", "NF4"]
+
+
+def test_audience_option_picks_the_reader_model(tmp_path, capsys):
+    path = tmp_path / "post.md"
+    path.write_text("We add a softmax over the logits and backpropagation does the rest.\n", encoding="utf-8")
+    assert main(["check", str(path), "--json", "--no-evaluation"]) == 0
+    assert json.loads(capsys.readouterr().out)["jargon"]["undefined"] == []
+    assert main(["check", str(path), "--json", "--no-evaluation", "--audience", "software engineers new to ML"]) == 0
+    assert {"softmax", "backpropagation"} <= set(json.loads(capsys.readouterr().out)["jargon"]["undefined"])
 
 
 def test_assumed_terms_from_the_command_line_are_not_flagged(draft, capsys):

@@ -34,7 +34,9 @@ def test_acronym_expanded_in_parentheses_is_defined():
 
 
 def test_long_form_before_acronym_in_parentheses_defines_the_acronym_and_its_later_uses():
-    report = check_jargon("Low-rank adaptation (LoRA) trains two small matrices. Later, LoRA adapters are merged.")
+    # LoRA itself is everywhere in ML writing (the default reader knows it): the general reader is asked about.
+    report = check_jargon("Low-rank adaptation (LoRA) trains two small matrices. Later, LoRA adapters are merged.",
+                          audience="general readers")
     lora = term(report, "Low-rank adaptation")
     assert lora.status == "defined" and len(lora.mentions) == 3
     assert len(report.terms) == 1
@@ -273,7 +275,86 @@ def test_highlight_spans_and_findings_point_at_first_uses_of_flagged_terms():
 
 def test_run_checks_returns_the_jargon_report_as_json_ready_dict():
     report = run_checks("We use vLLM.")["jargon"]
+    reason = report.terms[0].reason
+    assert reason.endswith("not defined at its first use on line 1") and "ML writing" in reason
     assert report.to_dict() == {
         "terms": [{"term": "vLLM", "first_use": {"offset": 7, "line": 1}, "defined": False, "status": "undefined",
-                   "definition_offset": None, "suggestion": None}],
+                   "definition_offset": None, "suggestion": None,
+                   "why": reason}],
         "undefined": ["vLLM"]}
+
+
+# --- issue 18: a reader model and precision on real articles ---------------------------------
+
+def test_ml_peers_know_what_ml_writing_uses_all_the_time_and_newcomers_do_not():
+    draft = "The encoder is trained with backpropagation, and its outputs go through a softmax after max-pooling."
+    assert flagged(draft) == []
+    newcomer = check_jargon(draft, audience="software engineers new to ML")
+    assert {"backpropagation", "softmax", "max-pooling"} <= {t.term for t in newcomer.undefined}
+    assert all("new to software engineers new to ML" in t.reason for t in newcomer.undefined)
+
+
+def test_reader_for_picks_a_profile_from_the_brief_audience():
+    from engine.check.reader import GENERAL, ML_PEERS, NEW_TO_ML, reader_for
+
+    assert reader_for(None) is ML_PEERS and reader_for("ML engineers") is ML_PEERS
+    assert reader_for("Software engineers new to ML") is NEW_TO_ML
+    assert reader_for("the general public") is GENERAL
+
+
+def test_flag_says_why_and_where():
+    [result] = check_jargon("We serve the model with vLLM on two GPUs.\n").undefined
+    assert "ML writing" in result.reason and result.reason.endswith("not defined at its first use on line 1")
+
+
+def test_people_the_article_cites_are_never_terms():
+    draft = ("Dense vectors are older than BERT ([Deerwester et al., 1990](http://x.org/lsi.pdf); "
+             "[Yih, et al., 2011](https://x.org/w11)). Karpukhin et al. (2020) trained them for QA.\n\n"
+             "## References\n\n[1] Vladimir Karpukhin, et al. [\"Dense passage retrieval\"](https://x.org/dpr) 2020.\n")
+    terms = {t.term for t in check_jargon(draft, audience="general readers").terms}
+    assert not terms & {"Deerwester", "Yih", "Karpukhin"}
+
+
+def test_site_templates_toc_markers_and_path_link_texts_are_not_prose():
+    draft = ("---\ntitle: \"A post\"\n---\n\n{: class=\"table-of-content\"}\n* TOC\n{:toc}\n\n"
+             "See the [language model]({{ site.baseurl }}{% post_url 2019-01-31-lm %}) post. (Image source: "
+             "[acl2020-openqa-tutorial/slides/part4](https://github.com/x/y.pdf))\n")
+    from engine.check.prose import prose_map
+
+    pm = prose_map(draft)
+    assert "TOC" not in pm.text and "toc" not in pm.text and "part4" not in pm.text and "site.baseurl" not in pm.text
+    assert "language model" in pm.text
+    assert not {t.term for t in check_jargon(draft).terms} & {"TOC", "part4", "acl2020-openqa-tutorial"}
+
+
+def test_verbs_and_adverbs_are_trimmed_off_terms():
+    draft = ("Open-domain question answering (QA) is simple to evaluate model performance on. DPR found that "
+             "gold passages help, and REALM asynchronously refreshes the index. We compute word similarities.")
+    terms = {t.term for t in check_jargon(draft).terms}
+    assert not terms & {"evaluate model", "DPR found", "REALM asynchronously", "compute word similarities"}
+    assert {"DPR", "REALM"} <= terms
+
+
+def test_a_name_with_a_generic_head_is_the_name_and_topic_words_compose():
+    draft = ("We index passages. Each passage is short, and a passage can hold an answer. "
+             "A passage encoder embeds them, and the ICT loss trains it with a BERT model.")
+    report = check_jargon(draft)
+    assert "passage encoder" not in {t.term for t in report.terms}
+    assert [t.key for t in report.undefined] == ["ict"]  # "ICT loss" is about ICT; BERT is known
+
+
+def test_reward_model_used_once_stays_a_term_of_art():
+    assert flagged("The policy is then optimised against a reward model.") == ["reward model"]
+
+
+def test_names_given_as_examples_or_with_their_kind_are_not_flagged():
+    draft = ("We do not cover structured knowledge bases (e.g. Freebase, WikiData) here. BERTserini pairs the "
+             "open-source Anserini IR toolkit with a reader. Questions come from the OMDb and MovieLens databases.")
+    flags = {t.term for t in check_jargon(draft).undefined}
+    assert not flags & {"Freebase", "WikiData", "Anserini", "OMDb", "MovieLens"}
+    assert [t.term for t in check_jargon("The answers come from Freebase entities.").undefined] == ["Freebase"]
+
+
+def test_a_name_given_as_a_link_is_pointed_to_not_undefined():
+    draft = "Search runs on [FAISS](https://github.com/facebookresearch/faiss) over precomputed vectors.\n"
+    assert term(check_jargon(draft), "FAISS").status == "defined"

@@ -18,8 +18,9 @@ Rules a writer can rely on:
   spelled by the initials of a phrase used earlier ("grouped-query attention … GQA").
 - **Statuses**: "defined" (at first use or in the next sentence), "defined_late" (a definition
   further on: both offsets are reported), "undefined", "assumed" (the per-article or brief's
-  assumed terms; never flagged). What the default audience knows (`terms.PEER_BASICS`) is not
-  reported at all; pass `audience="general readers"` to report it too.
+  assumed terms; never flagged). What the audience knows is not reported at all: the reader
+  model (engine/check/reader.py) built from ML writing's term frequencies for ML/AI peers;
+  `audience="software engineers new to ML"` or `"general readers"` report more.
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
 
 Suggestions come only from retrieved passages (`search`): definitional sentences found with the
@@ -39,8 +40,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
-from engine.check.prose import ProseMap, prose_map, sentences
-from engine.check.terms import Mention, find_mentions, mention_pattern, peer_basic_keys, term_key
+from engine.check.prose import ProseMap, cited_names, prose_map, sentences
+from engine.check.reader import Reader, reader_for
+from engine.check.terms import Mention, find_mentions, mention_pattern, term_key
 from engine.records import Finding, Passage
 
 STATUSES = ("defined", "undefined", "defined_late", "assumed")
@@ -81,6 +83,7 @@ class TermResult:
     mentions: tuple[tuple[int, int], ...] = ()  # (offset, length) of every prose mention
     aliases: tuple[str, ...] = ()  # other spellings that name it, e.g. the long form of an acronym
     suggestion: Suggestion | None = None
+    reason: str = ""  # why it is flagged, for the writer: "rare even in ML writing; not defined before line 40"
 
     @property
     def defined(self) -> bool:
@@ -94,7 +97,7 @@ class TermResult:
         return {"term": self.term,
                 "first_use": {"offset": self.first_use, "line": self.first_use_line},
                 "defined": self.defined, "status": self.status,
-                "definition_offset": self.definition_offset,
+                "definition_offset": self.definition_offset, "why": self.reason,
                 "suggestion": self.suggestion.to_dict() if self.suggestion else None}
 
 
@@ -132,7 +135,7 @@ class JargonReport:
             where = f"line {t.first_use_line}"
             if t.status == "defined_late":
                 where += f", defined later on line {t.definition_line}"
-            lines.append(f"  {t.status:<12} {t.term}  ({where})")
+            lines.append(f"  {t.status:<12} {t.term}  ({where})" + (f": {t.reason}" if t.flagged and t.reason else ""))
             if t.flagged and t.suggestion:
                 lines.append(f"               suggestion: {t.suggestion.text}  [{t.suggestion.title}, p. {t.suggestion.page}]")
             elif t.flagged:
@@ -240,19 +243,25 @@ def _defines_next(text: str, sent: tuple[int, int]) -> bool:
 # --- the check ----------------------------------------------------------------------------
 
 def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Search | None = None,
-                 audience: str | None = None, pm: ProseMap | None = None) -> JargonReport:
-    """Every technical term of the draft with its status, first use, definition and suggestion."""
+                 audience: str | Reader | None = None, pm: ProseMap | None = None) -> JargonReport:
+    """Every technical term of the draft with its status, first use, definition and suggestion.
+
+    `audience` is a brief's audience text or a `Reader`; the reader model (engine/check/reader.py)
+    decides which terms need no definition for it.
+    """
     pm = pm or prose_map(markdown)
     text = pm.text
     sentences = sentence_spans(pm)
     sentence_starts = [s for s, _ in sentences]
     assumed = {term_key(t) for t in assumed_terms if t.strip()}
-    basics = frozenset() if audience and re.search(r"general|newcomer|non-?expert|beginner|public", audience, re.I) \
-        else peer_basic_keys()
+    reader = audience if isinstance(audience, Reader) else reader_for(audience)
 
     aliases = _acronym_long_forms(text)  # long-form key -> acronym key
-    mentions = find_mentions(text, extra_keys=frozenset(aliases))
+    people = cited_names(pm)
+    mentions = [m for m in find_mentions(text, extra_keys=frozenset(aliases),
+                                                  basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
     aliases.update(_acronyms_of_phrases(mentions, aliases))
+    mentions = _without_compositions(text, mentions)
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
@@ -270,16 +279,19 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     results = []
     for key, ms in by_key.items():
-        if key in basics or any(term_key(s) in basics for s in surfaces[key]):
-            if key not in assumed:
-                continue
+        if key not in assumed and any(reader.knows(k, name=_written_as_name(surface)) for surface in surfaces[key]
+                                      for k in {key, term_key(surface)}):
+            continue
         first = ms[0]
         first_sent = sentence_of(first.start)
+        if _written_as_name(first.surface) and len(ms) == 1 and _named_in_passing(text, first):
+            continue  # "(e.g. Freebase, WikiData)": an example the reader need not look up
         definition: Mention | None = None
         for m in ms:
             n = sentence_of(m.start)
             if _defines_here(text, sentences[n], m.start, m.end) or (
-                    n == first_sent + 1 and _explains_next(text, sentences[n], m.start)):
+                    n == first_sent + 1 and _explains_next(text, sentences[n], m.start)) or (
+                    _written_as_name(m.surface) and (_is_link_text(pm, m) or _kind_named(text, sentences[n], m))):
                 definition = m
                 break
         if definition is None and first_sent + 1 < len(sentences) and _defines_next(text, sentences[first_sent + 1]):
@@ -304,16 +316,110 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             def_line = line_of(def_offset)
             def_text = " ".join(text[s:e].split())
         long_forms = tuple(sorted({m.surface for m in ms if m.key != key} - {first.surface}))
+        reason = ""
+        if status == "undefined":
+            reason = f"{reader.why_unknown(key)}; not defined at its first use on line {line_of(first_offset)}"
+        elif status == "defined_late":
+            reason = (f"{reader.why_unknown(key)}; first used on line {line_of(first_offset)}, "
+                      f"defined only on line {def_line}")
         results.append(TermResult(
             term=first.surface, key=key, status=status, first_use=first_offset, first_use_line=line_of(first_offset),
             first_use_length=first_length, definition_offset=def_offset, definition_line=def_line,
             definition_text=def_text, mentions=tuple(pm.original_span(m.start, m.end) for m in ms),
-            aliases=long_forms))
+            aliases=long_forms, reason=reason))
     results.sort(key=lambda r: r.first_use)
     notes: list[str] = []
     if search is not None:
         results = [replace(r, suggestion=suggest_definition(r, search)) if r.flagged else r for r in results]
     return JargonReport(terms=tuple(results), notes=tuple(notes), markdown_length=len(markdown))
+
+
+# Heads that name a thing's role or kind rather than a new idea: "BERT model", "QA system", "ICT loss".
+GENERIC_HEADS = frozenset("""
+model system task loss objective score data accuracy toolkit library retriever retrieval encoder decoder reader
+generator ranker embedding encoding representation architecture method approach framework variant baseline
+layer output input version setup pipeline module component training inference performance result index
+based style like level sized size vector weight weights dataset corpus question answer
+""".split())
+
+
+def _without_compositions(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Mentions with phrases that compose known parts taken apart: the parts, not the phrase, are the terms.
+
+    - a name with a generic head ("BERT model", "QA systems", "ICT loss", "BERT-based") is a
+      mention of the name alone;
+    - a topic word of this text (used alone three times or more) before a generic head ("passage encoder",
+      "document retrieval" in a post about passages and documents) is no term at all; a modifier
+      the text uses once ("reward model") still makes a term of art.
+    """
+    counts: dict[str, int] = {}
+    for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text):
+        counts[term_key(w)] = counts.get(term_key(w), 0) + 1  # "passages" counts as "passage"
+    phrase_counts: dict[str, int] = {}
+    for m in mentions:
+        phrase_counts[m.key] = phrase_counts.get(m.key, 0) + 1
+    out = []
+    for m in mentions:
+        words = re.split(r"[\s-]+", m.surface)
+        if len(words) < 2 or term_key(words[-1]) not in GENERIC_HEADS and words[-1].lower() not in GENERIC_HEADS:
+            out.append(m)
+            continue
+        modifiers = words[:-1]
+        if _written_as_name(modifiers[0]) and len(modifiers) == 1:
+            name = re.match(r"\S+?(?=[\s-]|$)", m.surface).group()
+            # The span stays the phrase's: "an IDF weight times …" must not read as "IDF weights …".
+            out.append(Mention(term_key(name), m.surface, m.start, m.end, "name"))
+            continue
+
+        def composes(word: str) -> bool:
+            alone = counts.get(term_key(word), 0) - phrase_counts.get(m.key, 0)
+            return alone >= 3 or _written_as_name(word) and alone >= 1
+
+        if all(composes(w) for w in modifiers):
+            continue
+        out.append(m)
+    return out
+
+
+# Nouns that say what kind of thing a name is: "the Anserini IR toolkit", "the OMDb and MovieLens databases".
+_CLASSIFIERS = (r"toolkit|library|package|framework|dataset|data\s+set|database|benchmark|corpus|collection|tool|engine|"
+                r"platform|service|suite|software|repository|leaderboard|competition|challenge|company|lab|conference")
+_KIND_AFTER = re.compile(rf"^(?:\s*(?:,|and|or|&)?\s*[\w-]+){{0,3}}?\s+(?:{_CLASSIFIERS})(?:s|es)?\b", re.IGNORECASE)
+_KIND_BEFORE = re.compile(rf"\b(?:{_CLASSIFIERS})(?:s|es)?\s*(?:,|:|called|named)?\s*$", re.IGNORECASE)
+_EXAMPLE_LEAD = re.compile(r"(?:\be\.g\.|\bsuch\s+as|\bincluding|\blike|\bfor\s+example|\bfor\s+instance)[^.;()]*$", re.IGNORECASE)
+
+
+def _kind_named(text: str, sent: tuple[int, int], m: Mention) -> bool:
+    """True when a name is introduced with the kind of thing it is ("the Anserini IR toolkit", "the library FAISS")."""
+    return bool(_KIND_AFTER.match(text[m.end:sent[1]]) or _KIND_BEFORE.search(text[sent[0]:m.start]))
+
+
+def _is_link_text(pm: ProseMap, m: Mention) -> bool:
+    """True when the mention is the whole text of a Markdown link: the writer points the reader to what it is."""
+    start, length = pm.original_span(m.start, m.end)
+    before = pm.source[max(0, start - 3):start].rstrip("*_")
+    after = pm.source[start + length:start + length + 4].lstrip("*_")
+    return before.endswith("[") and after.startswith("](")
+
+
+def _named_in_passing(text: str, m: Mention) -> bool:
+    """True when a name used once stands in a list of examples ("e.g. Freebase, WikiData", "such as X and Y")."""
+    before = text[max(0, m.start - 60):m.start]
+    after = text[m.end:m.end + 3]
+    in_list = bool(re.search(r"(?:,|\band|\bor|\(|e\.g\.)\s*$", before) or re.match(r"\s*(?:,|\band\b|\bor\b)", after))
+    return in_list and bool(_EXAMPLE_LEAD.search(before) or re.search(r"\([^()]*$", before))
+
+
+def _names_people(surface: str, people: frozenset[str]) -> bool:
+    """True when every word of the surface is the name of someone the draft cites ("Karpukhin", "Baudis")."""
+    words = [w[:-2] if w.endswith(("'s", "’s")) else w for w in re.split(r"[\s-]+", surface)]
+    return bool(people) and all(w in people for w in words if w)
+
+
+def _written_as_name(surface: str) -> bool:
+    """True for a surface written like a name or acronym (LoRA, RLHF, GPT-3, Mistral), which a reader knows less readily."""
+    return surface[:1].isupper() or any(c.isdigit() for c in surface) or any(
+        c.isupper() for w in surface.split() for c in w[1:])
 
 
 def _acronyms_of_phrases(mentions: Sequence[Mention], aliases: dict[str, str]) -> dict[str, str]:

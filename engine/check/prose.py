@@ -5,7 +5,10 @@ never on the raw Markdown, and reports findings at offsets in the original draft
 `ProseMap.to_original`. Excluded from the prose: front matter, fenced and indented code
 blocks, inline code, URLs, citation markers ([1], [1-3], [@key], [^1]), tables, math
 ($...$, $$...$$, \\(...\\), \\[...\\]), HTML tags and comments, images, link targets,
-link-definition lines, horizontal rules, and the body of a References/Bibliography section.
+link-definition lines, horizontal rules, the body of a References/Bibliography section, site
+template tags ({% ... %}, {{ ... }}), kramdown attribute lines ({: ...}, {:toc}) and table-of-contents
+markers ("* TOC", "[TOC]"), and link texts that are a citation ("[Karpukhin et al., 2020](...)")
+or a path ("[slides/part4](...)"). `cited_names` gives the people a draft cites.
 Headings are not prose either; they make up the section structure (`ProseMap.sections`).
 """
 
@@ -114,13 +117,21 @@ _QUOTE = re.compile(r"^ {0,3}>[ \t]?")
 _LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S")
 _HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>\s*$|^ {0,3}<!--")
 _MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[)")
+_ATTRIBUTE_LINE = re.compile(r"^ {0,3}\{:[^}]*\}\s*$")  # kramdown: {: class="table-of-content"}, {:toc}
+_TOC_MARKER = re.compile(r"^ {0,3}(?:[-*+]\s+TOC|\[TOC\]|\[\[_?TOC_?\]\]|\{:toc\})\s*$", re.IGNORECASE)
+# A link text that cites people ("Karpukhin et al., 2020", "Baudis & Sedivy (2015)", "Yih, et al., 2011").
+_NAME = r"[A-Z][A-Za-z'’-]+"
+CITATION_TEXT = re.compile(
+    rf"^\s*(?:{_NAME}(?:\s+{_NAME})?)(?:\s*(?:&|and)\s*{_NAME})?(?:,?\s+et\s+al\.?)?,?\s*[(\[]?(?:19|20)\d\d[a-z]?[)\]]?\s*$")
+_PATH_TEXT = re.compile(r"^[\w.-]+(?:/[\w.-]+)+/?$|^[\w-]+\.(?:pdf|html?|md|py|ipynb|txt)$", re.IGNORECASE)
 
 # --- inline level ----------------------------------------------------------------------
 
 # The lookahead lets the scanner skip ordinary characters without trying every alternative.
 _INLINE = re.compile(
-    r"(?=[`!\[<$\\*_~hfwHFW])(?:"
+    r"(?=[`!\[<$\\*_~hfwHFW{])(?:"
     r"(?P<code>(?P<ticks>`+)[^`].*?(?P=ticks))"
+    r"|(?P<template>\{%.*?%\}|\{\{.*?\}\}|\{:[^}\n]*\})"
     r"|(?P<image>!\[[^\]\n]*\]\([^)\n]*\))"
     r"|(?P<link>\[(?P<link_text>[^\]\n]+)\](?:\((?P<link_target>[^)\n]*)\)|\[[^\]\n]*\]))"
     r"|(?P<citation>\[(?:\d+(?:\s*[-–,;]\s*\d+)*|@[^\]\n]+|\^[^\]\n]+)\])"
@@ -174,7 +185,10 @@ class _Builder:
                 while m_end > m_start and self.source[m_end - 1] in _TRAILING_URL_PUNCT:
                     m_end -= 1
             self.copy(pos, m_start)
-            if match.group("link"):
+            if match.group("link") and (CITATION_TEXT.match(match.group("link_text"))
+                                        or _PATH_TEXT.match(match.group("link_text").strip())):
+                self.exclude("citation" if CITATION_TEXT.match(match.group("link_text")) else "url", m_start, m_end)
+            elif match.group("link"):
                 self.copy(*match.span("link_text"))
                 if match.group("link_target") is not None:
                     self.exclude("url", match.end("link_text") + 1, m_end)
@@ -264,6 +278,12 @@ def prose_map(draft: str) -> ProseMap:
         if prev_blank and not list_context and (line.startswith("    ") or line.startswith("\t")):
             close_block()
             i = _skip_indented_code(draft, lines, i, builder)
+            prev_blank = True
+            continue
+        if _ATTRIBUTE_LINE.match(line) or _TOC_MARKER.match(line):
+            close_block()
+            builder.exclude("table of contents" if _TOC_MARKER.match(line) else "attribute", start, end)
+            i += 1
             prev_blank = True
             continue
         if _HTML_BLOCK.match(line) and (block is None):
@@ -482,3 +502,30 @@ def _add_sentence(found: list[Sentence], text: str, start: int, end: int, sectio
         end -= 1
     if end > start:
         found.append(Sentence(start, end, section))
+
+
+# --- people cited ------------------------------------------------------------------------
+
+_PERSON = r"[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?"
+_PROSE_CITATION = re.compile(
+    rf"\b({_PERSON})(?:\s*(?:&|and)\s*({_PERSON}))?(?:,?\s+et\s+al\.?)?,?\s*[(\[]?(?:19|20)\d\d[a-z]?\b"
+    rf"|\b({_PERSON})(?:,?\s+et\s+al\b)")
+_AUTHOR_WORD = re.compile(r"\b[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?\b")
+
+
+def cited_names(mapped: ProseMap) -> frozenset[str]:
+    """Surnames and given names of the people the draft cites: from citation link texts, the reference
+    list's author parts and "Name et al." / "Name (2019)" in the prose. A name is never a term."""
+    source = mapped.source
+    names: set[str] = set()
+    for ex in mapped.excluded:
+        piece = source[ex.offset:ex.offset + ex.length]
+        if ex.kind == "citation":
+            names.update(_AUTHOR_WORD.findall(piece.split("](")[0]))
+        elif ex.kind == "references":
+            # "[3] Shuohang Wang, et al. ["Title"](url) AAAI 2018.": authors come before the title.
+            authors = re.split(r"[\[\"“]|\.\s", re.sub(r"^\s*(?:[-*+]\s+)?\[?\d+\]?\.?\s*", "", piece), maxsplit=1)[0]
+            names.update(_AUTHOR_WORD.findall(authors))
+    for m in _PROSE_CITATION.finditer(mapped.text):
+        names.update(g for g in m.groups() if g)
+    return frozenset(n for n in names if n not in ("Et", "Al", "The", "In", "See", "And"))

@@ -233,12 +233,15 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
-def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[Mention]:
+def find_mentions(text: str, extra_keys: frozenset[str] = frozenset(),
+                  basics: frozenset[str] | None = None) -> list[Mention]:
     """Every candidate-term occurrence in `text`, in order, without overlaps (longest wins).
 
     `extra_keys` are keys known to be terms from elsewhere (for example the long form before an
-    acronym in parentheses); their plain-word occurrences are reported too.
+    acronym in parentheses); their plain-word occurrences are reported too. `basics` are keys
+    read as ordinary words (default: `PEER_BASICS`; empty for a reader new to ML).
     """
+    basics = peer_basic_keys() if basics is None else basics
     tokens = _tokens(text)
     lowered = [t.text.lower() for t in tokens]
     counts: dict[str, int] = {}
@@ -268,7 +271,7 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
             continue
         if low in STOPWORDS or not word.replace("-", "").isalpha():
             continue
-        basic = term_key(low) in peer_basic_keys()
+        basic = term_key(low) in basics
 
         title_mid = word[0].isupper() and not tok.sentence_start
         zipf = 9.0 if basic else everyday_zipf(low)
@@ -290,12 +293,12 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
         if _singular(low) in TECH_HEADS and i > 0 and tok.joined_left:
             a = i - 1
             mod = lowered[a]
-            all_basic = basic and term_key(mod) in peer_basic_keys()  # "softmax attention"
+            all_basic = basic and term_key(mod) in basics  # "softmax attention"
             if _is_modifier(tokens[a], mod) and mod not in _GENERIC_MODIFIERS and not all_basic:
                 if a - 1 >= 0 and tokens[a].joined_left and _is_modifier(tokens[a - 1], lowered[a - 1]) \
                         and lowered[a - 1] not in _GENERIC_MODIFIERS and everyday_zipf(lowered[a - 1]) < PHRASE_ZIPF:
                     a -= 1
-                head_zipf = 9.0 if term_key(lowered[i]) in peer_basic_keys() else everyday_zipf(low)
+                head_zipf = 9.0 if term_key(lowered[i]) in basics else everyday_zipf(low)
                 # Coined compounds ("chain-of-thought", "mixture-of-experts") read as common words piece by piece.
                 coined = any(w.count("-") >= 2 and w not in _GENERIC_MODIFIERS for w in lowered[a:i])
                 # Modifiers by their own frequency: "paged" is rare even though "page" is not.
@@ -303,7 +306,8 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
                 if coined or min(mod_zipfs + [head_zipf + 0.7]) < PHRASE_ZIPF or _rare_pairing(
                         lowered[a:i], mod_zipfs, everyday_zipf(low)):
                     add(a, i, "phrase")
-    found.extend(_mentions_in_context(text, tokens, lowered, found))
+    found.extend(_mentions_in_context(text, tokens, lowered, found, basics))
+    found = _without_verbs(text, found)
     # Every spelling of a term found above counts as a mention: "KV cache", then "kv caches".
     keys = sorted(set(extra_keys) | {m.key for m in found}, key=len, reverse=True)
     if keys:
@@ -320,7 +324,57 @@ def find_mentions(text: str, extra_keys: frozenset[str] = frozenset()) -> list[M
     return _without_overlaps(found)
 
 
-def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], found: list[Mention]) -> list[Mention]:
+@lru_cache(maxsize=65536)
+def word_classes(word: str) -> frozenset[str]:
+    """The parts of speech English gives a word form (lemminflect's lexicon): {'VERB'}, {'NOUN', 'VERB'}, ...; empty if unknown."""
+    from lemminflect import getAllLemmas
+
+    return frozenset(getAllLemmas(word))
+
+
+def _is_verb_or_adverb(word: str, *, participle_ok: bool) -> bool:
+    """True for a word form that is only a verb ('evaluate', 'using', 'found') or only an adverb ('asynchronously').
+
+    With `participle_ok`, -ed/-ing/-en forms are not counted: before a noun they describe it
+    ("sampled negatives", "masked language model")."""
+    if participle_ok and word.lower().endswith(("ed", "ing", "en")):
+        return False
+    classes = word_classes(word.lower()) if word.islower() or not _is_name(word) else frozenset()
+    return classes in (frozenset({"VERB"}), frozenset({"ADV"}), frozenset({"ADV", "VERB"}))
+
+
+def _without_verbs(text: str, found: list[Mention]) -> list[Mention]:
+    """Mentions with verbs and adverbs trimmed off their ends: a term is a noun phrase.
+
+    "evaluate model", "compute word similarities", "QA using", "DPR found", "REALM asynchronously"
+    are sentence fragments; what remains ("word similarities", "QA", "DPR") is kept when it is
+    still a term: several words, a name, or a rare word."""
+    out = []
+    for m in found:
+        words = list(re.finditer(r"\S+", text[m.start:m.end]))
+        if len(words) < 2:
+            out.append(m)
+            continue
+        a, b = 0, len(words)
+        while a < b - 1 and _is_verb_or_adverb(words[a].group(), participle_ok=True):
+            a += 1
+        # A gerund head names an operation ("data-dependent hashing"); a common -ing verb does not ("QA using").
+        while b > a + 1 and _is_verb_or_adverb(last := words[b - 1].group(), participle_ok=False) and not (
+                last.endswith("ing") and (_singular(last.lower()) in TECH_HEADS or everyday_zipf(last.lower()) < 4.5)):
+            b -= 1
+        if (a, b) == (0, len(words)):
+            out.append(m)
+            continue
+        start, end = m.start + words[a].start(), m.start + words[b - 1].end()
+        surface = text[start:end]
+        single = b - a == 1
+        if not single or _is_name(surface) or everyday_zipf(surface.lower()) < RECURRING_ZIPF:
+            out.append(Mention(term_key(surface), surface, start, end, "name" if single and _is_name(surface) else m.kind))
+    return out
+
+
+def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], found: list[Mention],
+                         basics: frozenset[str]) -> list[Mention]:
     """Terms that need the company of other terms to be told apart from ordinary words.
 
     - a lowercase word below `CONTEXT_RARE_ZIPF` opening a noun phrase (after a determiner or
@@ -359,11 +413,11 @@ def _mentions_in_context(text: str, tokens: list[_Token], lowered: list[str], fo
     out = []
     for i, tok in enumerate(tokens):
         low = lowered[i]
-        if i in covered or low in STOPWORDS or not tok.text.replace("-", "").isalpha() or term_key(low) in peer_basic_keys():
+        if i in covered or low in STOPWORDS or not tok.text.replace("-", "").isalpha() or term_key(low) in basics:
             continue
         if "-" in low:
             head = _head_operation(low)
-            if head and term_key(low.split("-")[0] + "-" + head) not in peer_basic_keys():
+            if head and term_key(low.split("-")[0] + "-" + head) not in basics:
                 out.append(Mention(term_key(tok.text), tok.text, tok.start, tok.end, "phrase"))
             continue
         if sentence_ids[i] not in named_sentences and not (tok.sentence_start and paragraph_ids[i] in term_paragraphs):

@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object with a key per check")
     parser.add_argument("--assume", nargs="+", action="extend", default=[], metavar="TERM",
                         help="terms the audience knows: never flagged")
+    parser.add_argument("--audience", default=None, metavar="TEXT",
+                        help="who reads it (default: ML/AI engineers and researchers; e.g. 'software engineers new "
+                             "to ML' or 'general readers' flag more)")
     parser.add_argument("--no-suggestions", action="store_true",
                         help="skip corpus definition suggestions (no index is loaded)")
     # Evaluation (issue 7): with --json the output gains an `evaluation` object (engine.evaluate).
@@ -63,7 +66,7 @@ def run(args, settings: Settings) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise PeerDraftError(f"Cannot read {path}: {exc}.", "Save the draft as UTF-8 text and try again.") from None
     search, note = (None, "") if args.no_suggestions else corpus_search(settings)
-    results = run_checks(markdown, assumed_terms=args.assume, search=search)
+    results = run_checks(markdown, assumed_terms=args.assume, search=search, audience=args.audience)
     if args.json:
         output = {name: report.to_dict() for name, report in results.items()}
         if not args.no_evaluation:

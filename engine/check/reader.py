@@ -1,0 +1,101 @@
+"""Models of the reader: which technical terms an audience already knows, and why a term is flagged.
+
+The jargon check asks a `Reader` whether to report a term. The default reader, ML/AI engineers
+and researchers, knows what ML writing uses all the time: words and phrases whose frequency in
+a body of ML writing (engine/data/ml_vocabulary.json, built by scripts/build_ml_vocabulary.py
+from a deep-learning textbook and ~1,500 paper summaries) is high, even when general English
+rarely uses them ("softmax", "hidden state", "backpropagation"), plus the short list of
+`terms.PEER_BASICS`. Names and acronyms need a higher bar than lowercase words: a peer meets
+"RLHF" often but a writer is still expected to spell it out once.
+
+Other readers: "software engineers new to ML" know general English and computing words but
+not ML vocabulary, so they get more flags; "general readers" know only general English.
+`reader_for(audience)` picks one from a brief's free-text audience.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from engine.check.terms import everyday_zipf, peer_basic_keys, term_key
+
+VOCABULARY = Path(__file__).resolve().parents[1] / "data" / "ml_vocabulary.json"
+
+# Computing words a software engineer knows without ML (the base of the "new to ML" reader).
+_SOFTWARE_BASICS = frozenset(term_key(t.strip()) for t in """
+API, CPU, GPU, RAM, URL, PDF, JSON, CSV, HTTP, SQL, HTML, OS, UI, ID, GB, MB, KB, TB, GHz, Python, GitHub,
+NumPy, Google, Microsoft, Wikipedia, database, cache, latency, throughput, vector, matrix, hash, hashing,
+index, benchmark, dataset, pipeline, parallelize, parallelism, concatenate, concatenated, runtime, chatbot,
+OK, US, UK, EU, TV, PhD, CEO, FAQ, etc, vs
+""".split(","))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """An audience: what it knows (field vocabulary thresholds, basics) and its name for the Review page."""
+
+    name: str
+    field_vocabulary: bool  # knows the ML writing vocabulary
+    peer_basics: bool  # knows terms.PEER_BASICS
+    software_basics: bool = False
+    word_zipf: float = 4.0  # a lowercase word this frequent in ML writing is known (10 uses in the 1M words)
+    phrase_zipf: float = 4.6  # a multi-word term needs the phrase itself this frequent (40 uses)
+    name_zipf: float = 5.7  # names and acronyms need to be everywhere ...
+    name_share: float = 0.04  # ... or used by this share of ML documents
+
+    def knows(self, key: str, *, name: bool = False) -> bool:
+        """True when this reader knows the term with this key without being told; `name`: written as a name (LoRA, RLHF)."""
+        if self.peer_basics and key in peer_basic_keys() or self.software_basics and key in _SOFTWARE_BASICS:
+            return True
+        if not self.field_vocabulary:
+            return False
+        entry = ml_vocabulary().get(key)
+        if entry is None:
+            return False
+        zipf, share = entry
+        if name:
+            return zipf >= self.name_zipf or share >= self.name_share
+        return zipf >= (self.phrase_zipf if " " in key else self.word_zipf)
+
+    def why_unknown(self, key: str) -> str:
+        """Why this reader may not know the term, from how often ML writing and general English use it."""
+        entry = ml_vocabulary().get(key)
+        general = min(everyday_zipf(w) for w in key.split(" "))
+        where = "rare in general English" if general < 3.5 else "not everyday English as a term"
+        if entry is None:
+            return f"{where} and in ML writing"
+        per_million = 10 ** entry[0] / 1000
+        if not self.field_vocabulary:
+            return f"ML vocabulary ({per_million:.0f} uses per million words of ML writing), new to {self.name}"
+        return f"{where}; ML writing uses it ({per_million:.0f} per million words), but not so widely that every peer knows it"
+
+
+ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True)
+NEW_TO_ML = Reader("software engineers new to ML", field_vocabulary=False, peer_basics=False, software_basics=True)
+GENERAL = Reader("general readers", field_vocabulary=False, peer_basics=False)
+READERS = {r.name: r for r in (ML_PEERS, NEW_TO_ML, GENERAL)}
+
+
+def reader_for(audience: str | None) -> Reader:
+    """The reader model for a brief's audience text; ML/AI peers when it names none of the others."""
+    if not audience:
+        return ML_PEERS
+    if audience in READERS:
+        return READERS[audience]
+    if re.search(r"new\s+to\s+(?:ML|AI|machine)|software|developer|programmer|engineers?\s+(?:without|outside)", audience, re.I) \
+            and not re.search(r"\bML\s+engineer|\bAI\s+engineer|research", audience, re.I):
+        return NEW_TO_ML
+    if re.search(r"general|newcomer|non-?expert|beginner|public|lay", audience, re.I):
+        return GENERAL
+    return ML_PEERS
+
+
+@lru_cache(maxsize=1)
+def ml_vocabulary() -> dict[str, tuple[float, float]]:
+    """{term key: (Zipf in ML writing, share of ML documents using it)} from engine/data/ml_vocabulary.json."""
+    data = json.loads(VOCABULARY.read_text(encoding="utf-8"))
+    return {k: (v[0], v[1]) for k, v in data["terms"].items()}
