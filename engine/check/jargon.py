@@ -42,7 +42,7 @@ from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import ProseMap, cited_names, prose_map, sentences
 from engine.check.reader import Reader, reader_for
-from engine.check.terms import Mention, find_mentions, mention_pattern, term_key
+from engine.check.terms import Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
 from engine.records import Finding, Passage
 
 STATUSES = ("defined", "undefined", "defined_late", "assumed")
@@ -257,11 +257,13 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     reader = audience if isinstance(audience, Reader) else reader_for(audience)
 
     aliases = _acronym_long_forms(text)  # long-form key -> acronym key
+    sample_spans = _sample_blocks(pm)
     people = cited_names(pm)
     mentions = [m for m in find_mentions(text, extra_keys=frozenset(aliases),
                                                   basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
     aliases.update(_acronyms_of_phrases(mentions, aliases))
-    mentions = _without_compositions(text, mentions)
+    mentions = _without_compositions(text, mentions, reader)
+    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans)]
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
@@ -339,11 +341,17 @@ GENERIC_HEADS = frozenset("""
 model system task loss objective score data accuracy toolkit library retriever retrieval encoder decoder reader
 generator ranker embedding encoding representation architecture method approach framework variant baseline
 layer output input version setup pipeline module component training inference performance result index
-based style like level sized size vector weight weights dataset corpus question answer
+based style like level sized size vector weight weights dataset corpus question answer network paper community
+codebase code computation implementation license notation experiment
+""".split())
+# Modifiers that say which or how good, not what: "vanilla encoder", "twelve decoder", "hybrid model".
+_PLAIN_MODIFIERS = frozenset("""
+vanilla decent hybrid simple basic standard typical classic modern novel existing popular whole entire full
+one two three four five six seven eight nine ten eleven twelve several many multiple various different
 """.split())
 
 
-def _without_compositions(text: str, mentions: list[Mention]) -> list[Mention]:
+def _without_compositions(text: str, mentions: list[Mention], reader: Reader) -> list[Mention]:
     """Mentions with phrases that compose known parts taken apart: the parts, not the phrase, are the terms.
 
     - a name with a generic head ("BERT model", "QA systems", "ICT loss", "BERT-based") is a
@@ -373,7 +381,10 @@ def _without_compositions(text: str, mentions: list[Mention]) -> list[Mention]:
 
         def composes(word: str) -> bool:
             alone = counts.get(term_key(word), 0) - phrase_counts.get(m.key, 0)
-            return alone >= 3 or _written_as_name(word) and alone >= 1
+            # A word only ML uses that the reader knows composes ("seq2seq model", "encoder network");
+            # an everyday word the reader knows does not ("reward model" is a term of art).
+            known_ml = reader.knows(term_key(word), name=_written_as_name(word)) and everyday_zipf(word.lower()) < 4.0
+            return alone >= 3 or _written_as_name(word) and alone >= 1 or known_ml or word.lower() in _PLAIN_MODIFIERS
 
         if all(composes(w) for w in modifiers):
             continue
@@ -408,6 +419,94 @@ def _named_in_passing(text: str, m: Mention) -> bool:
     after = text[m.end:m.end + 3]
     in_list = bool(re.search(r"(?:,|\band|\bor|\(|e\.g\.)\s*$", before) or re.match(r"\s*(?:,|\band\b|\bor\b)", after))
     return in_list and bool(_EXAMPLE_LEAD.search(before) or re.search(r"\([^()]*$", before))
+
+
+def _sample_blocks(pm: ProseMap) -> list[tuple[int, int]]:
+    """Spans of blocks made of short lines (generated names, a poem, sample output): examples, not prose."""
+    spans = []
+    for b in pm.blocks:
+        lines = [ln for ln in pm.text[b.start:b.end].split("\n") if ln.strip()]
+        if len(lines) >= 4 and sum(len(ln.split()) for ln in lines) / len(lines) <= 3:
+            spans.append((b.start, b.end))
+    return spans
+
+
+_ADJECTIVE_TAILS = ("able", "ible", "ive", "al", "ic", "ous", "ful", "less", "agnostic", "complete", "based", "wise",
+                    "like", "ed", "free", "aware", "specific", "dependent", "independent")
+
+
+def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> bool:
+    """True for candidates that are no terms whatever the reader knows.
+
+    - inside a block of sample lines (generated names, song lyrics);
+    - part of a word in another script or language ("é" in "économique" splits the ASCII tokenizer);
+    - a single verb or adverb ("Concatenating", "monotonically"), or a hyphenated adjective
+      ("non-differentiable", "Retrieval-Augmented", "query-agnostic"): a term is a noun phrase;
+    - a misspelling of a common word ("dependancies", "clasification"): a spelling slip, not jargon;
+    - a first name and surname, or another run of title-case words none of which is English
+      ("Sebastian Ruder", "Shiba Inu").
+    """
+    if any(s <= m.start < e for s, e in samples):
+        return True
+    before, after = text[m.start - 1:m.start], text[m.end:m.end + 1]
+    if any(c.isalpha() and not c.isascii() for c in before + after) or before in ("'", "’") and m.start >= 2 \
+            and text[m.start - 2].isalpha():
+        return True
+    if "\n\n" in m.surface or re.match(r"^[A-Za-z]['’]", m.surface):  # across paragraphs; French "l'Espace"
+        return True
+    words = m.surface.split()
+    if len(words) > 1 and all(w.istitle() and "-" not in w and not word_classes(w.lower()) for w in words):
+        return True  # "Shiba Inu", "Sebastian Ruder": a name of a person, place or breed
+    if len(words) == 1:
+        word = words[0]
+        low = word.lower()
+        if "-" not in word and not _has_inner_capital(word):
+            classes = word_classes(low)
+            if classes and (classes <= {"VERB", "ADV"} and not low.endswith("ing") or classes == {"ADJ"}
+                            or classes == {"VERB"} and word[0].isupper()):
+                return True  # "monotonically", "recursive", "Concatenating the …"
+            if word.islower() and not classes and _misspells(low):
+                return True
+        parts = low.split("-")
+        if len(parts) > 1 and not any(c.isupper() for part in word.split("-") for c in part[1:]) and (
+                parts[-1].endswith(_ADJECTIVE_TAILS) or word_classes(parts[-1]) == frozenset({"ADJ"})):
+            return True
+        if word.istitle() and _in_title_case_run(text, m):
+            return True
+    return False
+
+
+def _has_inner_capital(word: str) -> bool:
+    return sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word)
+
+
+def _in_title_case_run(text: str, m: Mention) -> bool:
+    """True when a title-case word stands next to another title-case word and neither is an English word."""
+    left = re.search(r"([A-Z][a-z]+) $", text[max(0, m.start - 30):m.start])
+    right = re.match(r" ([A-Z][a-z]+)\b", text[m.end:m.end + 30])
+    for other in (left.group(1) if left else None, right.group(1) if right else None):
+        if other and everyday_zipf(other.lower()) < 4.0 and everyday_zipf(m.surface.lower()) < 4.0:
+            return True
+    return False
+
+
+def _misspells(word: str) -> bool:
+    """True when one edit (a letter dropped, added, changed or swapped) turns a word unknown to English
+    into a common one: "dependancies" -> "dependencies", "clasification" -> "classification"."""
+    from engine.check.reader import ml_vocabulary
+    from wordfreq import zipf_frequency
+
+    own = zipf_frequency(word, "en")
+    if len(word) < 5 or own >= 2.0 or term_key(word) in ml_vocabulary():
+        return False
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    edits |= {a + c + b for a, b in splits for c in letters}
+    edits.discard(word)
+    return any(zipf_frequency(e, "en") >= own + 2.5 for e in edits)
 
 
 def _names_people(surface: str, people: frozenset[str]) -> bool:

@@ -8,7 +8,8 @@ blocks, inline code, URLs, citation markers ([1], [1-3], [@key], [^1]), tables, 
 link-definition lines, horizontal rules, the body of a References/Bibliography section, site
 template tags ({% ... %}, {{ ... }}), kramdown attribute lines ({: ...}, {:toc}) and table-of-contents
 markers ("* TOC", "[TOC]"), and link texts that are a citation ("[Karpukhin et al., 2020](...)")
-or a path ("[slides/part4](...)"). `cited_names` gives the people a draft cites.
+or a path ("[slides/part4](...)") or a person's profile link; raw HTML blocks (<pre> to its closing
+tag, <div>/<table>/... to the next blank line). `cited_names` gives the people a draft cites.
 Headings are not prose either; they make up the section structure (`ProseMap.sections`).
 """
 
@@ -116,6 +117,14 @@ _LIST = re.compile(r"^( {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+)(?:\[[ xX]\][ \t]+)?")
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?")
 _LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S")
 _HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>\s*$|^ {0,3}<!--")
+# Raw HTML blocks (CommonMark's kinds 1 and 6): <pre>/<script>/<style>/<textarea> run to their closing
+# tag, block-level tags (<div>, <table>, <figure>, <p>, ...) to the next blank line. Neither is prose.
+_HTML_RAW_OPEN = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:\s|>|$)", re.IGNORECASE)
+_HTML_BLOCK_OPEN = re.compile(
+    r"^ {0,3}</?(?:address|article|aside|blockquote|center|details|dialog|div|dl|fieldset|figcaption|figure|footer|"
+    r"form|h[1-6]|header|hr|iframe|img|li|nav|ol|p|section|summary|table|tbody|td|tfoot|th|thead|tr|ul|video|audio|"
+    r"svg|source|picture)(?:\s|/?>|$)",
+    re.IGNORECASE)
 _MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[)")
 _ATTRIBUTE_LINE = re.compile(r"^ {0,3}\{:[^}]*\}\s*$")  # kramdown: {: class="table-of-content"}, {:toc}
 _TOC_MARKER = re.compile(r"^ {0,3}(?:[-*+]\s+TOC|\[TOC\]|\[\[_?TOC_?\]\]|\{:toc\})\s*$", re.IGNORECASE)
@@ -123,6 +132,9 @@ _TOC_MARKER = re.compile(r"^ {0,3}(?:[-*+]\s+TOC|\[TOC\]|\[\[_?TOC_?\]\]|\{:toc\
 _NAME = r"[A-Z][A-Za-z'’-]+"
 CITATION_TEXT = re.compile(
     rf"^\s*(?:{_NAME}(?:\s+{_NAME})?)(?:\s*(?:&|and)\s*{_NAME})?(?:,?\s+et\s+al\.?)?,?\s*[(\[]?(?:19|20)\d\d[a-z]?[)\]]?\s*$")
+# A link to a person's profile: its text is a name or a handle ("[Yoav Goldberg](https://twitter.com/yoavgo)").
+_PROFILE_TARGET = re.compile(r"^\s*<?https?://(?:www\.)?(?:twitter\.com|x\.com|github\.com|linkedin\.com/in|medium\.com/@|"
+                             r"instagram\.com|facebook\.com)/[^/\s)]+/?\s*>?\s*$", re.IGNORECASE)
 _PATH_TEXT = re.compile(r"^[\w.-]+(?:/[\w.-]+)+/?$|^[\w-]+\.(?:pdf|html?|md|py|ipynb|txt)$", re.IGNORECASE)
 
 # --- inline level ----------------------------------------------------------------------
@@ -185,9 +197,11 @@ class _Builder:
                 while m_end > m_start and self.source[m_end - 1] in _TRAILING_URL_PUNCT:
                     m_end -= 1
             self.copy(pos, m_start)
-            if match.group("link") and (CITATION_TEXT.match(match.group("link_text"))
+            target = match.group("link_target") or ""
+            if match.group("link") and (CITATION_TEXT.match(match.group("link_text")) or _PROFILE_TARGET.match(target)
                                         or _PATH_TEXT.match(match.group("link_text").strip())):
-                self.exclude("citation" if CITATION_TEXT.match(match.group("link_text")) else "url", m_start, m_end)
+                citation = CITATION_TEXT.match(match.group("link_text")) or _PROFILE_TARGET.match(target)
+                self.exclude("citation" if citation else "url", m_start, m_end)
             elif match.group("link"):
                 self.copy(*match.span("link_text"))
                 if match.group("link_target") is not None:
@@ -285,6 +299,18 @@ def prose_map(draft: str) -> ProseMap:
             builder.exclude("table of contents" if _TOC_MARKER.match(line) else "attribute", start, end)
             i += 1
             prev_blank = True
+            continue
+        raw = _HTML_RAW_OPEN.match(line)
+        if block is None and (raw or _HTML_BLOCK_OPEN.match(line)):
+            n = i
+            closing = re.compile(rf"</{raw.group(1)}\s*>", re.IGNORECASE) if raw else None
+            while n < len(lines) and (closing.search(draft[slice(*lines[n])]) is None if closing
+                                      else draft[slice(*lines[n])].strip()):
+                n += 1
+            last = min(n, len(lines) - 1) if closing else max(i, n - 1)
+            builder.exclude("html", start, lines[last][1])
+            i = last + 1
+            prev_blank = not closing
             continue
         if _HTML_BLOCK.match(line) and (block is None):
             builder.exclude("html", start, end)

@@ -46,6 +46,8 @@ class Reader:
     phrase_zipf: float = 4.6  # a multi-word term needs the phrase itself this frequent (40 uses)
     name_zipf: float = 5.7  # names and acronyms need to be everywhere ...
     name_share: float = 0.04  # ... or used by this share of ML documents
+    common_name_zipf: float = 4.8  # ... or both frequent (65 uses) and widespread (1.5% of documents):
+    common_name_share: float = 0.015  # ImageNet, Colab, LSTM; RLHF (4.79) and MMLU (0.0148) fall just short
 
     def knows(self, key: str, *, name: bool = False) -> bool:
         """True when this reader knows the term with this key without being told; `name`: written as a name (LoRA, RLHF)."""
@@ -58,7 +60,8 @@ class Reader:
             return False
         zipf, share = entry
         if name:
-            return zipf >= self.name_zipf or share >= self.name_share
+            return (zipf >= self.name_zipf or share >= self.name_share
+                    or zipf >= self.common_name_zipf and share >= self.common_name_share)
         return zipf >= (self.phrase_zipf if " " in key else self.word_zipf)
 
     def why_unknown(self, key: str) -> str:
