@@ -460,9 +460,7 @@ class SectionStream:
 
 
 def preview_html(markdown: str) -> str:
-    """The article rendered to HTML and sanitized with nh3 (safe to show in a page)."""
-    import markdown as markdown_lib
+    """The article rendered to HTML and sanitized with nh3 (safe to show in a page): see engine.render."""
+    from engine.render import preview_html as rendered
 
-    from engine.export import sanitize_html
-
-    return sanitize_html(markdown_lib.markdown(markdown, extensions=["extra", "sane_lists"]))
+    return rendered(markdown)

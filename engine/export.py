@@ -1,9 +1,10 @@
-"""Export stage: an article as Markdown with its reference list, standalone sanitized HTML, BibTeX.
+"""Export stage: an article as Markdown with its reference list, standalone HTML, DOCX, PDF, BibTeX.
 
-HTML is rendered with `markdown` and then passed, whole, through nh3 (the Rust `ammonia`
-sanitizer): whatever the draft or a source's title contains, the file has no script, no event
-handler attribute and no javascript: (or other non-web) URL. A Content-Security-Policy in the
-page head forbids scripts as a second line of defence.
+HTML is rendered by `engine.render` (math as MathML, diagrams as pictures, highlighted code) and
+passed, whole, through nh3 (the Rust `ammonia` sanitizer): whatever the draft or a source's title
+contains, the file has no script, no event handler attribute and no javascript: (or other
+non-web) URL. A Content-Security-Policy in the page head forbids scripts and any network load as
+a second line of defence. DOCX and PDF come from external programs (`engine.publish`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-import markdown as markdown_lib
 import nh3
 
+from engine import render
 from engine.records import Document
 
 FORMATS = ("md", "html", "bibtex")
@@ -129,19 +130,6 @@ def to_markdown(markdown: str, references: list[Reference] | None = None) -> str
 
 
 # ----------------------------------------------------------------------- HTML
-_ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"main", "section", "sup"}
-_ALLOWED_TAGS -= {"img", "map", "area"}  # no remote images: an exported file should not call home
-_ALLOWED_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-_ALLOWED_ATTRIBUTES.update({
-    "a": {"href", "title", "id"}, "li": {"id", "value"}, "ol": {"start"},
-    **{f"h{i}": {"id"} for i in range(1, 7)},
-})
-_ALLOWED_CLASSES = {"a": {"citation"}, "ol": {"references"}, "code": {f"language-{x}" for x in
-                    ("python", "bash", "text", "json", "yaml", "mermaid", "sql", "toml", "markdown")},
-                    "table": {"diff"}, "td": {"diff_header", "diff_next", "diff_add", "diff_chg", "diff_sub"},
-                    "span": {"diff_add", "diff_chg", "diff_sub"}}
-_URL_SCHEMES = {"http", "https", "mailto"}
-
 _STYLE = """
 body { font: 17px/1.6 Georgia, 'Times New Roman', serif; color: #1d1d1f; background: #fff; margin: 0; }
 main { max-width: 44rem; margin: 3rem auto; padding: 0 1.25rem; }
@@ -153,67 +141,34 @@ blockquote { border-left: 4px solid #ccd; margin-left: 0; padding-left: 1rem; co
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .3rem .6rem; }
 a.citation { text-decoration: none; font-size: .85em; }
 ol.references { font-size: .92rem; } ol.references li:target { background: #fff6cc; }
-"""
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
+math { font-family: 'STIX Two Math', 'Latin Modern Math', 'Cambria Math', math; }
+@media print { main { margin: 0 auto; } a { color: inherit; } }
+""" + render.PREVIEW_STYLE
+# Images only as data: URLs, which only the diagrams PeerDraft draws use (the sanitizer drops every <img>).
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+sanitize_html = render.sanitize_html
 
 
-def sanitize_html(fragment: str) -> str:
-    """An HTML fragment with everything but safe structure and web links removed (nh3)."""
-    return nh3.clean(fragment, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES, allowed_classes=_ALLOWED_CLASSES,
-                     url_schemes=_URL_SCHEMES, link_rel="noopener noreferrer", strip_comments=True)
-
-
-def _link_citations(fragment: str, known: set[int]) -> str:
-    """`[n]` in text (not in code or links) → `[<a href="#ref-n">n</a>]` for numbers in the reference list."""
-    out, skip_depth = [], 0
-    for piece in re.split(r"(<[^>]+>)", fragment):
-        if piece.startswith("<"):
-            tag = re.match(r"</?\s*([a-zA-Z0-9]+)", piece)
-            if tag and tag.group(1).lower() in ("code", "pre", "a"):
-                skip_depth += -1 if piece.startswith("</") else 1
-            out.append(piece)
-        elif skip_depth > 0:
-            out.append(piece)
-        else:
-            out.append(_CITATION.sub(lambda m: _citation_links(m, known), piece))
-    return "".join(out)
-
-
-def _citation_links(match: re.Match, known: set[int]) -> str:
-    def link(number_text: str) -> str:
-        n = int(number_text)
-        return f'<a class="citation" href="#ref-{n}">{n}</a>' if n in known else number_text
-    inner = re.sub(r"\d+", lambda m: link(m.group(0)), match.group(1))
-    return f"[{inner}]"
-
-
-def _render_markdown(text: str) -> str:
-    return markdown_lib.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
-
-
-def to_html(markdown: str, references: list[Reference] | None = None, *, title: str | None = None) -> str:
-    """A standalone, styled, sanitized HTML page: citations link to the reference list entries."""
+def to_html(markdown: str, references: list[Reference] | None = None, *, title: str | None = None,
+            diagrams: render.DiagramRenderer | None = render.draw_diagrams) -> str:
+    """A standalone, styled, sanitized HTML page that works offline: citations link to the reference list
+    entries, math is MathML, diagrams are pictures inside the file, code is highlighted."""
     body, own = split_references(markdown)
     refs = own if references is None else references
-    content = _link_citations(_render_markdown(body), {r.number for r in refs})
+    clean = render.render_html(body, citations={r.number for r in refs}, diagrams=diagrams)
     if refs:
-        items = "\n".join(f'<li id="ref-{r.number}" value="{r.number}">{_render_inline(r.text)}</li>' for r in refs)
-        content += f'\n<h2 id="references">References</h2>\n<ol class="references">\n{items}\n</ol>'
-    clean = sanitize_html(content)
+        items = "\n".join(f'<li id="ref-{r.number}" value="{r.number}">{render.render_inline(r.text)}</li>'
+                          for r in refs)
+        clean += sanitize_html(f'\n<h2 id="references">References</h2>\n<ol class="references">\n{items}\n</ol>')
     page_title = title or _first_heading(body) or "PeerDraft article"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"PeerDraft\">\n"
-        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{_STYLE}{render.code_style()}</style>\n</head>\n"
         f"<body>\n<main>\n{clean}\n</main>\n</body>\n</html>\n"
     )
-
-
-def _render_inline(text: str) -> str:
-    rendered = _render_markdown(text).strip()
-    return re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.S)
 
 
 def _first_heading(markdown: str) -> str:
