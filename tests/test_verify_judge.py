@@ -146,3 +146,18 @@ def test_grounding_names_its_judge_and_shows_the_reason_beside_the_closest_evide
     claim = judged.unsupported[0]
     assert "frozen" in claim.evidence and any(r.startswith("the judge") for r in claim.reasons)
     assert measure_grounding(draft, {1: [LORA]}, embedder).judge.startswith("signals only")
+
+
+def test_judge_build_without_attribution_data_says_where_to_put_it_and_builds_nothing(tmp_path, monkeypatch,
+                                                                                     capsys):
+    monkeypatch.setattr(judge_data, "SHARED_DATA", tmp_path / "nothing")
+    assert judge_mod.main(["build", "--out", str(tmp_path / "judge")]) == 0
+    out = capsys.readouterr().out
+    assert "No attribution data" in out and "rerun" in out
+    assert not (tmp_path / "judge").exists()
+
+
+def test_judge_build_if_missing_leaves_a_built_judge_alone(tiny_judge, capsys):
+    cache, _ = tiny_judge
+    assert judge_mod.main(["build", "--out", str(judge_mod.judge_dir(cache)), "--if-missing"]) == 0
+    assert "already built" in capsys.readouterr().out

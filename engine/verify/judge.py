@@ -208,12 +208,21 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default: <data dir>/cache/verify-judge)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: leave a core free)")
+    parser.add_argument("--if-missing", action="store_true", help="do nothing when a judge is already built")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    out = args.out or judge_dir(load_settings().cache_dir)
+    if args.if_missing and (out / "judge.json").is_file():
+        _print(f"verify judge already built in {out}")
+        return 0
+    claims = judge_data.judge_training_claims()
+    if not any(c.source.startswith(("AttributionBench", "SciFact")) for c in claims):
+        _print(f"No attribution data under {judge_data.SHARED_DATA} (attributionbench/, scifact/): the verify judge "
+               "is not built and verify runs on its signals. Put the data there and rerun this command.")
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
-    out = args.out or judge_dir(load_settings().cache_dir)
-    examples = judge_data.training_examples(on_progress=_print)
+    examples = judge_data.training_examples(claims, on_progress=_print)
     _print(f"training on {len(examples)} examples -> {out}")
     meta = train_cross_encoder(examples, out, epochs=args.epochs, on_progress=_print)
     _print(f"done in {meta['train_seconds']} s: {meta['sources']}")

@@ -51,8 +51,9 @@ def _stratified_halves(rows: list, key: Callable) -> tuple[list, list]:
     return first, second
 
 
-def attributionbench(part: str, data: Path = SHARED_DATA) -> list[Claim]:
+def attributionbench(part: str, data: Path | None = None) -> list[Claim]:
     """AttributionBench dev claims: part 'fit' or 'report' (the fixed halves)."""
+    data = SHARED_DATA if data is None else data
     path = data / "attributionbench" / "dev.jsonl"
     if not path.is_file():
         return []
@@ -71,8 +72,9 @@ def _numpy_strings(text: str) -> list[str]:
     return out
 
 
-def scifact(split: str, data: Path = SHARED_DATA, *, unrelated: bool = True) -> list[Claim]:
+def scifact(split: str, data: Path | None = None, *, unrelated: bool = True) -> list[Claim]:
     """SciFact claims of `split` ('train' or 'validation') vs. gold evidence, and vs. an unrelated abstract."""
+    data = SHARED_DATA if data is None else data
     import pandas as pd
 
     folder = data / "scifact"
@@ -127,12 +129,12 @@ def draft_sentences(part: str, path: Path = DRAFT_SENTENCES) -> list[Claim]:
                   f"drafts/{r['profile']}/{r['kind']}") for r in chosen]
 
 
-def fit_claims(data: Path = SHARED_DATA) -> list[Claim]:
+def fit_claims(data: Path | None = None) -> list[Claim]:
     """Everything the judge and the combiner may be fitted on (never a report half)."""
     return attributionbench("fit", data) + scifact("train", data) + pairs("fit") + draft_sentences("fit")
 
 
-def judge_training_claims(data: Path = SHARED_DATA) -> list[Claim]:
+def judge_training_claims(data: Path | None = None) -> list[Claim]:
     """The judge's training mix, from fit material only: real attribution errors weigh most.
 
     AttributionBench's fit half is used twice (its errors are the kind drafts make); SciFact's easy
