@@ -358,3 +358,26 @@ def test_names_given_as_examples_or_with_their_kind_are_not_flagged():
 def test_a_name_given_as_a_link_is_pointed_to_not_undefined():
     draft = "Search runs on [FAISS](https://github.com/facebookresearch/faiss) over precomputed vectors.\n"
     assert term(check_jargon(draft), "FAISS").status == "defined"
+
+
+def test_definitions_where_writers_put_them():
+    general = "general readers"
+    cases = {
+        "Dense Passage Retriever": 'We train a Dense Passage Retriever ("DPR"; Karpukhin et al., 2020). DPR beats BM25 here.',
+        "DPR": "DPR (Dense Passage Retriever; Karpukhin et al., 2020) encodes passages as vectors.",
+        "salient span masking": "Masking named entities is what we call salient span masking, and it helps REALM.",
+    }
+    for name, draft in cases.items():
+        assert term(check_jargon(draft, audience=general), name).status == "defined", draft
+
+
+def test_a_glossary_section_defines_its_terms():
+    draft = ("We rank with BM25 and rerank with ColBERT.\n\n## Glossary\n\n"
+             "- **ColBERT**: a late-interaction retriever that scores token embeddings.\n")
+    assert term(check_jargon(draft), "ColBERT").status == "defined"
+
+
+def test_a_first_use_that_points_ahead_is_not_flagged_late():
+    draft = ("ORQA and ColBERT use such a score, described in a later section.\n\n"
+             "Here is more on ranking.\n\nColBERT is a late-interaction retriever over token embeddings.\n")
+    assert term(check_jargon(draft), "ColBERT").status == "defined"

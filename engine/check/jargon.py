@@ -173,7 +173,10 @@ _APPOSITIVE = re.compile(
     re.IGNORECASE)
 _PAREN = re.compile(r"^\s*\(([^()]{3,})\)")
 _NOT_EXPLANATION = re.compile(r"\b(?:1[89]|20)\d\d\b|et al|^\s*(?:see|e\.g\.|cf\.|fig|table|section|eq|§)|^\s*\d", re.IGNORECASE)
-_CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?)\s*[\"“']?$",
+_OPEN_NAME = re.compile(r"\(\s*[\"“'‘]?\s*$")
+_CLOSE_NAME = re.compile(r"^\s*[\"”'’]?\s*(?:[;,][^()]{0,120})?\)")
+_CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?|"
+                     r"\bcalls?\s+(?:this|it|that|these|them|such\s+\w+)|\bwe\s+call)\s*[\"“']?$",
                      re.IGNORECASE)
 # "Inverse document frequency, or IDF, is …", "Length normalisation, controlled by b, is …":
 # the copula comes after an alternative name or a short aside set off by commas.
@@ -204,10 +207,12 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     if before.rstrip().endswith("(") and after.lstrip().startswith(")") and _COPULA.match(after.lstrip()[1:]):
         return True
     paren = _PAREN.match(after)
-    if paren and len(paren.group(1).split()) >= 2 and not _NOT_EXPLANATION.search(paren.group(1)):
+    # "DPR (Dense Passage Retriever; Karpukhin et al., 2020)": the citation after a semicolon is not the explanation.
+    explanation = paren.group(1).split(";")[0].strip(" \"“”'") if paren else ""
+    if paren and len(explanation.split()) >= 2 and not _NOT_EXPLANATION.search(explanation):
         return True
-    if expansion and before.rstrip().endswith("(") and after.lstrip().startswith(")"):
-        return True  # "long form (X)"
+    if expansion and _OPEN_NAME.search(before) and _CLOSE_NAME.match(after):
+        return True  # "long form (X)", "long form ('X')", "long form (X; Author, 2020)"
     if _CALLED.search(before.rstrip(" ,")) or _CALLED.search(before):
         return True
     if _ASIDE_COPULA.match(after) and (_OR_NAME.search(before) or after.count(",") >= 2):
@@ -258,6 +263,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     aliases = _acronym_long_forms(text)  # long-form key -> acronym key
     sample_spans = _sample_blocks(pm)
+    glossary = [(sec.text_start, sec.text_end) for sec in pm.sections
+                 if sec.heading is not None and _GLOSSARY_HEADING.search(sec.heading.text)]
     people = cited_names(pm)
     mentions = [m for m in find_mentions(text, extra_keys=frozenset(aliases),
                                                   basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
@@ -296,6 +303,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
                     _written_as_name(m.surface) and (_is_link_text(pm, m) or _kind_named(text, sentences[n], m))):
                 definition = m
                 break
+        in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
+        if in_glossary:
+            definition = in_glossary  # the writer's glossary section defines it, wherever it stands
         if definition is None and first_sent + 1 < len(sentences) and _defines_next(text, sentences[first_sent + 1]):
             definition_sent = first_sent + 1
         else:
@@ -304,8 +314,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             status = "assumed"
         elif definition_sent is None:
             status = "undefined"
-        elif definition_sent <= first_sent + 1:
-            status = "defined"
+        elif definition_sent <= first_sent + 1 or in_glossary or _points_ahead(pm, sentences[first_sent]):
+            status = "defined"  # at first use, in a glossary, or later where the first use says it will be
         else:
             status = "defined_late"
         first_offset, first_length = pm.original_span(first.start, first.end)
@@ -419,6 +429,17 @@ def _named_in_passing(text: str, m: Mention) -> bool:
     after = text[m.end:m.end + 3]
     in_list = bool(re.search(r"(?:,|\band|\bor|\(|e\.g\.)\s*$", before) or re.match(r"\s*(?:,|\band\b|\bor\b)", after))
     return in_list and bool(_EXAMPLE_LEAD.search(before) or re.search(r"\([^()]*$", before))
+
+
+_GLOSSARY_HEADING = re.compile(r"\b(?:glossary|terminology|definitions|key\s+terms|notations?)\b", re.IGNORECASE)
+_POINTS_AHEAD = re.compile(r"\b(?:described|explained|covered|discussed|defined|introduced|detailed)\b[^.;]{0,40}?"
+                           r"\b(?:later|below|next\s+section|in\s+(?:a\s+)?later\s+section|in\s+section)\b", re.IGNORECASE)
+
+
+def _points_ahead(pm: ProseMap, sent: tuple[int, int]) -> bool:
+    """True when the sentence of a first use points to the definition: "described in a later section", a link to an anchor."""
+    start, length = pm.original_span(*sent)
+    return bool(_POINTS_AHEAD.search(pm.text[sent[0]:sent[1]]) or "](#" in pm.source[start:start + length])
 
 
 def _sample_blocks(pm: ProseMap) -> list[tuple[int, int]]:
@@ -552,7 +573,8 @@ def _acronym_long_forms(text: str) -> dict[str, str]:
     """{long-form key: acronym key} for every 'long form (ACR)' and 'long form, or ACR,' in the text."""
     found = {}
     # "long form (ACR)" and "long form, or ACR,"
-    for m in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,11})s?\)|,\s*or\s+([A-Z][A-Za-z0-9-]{1,11})s?(?=[,)])", text):
+    for m in re.finditer(r"\(\s*[\"“'‘]?([A-Za-z][A-Za-z0-9-]{1,11})s?[\"”'’]?\s*(?:[;,][^()]{0,120})?\)"
+                         r"|,\s*or\s+([A-Z][A-Za-z0-9-]{1,11})s?(?=[,)])", text):
         acronym = m.group(1) or m.group(2)
         if sum(c.isupper() for c in acronym) < 2:
             continue
