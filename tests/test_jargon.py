@@ -381,3 +381,11 @@ def test_a_first_use_that_points_ahead_is_not_flagged_late():
     draft = ("ORQA and ColBERT use such a score, described in a later section.\n\n"
              "Here is more on ranking.\n\nColBERT is a late-interaction retriever over token embeddings.\n")
     assert term(check_jargon(draft), "ColBERT").status == "defined"
+
+
+def test_a_link_of_a_few_words_and_an_acronym_expansion_point_to_the_meaning():
+    draft = ("Search uses the [vector space model](https://en.wikipedia.org/wiki/Vector_space_model) and "
+             "weights each term by TF-IDF (term frequency times inverse document frequency).")
+    report = check_jargon(draft, audience="general readers")
+    assert term(report, "vector space model").status == "defined"
+    assert term(report, "inverse document frequency").status == "defined"

@@ -200,6 +200,8 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     """
     before = text[sent[0]:start]
     after = text[end:sent[1]]
+    # 'The "open-domain" part refers to …': a quoted term and a word for it before the copula.
+    after = re.sub(r"^[\"”'’]\s*(?:part|term|word|bit|here|idea)?(?=\s)", "", after) if before.rstrip().endswith(('"', "“", "'")) else after
     # "A masked language model (MLM) is a …", for both names: a short bracketed name before the copula.
     bracket = re.match(r"^\s*\(\s*[^()\s]+(?:\s+[^()\s]+)?\s*\)", after)
     if bracket and _COPULA.match(after[bracket.end():]):
@@ -293,14 +295,15 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             continue
         first = ms[0]
         first_sent = sentence_of(first.start)
-        if _written_as_name(first.surface) and len(ms) == 1 and _named_in_passing(text, first):
+        if _written_as_name(first.surface) and len(ms) <= 2 and _named_in_passing(text, first):
             continue  # "(e.g. Freebase, WikiData)": an example the reader need not look up
         definition: Mention | None = None
         for m in ms:
             n = sentence_of(m.start)
             if _defines_here(text, sentences[n], m.start, m.end) or (
                     n == first_sent + 1 and _explains_next(text, sentences[n], m.start)) or (
-                    _written_as_name(m.surface) and (_is_link_text(pm, m) or _kind_named(text, sentences[n], m))):
+                    _is_link_text(pm, m) or _written_as_name(m.surface) and _kind_named(text, sentences[n], m)
+                    or _in_expansion(text, sentences[n], m)):
                 definition = m
                 break
         in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
@@ -416,11 +419,16 @@ def _kind_named(text: str, sent: tuple[int, int], m: Mention) -> bool:
 
 
 def _is_link_text(pm: ProseMap, m: Mention) -> bool:
-    """True when the mention is the whole text of a Markdown link: the writer points the reader to what it is."""
+    """True when the mention is (most of) the text of a Markdown link of a few words ("[vector space model](…)",
+    "[MS MARCO](…)"): the writer points the reader to what it is."""
     start, length = pm.original_span(m.start, m.end)
-    before = pm.source[max(0, start - 3):start].rstrip("*_")
-    after = pm.source[start + length:start + length + 4].lstrip("*_")
-    return before.endswith("[") and after.startswith("](")
+    line_start = pm.source.rfind("\n", 0, start) + 1
+    opening = pm.source.rfind("[", line_start, start)
+    closing = pm.source.find("](", start + length, start + length + 40)
+    if opening < 0 or closing < 0 or "]" in pm.source[opening:start]:
+        return False
+    inside = pm.source[opening + 1:closing].strip("*_ ")
+    return "[" not in inside and len(inside.split()) <= 4
 
 
 def _named_in_passing(text: str, m: Mention) -> bool:
@@ -528,6 +536,11 @@ def _misspells(word: str) -> bool:
     edits |= {a + c + b for a, b in splits for c in letters}
     edits.discard(word)
     return any(zipf_frequency(e, "en") >= own + 2.5 for e in edits)
+
+
+def _in_expansion(text: str, sent: tuple[int, int], m: Mention) -> bool:
+    """True inside the parenthesis spelling out a name just before it: "TF-IDF (term frequency × inverse document frequency)"."""
+    return bool(re.search(r"\b[A-Z][A-Za-z0-9]*[A-Z][\w-]*\s*\([^()]{0,80}$", text[sent[0]:m.start]))
 
 
 def _names_people(surface: str, people: frozenset[str]) -> bool:
