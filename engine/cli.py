@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "engine.commands.user",
     "engine.commands.backup",
     "engine.commands.index",
+    "engine.commands.bib",
     "engine.commands.search",
     "engine.commands.check",
     "engine.commands.report",

@@ -50,6 +50,8 @@ def format_reference(doc: Document) -> str:
         parts.append(f"{doc.venue.rstrip('.')}.")
     if doc.arxiv_id:
         parts.append(f"arXiv:{doc.arxiv_id}")
+    if doc.doi and not doc.doi.startswith("10.48550/"):  # arXiv's own DOI says what the arXiv id says
+        parts.append(f"doi:{doc.doi}")
     return " ".join(parts)
 
 
@@ -222,6 +224,8 @@ def to_bibtex(documents: Iterable[Document]) -> str:
             kind = "misc"
         if doc.arxiv_id:
             fields += [("eprint", _latex(doc.arxiv_id)), ("archivePrefix", "arXiv")]
+        if doc.doi:
+            fields.append(("doi", doc.doi))
         body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
         entries.append(f"@{kind}{{{_cite_key(doc, taken)},\n{body}\n}}")
     return "\n\n".join(entries) + ("\n" if entries else "")

@@ -243,7 +243,7 @@ def _year(value: object) -> int | None:
 # (5,000 nested levels overflow the YAML composer's recursion; nested aliases expand 340 bytes into gigabytes).
 FRONT_MATTER_MAX_DEPTH = 8
 FRONT_MATTER_MAX_CHARS = 20_000
-META_FIELD_MAX_CHARS = {"title": 500, "venue": 300, "arxiv_id": 40, "author": 200}
+META_FIELD_MAX_CHARS = {"title": 500, "venue": 300, "arxiv_id": 40, "author": 200, "doi": 200}
 META_MAX_AUTHORS = 100
 
 
@@ -475,13 +475,13 @@ def _dedupe(name: str, ingested: IngestedDocument, known: dict[str, str]) -> Fil
 
 def update_metadata(document: Document, **changes: object) -> Document:
     """A copy of the document with edited metadata (title, authors, year, venue, arxiv_id), validated."""
-    allowed = {"title", "authors", "year", "venue", "arxiv_id"}
+    allowed = {"title", "authors", "year", "venue", "arxiv_id", "doi"}
     unknown = set(changes) - allowed
     if unknown:
         raise IngestError(f"Cannot edit {', '.join(sorted(unknown))}.", f"Editable fields: {', '.join(sorted(allowed))}.")
     values = dict(changes)
     for key, limit in (("title", META_FIELD_MAX_CHARS["title"]), ("venue", META_FIELD_MAX_CHARS["venue"]),
-                       ("arxiv_id", META_FIELD_MAX_CHARS["arxiv_id"])):
+                       ("arxiv_id", META_FIELD_MAX_CHARS["arxiv_id"]), ("doi", META_FIELD_MAX_CHARS["doi"])):
         if key in values and len(str(values[key] or "")) > limit:
             raise IngestError(f"The {key} is {len(str(values[key])):,} characters long, over the {limit} allowed.",
                               f"Shorten the {key}.")
@@ -501,7 +501,9 @@ def update_metadata(document: Document, **changes: object) -> Document:
         values["year"] = year
     elif "year" in values:
         values["year"] = None
-    for key in ("venue", "arxiv_id"):
+    for key in ("venue", "arxiv_id", "doi"):
         if key in values:
             values[key] = str(values[key] or "").strip()
+    if values.get("doi"):
+        values["doi"] = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", values["doi"], flags=re.I).lower()
     return replace(document, **values)

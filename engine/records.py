@@ -30,6 +30,7 @@ class Document:
     content_hash: str = ""
     n_pages: int = 1
     owner: str = ""  # "" = shared corpus; otherwise the user who uploaded it
+    doi: str = ""  # lower case, without https://doi.org/ (set by a bibliography import or by hand)
 
     def readable_by(self, name: str) -> bool:
         return self.owner in owners_readable_by(name)
