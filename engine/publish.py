@@ -25,6 +25,7 @@ from engine import export, render
 from engine.diagrams import INSTALL_CHROMIUM, chromium_command, chromium_path
 from engine.errors import PeerDraftError
 
+FORMATS = ("docx", "pdf")
 INSTALL_PANDOC = ("Install pandoc (Debian/Ubuntu: `sudo apt-get install pandoc`; macOS: `brew install pandoc`; "
                   "or run `sudo scripts/setup.sh`).")
 _TIMEOUT_S = 120
@@ -139,3 +140,13 @@ def _run(command: list[str], program: str, cwd: Path) -> None:
         detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:300]
         raise PeerDraftError(f"{program} could not make the file: {detail}",
                              "Export Markdown or HTML instead, and report the draft that failed.")
+
+
+def export_bytes(markdown: str, fmt: str, references: list[export.Reference] | None = None, *,
+                 title: str | None = None) -> bytes:
+    """The article as `fmt` (docx | pdf)."""
+    if fmt == "docx":
+        return to_docx(markdown, references, title=title)
+    if fmt == "pdf":
+        return to_pdf(markdown, references, title=title)
+    raise PeerDraftError(f"Binary export formats are {', '.join(FORMATS)}, not {fmt!r}.", "Use docx or pdf.")

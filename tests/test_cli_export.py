@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
+from engine.diagrams import chromium_path
 from engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,21 @@ def test_bibtex_takes_metadata_from_the_index_when_a_reference_matches(draft, da
     (generation / "store.json").write_text(json.dumps({"documents": [{"document": document}], "chunks": []}))
     assert main(["export", str(draft), "--format", "bibtex"]) == 0
     assert "Edward J. Hu and Yelong Shen and Phillip Wallis" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("pandoc") is None or chromium_path() is None, reason="pandoc and Chromium make them")
+def test_export_docx_and_pdf_need_an_out_path_and_carry_the_references(draft, data_dir, tmp_path, capsys):
+    import docx
+    from pypdf import PdfReader
+
+    assert main(["export", str(draft), "--format", "pdf"]) == 1
+    assert "Add --out article.pdf" in capsys.readouterr().err
+    for fmt in ("docx", "pdf"):
+        assert main(["export", str(draft), "--format", fmt, "--out", str(tmp_path / f"a.{fmt}")]) == 0
+    words = "\n".join(p.text for p in docx.Document(str(tmp_path / "a.docx")).paragraphs)
+    assert "LoRA: Low-Rank Adaptation of Large Language Models" in words and "[2]" in words
+    pdf_text = "".join(page.extract_text() for page in PdfReader(str(tmp_path / "a.pdf")).pages)
+    assert "QLoRA: Efficient Finetuning of Quantized LLMs" in pdf_text
 
 
 def test_export_of_a_missing_file_is_one_clear_error(data_dir, tmp_path, capsys):

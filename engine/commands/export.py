@@ -1,4 +1,4 @@
-"""`peerdraft export FILE.md --format md|html|bibtex [--out PATH]`, or `--article ID` from the workspace."""
+"""`peerdraft export FILE.md --format md|html|bibtex|docx|pdf [--out PATH]`, or `--article ID` from the workspace."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ import json
 import sys
 from pathlib import Path
 
-from engine import export
+from engine import export, publish
 from engine.errors import PeerDraftError
 from engine.records import Document
 from engine.settings import Settings
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("export", help="export an article as Markdown, standalone HTML or BibTeX")
+    parser = subparsers.add_parser("export", help="export an article as Markdown, standalone HTML, BibTeX, DOCX or PDF")
     parser.add_argument("file", nargs="?", type=Path, help="a Markdown draft with [n] citations and ## References")
     parser.add_argument("--article", type=int, help="export the latest version of this workspace article instead")
     parser.add_argument("--user", help="act as this user for --article (team mode; default: the local user)")
-    parser.add_argument("--format", choices=export.FORMATS, default="md")
-    parser.add_argument("--out", type=Path, help="write here instead of standard output")
+    parser.add_argument("--format", choices=export.FORMATS + publish.FORMATS, default="md")
+    parser.add_argument("--out", type=Path, help="write here instead of standard output (needed for docx and pdf)")
     parser.set_defaults(func=run)
 
 
@@ -33,8 +33,17 @@ def run(args, settings: Settings) -> int:
             raise PeerDraftError(f"{args.file} does not exist.", "Check the path of the Markdown draft.")
         text, title = args.file.read_text(encoding="utf-8"), None
     references = None
-    if args.format == "bibtex":
+    if args.format in ("bibtex", *publish.FORMATS):
         references = export.with_documents(export.split_references(text)[1], index_documents(settings))
+    if args.format in publish.FORMATS:
+        if args.out is None:
+            raise PeerDraftError(f"A {args.format.upper()} file is binary, not for the terminal.",
+                                 f"Add --out article.{args.format}.")
+        data = publish.export_bytes(text, args.format, references, title=title)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(data)
+        print(f"wrote {args.out} ({args.format}, {len(data):,} bytes)", file=sys.stderr)
+        return 0
     output = export.export_text(text, args.format, references, title=title)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
