@@ -42,7 +42,7 @@ from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import ProseMap, cited_names, prose_map, sentences
 from engine.check.reader import Reader, reader_for
-from engine.check.terms import Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
+from engine.check.terms import STOPWORDS, Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
 from engine.records import Finding, Passage
 
 STATUSES = ("defined", "undefined", "defined_late", "assumed")
@@ -201,13 +201,17 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     before = text[sent[0]:start]
     after = text[end:sent[1]]
     # 'The "open-domain" part refers to …': a quoted term and a word for it before the copula.
-    after = re.sub(r"^[\"”'’]\s*(?:part|term|word|bit|here|idea)?(?=\s)", "", after) if before.rstrip().endswith(('"', "“", "'")) else after
+    after = re.sub(r"^[\"”'’]\s*(?:part|term|word|bit|here|idea)?(?=[\s:,])", "", after) if before.rstrip().endswith(('"', "“", "'")) else after
+    after = re.sub(r"^\s+(?:here|simply|just|basically)(?=\s+(?:is|are|means|stands|refers|denotes)\b)", "", after)
     # "A masked language model (MLM) is a …", for both names: a short bracketed name before the copula.
     bracket = re.match(r"^\s*\(\s*[^()\s]+(?:\s+[^()\s]+)?\s*\)", after)
     if bracket and _COPULA.match(after[bracket.end():]):
         return True
     if before.rstrip().endswith("(") and after.lstrip().startswith(")") and _COPULA.match(after.lstrip()[1:]):
         return True
+    spelled = re.match(r"^\s*\(([\w\s-]{3,60})\)", after)
+    if spelled and _spells(text[start:end], spelled.group(1)):
+        return True  # "POS (part-of-speech)"
     paren = _PAREN.match(after)
     # "DPR (Dense Passage Retriever; Karpukhin et al., 2020)": the citation after a semicolon is not the explanation.
     explanation = paren.group(1).split(";")[0].strip(" \"“”'") if paren else ""
@@ -435,7 +439,8 @@ def _named_in_passing(text: str, m: Mention) -> bool:
     """True when a name used once stands in a list of examples ("e.g. Freebase, WikiData", "such as X and Y")."""
     before = text[max(0, m.start - 60):m.start]
     after = text[m.end:m.end + 3]
-    in_list = bool(re.search(r"(?:,|\band|\bor|\(|e\.g\.)\s*$", before) or re.match(r"\s*(?:,|\band\b|\bor\b)", after))
+    in_list = bool(re.search(r"(?:,|\band|\bor|\(|e\.g\.|\blike|\bsuch\s+as|\bincluding)\s*$", before)
+                   or re.match(r"\s*(?:,|\band\b|\bor\b)", after))
     return in_list and bool(_EXAMPLE_LEAD.search(before) or re.search(r"\([^()]*$", before))
 
 
@@ -483,6 +488,12 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
         return True
     if "\n\n" in m.surface or re.match(r"^[A-Za-z]['’]", m.surface):  # across paragraphs; French "l'Espace"
         return True
+    first = m.surface.split()[0]
+    if first.isupper() and first.lower() in STOPWORDS:
+        return True  # "NO compilation step": a shouted word, not an acronym
+    if re.search(r"[\"“]\s*,?\s*(?:and\s+|or\s+)?[\"“]?$", text[max(0, m.start - 6):m.start]) and \
+            re.match(r"^[\"”]\s*(?:,|and\b|or\b)", text[m.end:m.end + 6]):
+        return True  # '"Killie", "Char", …': a list of quoted samples
     words = m.surface.split()
     if len(words) > 1 and all(w.istitle() and "-" not in w and not word_classes(w.lower()) for w in words):
         return True  # "Shiba Inu", "Sebastian Ruder": a name of a person, place or breed
@@ -536,6 +547,12 @@ def _misspells(word: str) -> bool:
     edits |= {a + c + b for a, b in splits for c in letters}
     edits.discard(word)
     return any(zipf_frequency(e, "en") >= own + 2.5 for e in edits)
+
+
+def _spells(acronym: str, phrase: str) -> bool:
+    """True when the initials of the phrase's words and hyphenated parts spell the acronym: POS, part-of-speech."""
+    initials = "".join(w[0] for w in re.split(r"[\s-]+", phrase.strip()) if w).lower()
+    return acronym.isupper() and len(acronym) >= 2 and initials == acronym.lower().rstrip("s")
 
 
 def _in_expansion(text: str, sent: tuple[int, int], m: Mention) -> bool:
