@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine.check.prose import prose_map
 from engine.evaluate.reviews import summarize_reviews
+from engine.render import render_html
 from pages import _review_parts as parts
 from pages import _review_terms as terms
 from pages._ui import get_settings, get_store, require_user
@@ -126,4 +127,5 @@ with tab_review:
                          hide_index=True)
             st.write("Comments by section:", {s or "whole article": n for s, n in reviews.comment_sections.items()})
             for reviewer, section, comment in reviews.comments:
-                st.markdown(f"- **{reviewer}** on *{section or 'whole article'}*: {comment}")
+                # Rendered by the engine: a comment's remote image would otherwise load in the owner's browser.
+                st.html(render_html(f"- **{reviewer}** on *{section or 'whole article'}*: {comment}", diagrams=None))

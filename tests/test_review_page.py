@@ -248,3 +248,19 @@ def test_asking_the_model_shows_its_definition_marked_unverified_and_offers_no_i
         "Unverified (the model's words, not from your corpus): A KV cache is a store of keys."]
     assert not [b for b in kv_cache.button if b.label == "Insert definition"]
     assert int(_metric(at, "Undefined terms")) >= 2  # nothing was inserted
+
+
+def test_a_review_comment_with_a_remote_image_does_not_load_it(data_dir):
+    store = Store(data_dir / "peerdraft.db")
+    local = auth.local_user(store)
+    article = store.create_article(local, "Serving notes")
+    version = store.save_version(local, article.id, DRAFT)
+    store.add_review(local, article.id, version.id, {"accuracy": 3},
+                     [("Setup", "Nice ![t](https://tracker.example/pixel.gif?who=owner) work")])
+    at = _page()
+    at.session_state["article_id"] = article.id
+    at.run()
+    assert not at.exception
+    comment = next(h.proto.body for h in at.get("html") if "tracker.example" in h.proto.body)
+    assert "<img" not in comment and "not loaded" in comment and "Nice" in comment
+    assert not [m.value for m in at.markdown if "tracker.example" in m.value]  # st.markdown would load it
