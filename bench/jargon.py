@@ -20,7 +20,17 @@ Speed: the jargon check and the whole `run_checks` on a 3,000-word draft (bench/
 draft from corpus notes), median of warm runs, beside textstat's own seven scores on the
 same prose text; plus the first (cold) jargon run in this process.
 
-Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write]
+Real articles (issue 18): `--posts DIR` runs the check with the default reader (ML/AI peers) on
+every Markdown post in DIR - real, expert-written educational posts for ML peers, kept outside the
+repository - and scores each flag against bench/data/jargon_real_labels.jsonl (post id = file name
+without .md; term; label undefined = a real undefined term a peer would want defined, noise = not a
+term or one the audience knows, defined = the text defines it where the check missed it; reason).
+For each post and in total: flags per 1,000 prose words, flag precision (flags labeled undefined /
+labeled flags) and flags without a label (not counted, listed so they can be labeled). Posts whose
+id starts with "heldout-" were never looked at while tuning the rules; they are totalled apart.
+`--unlabeled` prints the unlabeled flags as JSONL lines to fill in.
+
+Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write] [--posts DIR [--unlabeled]]
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench._results import write_section  # noqa: E402
 from engine.check.terms import term_key  # noqa: E402
 
+REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
 DATA = ROOT / "bench" / "data" / "jargon_passages.jsonl"
 ADDED = ROOT / "bench" / "data" / "jargon_passages_added.jsonl"
 
@@ -86,6 +97,70 @@ def score(passages: list[dict]) -> dict:
     return {"recall": hits / max(1, undefined), "hits": hits, "undefined": undefined,
             "false_rate": false_flags / max(1, flags), "false": false_flags, "flags": flags,
             "plain_flags": plain_flags, "misses": misses, "wrong": wrong}
+
+
+def real_posts(folder: Path) -> list[dict]:
+    """Each post's flags with their hand labels: [{id, words, flags: [(term, status, line, label or None)]}]."""
+    from engine.check.jargon import check_jargon
+    from engine.check.prose import prose_map
+
+    labels: dict[tuple[str, str], dict] = {}
+    if REAL_LABELS.exists():
+        for line in REAL_LABELS.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                labels[(row["post"], term_key(row["term"]))] = row
+    posts = []
+    for path in sorted(folder.glob("*.md")):
+        markdown = path.read_text(encoding="utf-8")
+        start = time.perf_counter()
+        report = check_jargon(markdown)
+        elapsed = time.perf_counter() - start
+        flags = [(t.term, t.status, t.first_use_line, labels.get((path.stem, term_key(t.term)))) for t in report.undefined]
+        posts.append({"id": path.stem, "words": len(prose_map(markdown).text.split()), "raw_words": len(markdown.split()),
+                      "flags": flags, "seconds": elapsed})
+    return posts
+
+
+def real_rows(posts: list[dict]) -> dict:
+    """Totals over posts: words, flags, labeled, labeled undefined, noise, missed definitions, unlabeled."""
+    flags = [f for p in posts for f in p["flags"]]
+    labeled = [f for f in flags if f[3] is not None]
+    kinds = [f[3]["label"] for f in labeled]
+    return {"words": sum(p["words"] for p in posts), "flags": len(flags), "labeled": len(labeled),
+            "undefined": kinds.count("undefined"), "noise": kinds.count("noise"), "defined": kinds.count("defined"),
+            "unlabeled": len(flags) - len(labeled)}
+
+
+def real_section(folder: Path) -> tuple[list[str], list[dict]]:
+    """The real-article table: per post, tuning total and held-out total."""
+    posts = real_posts(folder)
+    lines = ["### Real articles nobody in the team wrote", "",
+             f"{len(posts)} expert-written educational posts for ML peers (public blog repositories; read from "
+             f"`{folder.name}/`, not committed), every flag labeled by hand in bench/data/jargon_real_labels.jsonl. "
+             "Default reader (ML/AI engineers and researchers). Targets: flag precision >= 0.8, at most ~5 flags "
+             "per 1,000 words.", "",
+             "| post | split | prose words | flags | flags / 1,000 words | precision (undefined / labeled) | "
+             "noise | defined in the text | unlabeled | check s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def row(name: str, split: str, chosen: list[dict], seconds: float | None) -> str:
+        r = real_rows(chosen)
+        precision = f"{r['undefined'] / r['labeled']:.2f} ({r['undefined']}/{r['labeled']})" if r["labeled"] else "-"
+        rate = 1000 * r["flags"] / max(1, r["words"])
+        sec = f"{seconds:.2f}" if seconds is not None else ""
+        return (f"| {name} | {split} | {r['words']:,} | {r['flags']} | {rate:.1f} | {precision} | {r['noise']} | "
+                f"{r['defined']} | {r['unlabeled']} | {sec} |")
+
+    for p in posts:
+        lines.append(row(p["id"], "held out" if p["id"].startswith("heldout-") else "tuning", [p], p["seconds"]))
+    tuning = [p for p in posts if not p["id"].startswith("heldout-")]
+    held = [p for p in posts if p["id"].startswith("heldout-")]
+    lines.append(row("**all tuning posts**", "tuning", tuning, None))
+    if held:
+        lines.append(row("**all held-out posts**", "held out", held, None))
+    lines.append(row("**all posts**", "", posts, None))
+    return lines, posts
 
 
 def suggestion_coverage(passages: list[dict]) -> dict | None:
@@ -159,7 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-index", action="store_true", help="skip suggestion coverage (no index build)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
+    parser.add_argument("--posts", type=Path, help="folder of real Markdown posts to score against the hand labels")
+    parser.add_argument("--unlabeled", action="store_true", help="with --posts: print unlabeled flags as JSONL and stop")
     args = parser.parse_args(argv)
+    if args.posts is not None and not args.posts.is_dir():
+        parser.error(f"--posts {args.posts}: no such folder (give the folder holding the real posts' .md files)")
+    if args.unlabeled:
+        if args.posts is None:
+            parser.error("--unlabeled needs --posts DIR")
+        for p in real_posts(args.posts):
+            for term, status, line, label in p["flags"]:
+                if label is None:
+                    print(json.dumps({"post": p["id"], "term": term, "label": "", "reason": f"{status}, line {line}"}))
+        return 0
 
     original = load_passages()
     passages = load_passages(include_added=True)
@@ -203,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
                 cell = f"{s.text} ({s.title}, p. {s.page})" if s else "none found"
                 lines.append(f"| {pid} | {name} | {cell.replace('|', '/')} |")
     lines.append("")
+
+    if args.posts is not None:
+        real_lines, _ = real_section(args.posts)
+        lines += real_lines + [""]
+    else:
+        lines += ["Real articles: not measured in this run (give --posts DIR with the posts' Markdown files).", ""]
 
     sp = speed(args.runs)
     textstat = f"{sp['textstat'] * 1000:.1f} ms" if sp["textstat"] is not None else "not measured (textstat unavailable)"

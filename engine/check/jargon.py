@@ -294,8 +294,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     results = []
     for key, ms in by_key.items():
-        if key not in assumed and any(reader.knows(k, name=_written_as_name(surface)) for surface in surfaces[key]
-                                      for k in {key, term_key(surface)}):
+        if key not in assumed and any(reader.knows(k, name=_written_as_name(surface), phrase=" " in surface.strip())
+                                      for surface in surfaces[key] for k in {key, term_key(surface)}):
             continue
         first = ms[0]
         first_sent = sentence_of(first.start)
@@ -568,8 +568,8 @@ def _names_people(surface: str, people: frozenset[str]) -> bool:
 
 def _written_as_name(surface: str) -> bool:
     """True for a surface written like a name or acronym (LoRA, RLHF, GPT-3, Mistral), which a reader knows less readily."""
-    return surface[:1].isupper() or any(c.isdigit() for c in surface) or any(
-        c.isupper() for w in surface.split() for c in w[1:])
+    # Digits make a name only beside a capital (GPT-3, T5, NF4); "seq2seq" and "word2vec" are words.
+    return surface[:1].isupper() or any(c.isupper() for w in surface.split() for c in w[1:])
 
 
 def _acronyms_of_phrases(mentions: Sequence[Mention], aliases: dict[str, str]) -> dict[str, str]:

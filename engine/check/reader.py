@@ -49,9 +49,15 @@ class Reader:
     common_name_zipf: float = 4.8  # ... or both frequent (65 uses) and widespread (1.5% of documents):
     common_name_share: float = 0.015  # ImageNet, Colab, LSTM; RLHF (4.79) and MMLU (0.0148) fall just short
 
-    def knows(self, key: str, *, name: bool = False) -> bool:
-        """True when this reader knows the term with this key without being told; `name`: written as a name (LoRA, RLHF)."""
-        if self.peer_basics and key in peer_basic_keys() or self.software_basics and key in _SOFTWARE_BASICS:
+    def knows(self, key: str, *, name: bool = False, phrase: bool | None = None) -> bool:
+        """True when this reader knows the term with this key without being told.
+
+        `name`: written as a name (LoRA, RLHF); `phrase`: written as several words (default: the key
+        has a space; "non-linearity" has one in its key but is one word).
+        """
+        spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", key)  # "gpt3" is "gpt 3", as GPT-3 folds
+        if self.peer_basics and (key in peer_basic_keys() or spaced in peer_basic_keys()) \
+                or self.software_basics and key in _SOFTWARE_BASICS:
             return True
         if not self.field_vocabulary:
             return False
@@ -62,7 +68,7 @@ class Reader:
         if name:
             return (zipf >= self.name_zipf or share >= self.name_share
                     or zipf >= self.common_name_zipf and share >= self.common_name_share)
-        return zipf >= (self.phrase_zipf if " " in key else self.word_zipf)
+        return zipf >= (self.phrase_zipf if (" " in key if phrase is None else phrase) else self.word_zipf)
 
     def why_unknown(self, key: str) -> str:
         """Why this reader may not know the term, from how often ML writing and general English use it."""
