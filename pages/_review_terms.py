@@ -103,10 +103,9 @@ def terms_panel(checks: dict, *, settings, store, user, article_id, editable: bo
         st.info(note)
     for i, term in enumerate(jargon.undefined):
         with st.expander(f"{term.term} · line {term.first_use_line} · {term.status.replace('_', ' ')}"):
-            where = f"First used on line {term.first_use_line}"
-            if term.status == "defined_late":
-                where += f"; defined only later, on line {term.definition_line}"
-            st.caption(where + ".")
+            # The reader model's reason ("rare in general English and in ML writing; not defined at its
+            # first use on line 40") says why the audience may need it and where.
+            st.caption(f"Why flagged: {term.reason}." if term.reason else f"First used on line {term.first_use_line}.")
             suggestion = term.suggestion
             if suggestion:
                 st.markdown(f"**Suggested definition:** {suggestion.text}")

@@ -234,6 +234,14 @@ def test_without_a_corpus_index_the_page_says_so_and_still_checks(data_dir):
     assert _metric(at, "Readability").startswith("grade ")
 
 
+def test_each_flagged_term_says_why_it_was_flagged(data_dir):
+    at = _page().run()
+    at.text_area(key="review_paste").input(DRAFT).run()
+    vllm = next(e for e in at.expander if e.label.startswith("vLLM ·"))
+    why = [c.value for c in vllm.caption if c.value.startswith("Why flagged:")]
+    assert why and "ML writing" in why[0] and "line 5" in why[0]
+
+
 def test_asking_the_model_shows_its_definition_marked_unverified_and_offers_no_insert(data_dir, monkeypatch):
     from fakes_drafting import ScriptedLLM
 
