@@ -24,6 +24,11 @@ class ReferenceEntry:
     year: int | None = None
     venue: str = ""
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReferenceEntry":
+        """An entry from its stored JSON form."""
+        return cls(**{**data, "authors": tuple(data.get("authors", ()))})
+
 
 def _segments(text: str) -> list[str]:
     """The entry cut at sentence periods (not after initials such as 'A.' or 'et al.')."""

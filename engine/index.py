@@ -21,15 +21,17 @@ import shutil
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from engine.bibliography import ReferenceEntry
 from engine.embed import Embedder, embedder_fingerprint, load_embedder
 from engine.errors import IndexStateError, NotFound
 from engine.events import Event, OnEvent, ignore_event
+from engine.ingest_pdf import ParseReport
 from engine.ingest import (FileOutcome, IngestedDocument, IngestReport, ingest_paths, ingest_uploads,
                            update_metadata)
 from engine.records import Chunk, Document, owners_readable_by
@@ -80,6 +82,13 @@ class StoredDocument:
     body: str = ""
     references: str = ""
     pages: tuple[tuple[int, int, int], ...] = ()
+    bibliography: tuple[ReferenceEntry, ...] = ()  # the paper's own reference list, parsed
+    report: ParseReport | None = None  # what the reader found in the file (PDFs)
+
+
+def _correction_key(document: Document) -> str:
+    """Whose file under which name: a writer's metadata fixes follow the file when it is indexed again."""
+    return f"{document.owner}/{document.source_name}"
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -149,6 +158,7 @@ class CorpusIndex:
         self.lock_timeout_s = lock_timeout_s
         self.generation = 0
         self.documents: dict[str, StoredDocument] = {}
+        self.corrections: dict[str, dict] = {}  # _correction_key -> metadata fields a writer set by hand
         self.chunks: dict[int, Chunk] = {}  # vector id -> chunk
         self._ids = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
@@ -261,8 +271,11 @@ class CorpusIndex:
             for entry in store["documents"]:
                 document = Document(**{**entry["document"], "authors": tuple(entry["document"]["authors"])})
                 pages = tuple(tuple(p) for p in entry.get("pages", ()))
-                self.documents[document.doc_id] = StoredDocument(document, entry.get("body", ""),
-                                                                 entry.get("references", ""), pages)
+                self.documents[document.doc_id] = StoredDocument(
+                    document, entry.get("body", ""), entry.get("references", ""), pages,
+                    tuple(ReferenceEntry.from_dict(e) for e in entry.get("bibliography", ())),
+                    ParseReport.from_dict(entry["report"]) if entry.get("report") else None)
+            self.corrections = dict(store.get("corrections", {}))
             self.chunks = {int(row["vid"]): Chunk(**{k: v for k, v in row.items() if k != "vid"})
                            for row in store["chunks"]}
             self.generation = int(manifest["generation"])
@@ -367,7 +380,10 @@ class CorpusIndex:
             shutil.rmtree(stale, ignore_errors=True)
         temp.mkdir()
         store = {"documents": [{"document": asdict(s.document), "body": s.body, "references": s.references,
-                                "pages": [list(p) for p in s.pages]} for s in self.documents.values()],
+                                "pages": [list(p) for p in s.pages],
+                                "bibliography": [asdict(e) for e in s.bibliography],
+                                "report": asdict(s.report) if s.report else None} for s in self.documents.values()],
+                 "corrections": self.corrections,
                  "chunks": [{"vid": vid, **asdict(chunk)} for vid, chunk in self.chunks.items()]}
         _fsync_write(temp / "store.json", json.dumps(store, ensure_ascii=False).encode("utf-8"))
         for file_name, array in (("ids.npy", self._ids), ("vectors.npy", self._vectors)):
@@ -436,7 +452,7 @@ class CorpusIndex:
         """Embed and add new documents (already-indexed content hashes are skipped); returns added doc ids."""
         with self._lock:
             self._require_current_model()
-            candidates = self._fresh_items(ingested)
+            candidates = [self._with_corrections(item) for item in self._fresh_items(ingested)]
             if not candidates:
                 return []
             # Embedding is the slow part: it runs before the cross-process lock, so the CLI and the app only
@@ -460,7 +476,7 @@ class CorpusIndex:
                 ids = np.arange(self._next_id, self._next_id + len(pairs), dtype=np.int64)
                 for item in fresh:
                     self.documents[item.document.doc_id] = StoredDocument(item.document, item.body, item.references,
-                                                                          item.pages)
+                                                                          item.pages, item.bibliography, item.report)
                 for vid, (_, chunk) in zip(ids.tolist(), pairs):
                     self.chunks[vid] = chunk
                 self._next_id += len(pairs)
@@ -474,6 +490,14 @@ class CorpusIndex:
                 self._commit()
             on_event(Event("index", f"Indexed {len(fresh)} documents ({len(pairs)} chunks)", 1, 1))
             return [item.document.doc_id for item in fresh]
+
+    def _with_corrections(self, item: IngestedDocument) -> IngestedDocument:
+        """The item with the metadata a writer corrected on an earlier copy of the same file, if any."""
+        fixes = self.corrections.get(_correction_key(item.document))
+        if not fixes:
+            return item
+        values = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in fixes.items()}
+        return replace(item, document=update_metadata(item.document, **values))
 
     def remove_document(self, doc_id: str) -> int:
         """Delete a document and its vectors without rebuilding the rest; returns chunks removed."""
@@ -504,7 +528,10 @@ class CorpusIndex:
             if stored is None:
                 raise NotFound(f"No document {doc_id!r} in the index.", "Pick one from the document list.")
             updated = update_metadata(stored.document, **changes)
-            self.documents[doc_id] = StoredDocument(updated, stored.body, stored.references, stored.pages)
+            self.documents[doc_id] = replace(stored, document=updated)
+            key = _correction_key(updated)
+            self.corrections[key] = {**self.corrections.get(key, {}),
+                                     **{name: getattr(updated, name) for name in changes}}
             if updated.title != stored.document.title:
                 vids = [vid for vid, c in self.chunks.items() if c.doc_id == doc_id]
                 vectors = self._embed([passage_text(updated, self.chunks[v]) for v in vids], ignore_event)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _PAGE_NUMBER = re.compile(r"^(page\s*)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
 _ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?\s*\[[^\]]+\]\s*(\d{1,2}\s+\w{3}\s+(\d{4}))?")
+_STAMP_LIKE = re.compile(r"arXiv|\d{4}\.\d{4,5}(v\d+)?\s*\[", re.IGNORECASE)
 _CAPTION = re.compile(r"^(Table|Figure|Fig\.)\s*(\d+|[IVX]+)\s*[:.|]", re.IGNORECASE)
 _ABSTRACT_INLINE = re.compile(r"^(Abstract)(?:\s*[-—–.:]\s*|\s+)(\S.*)$", re.IGNORECASE)
 _NUMBER_TOKEN = re.compile(r"^[-+±(]?[\d.,]+[%)*×x]?$|^[-–—]$|^±$")
@@ -40,10 +41,11 @@ _AFFILIATION = re.compile(
     r"abstract|published|under review|workshop|@", re.IGNORECASE)
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
-_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*$")
+_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)")
 _VENUE = re.compile(r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
                     r"\b(NeurIPS|NIPS|ICLR|ICML|ACL|NAACL|EMNLP|CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b[^,;]*\d{4}",
                     re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
 
@@ -81,6 +83,13 @@ class ParseReport:
     footnotes: int = 0
     ocr_pages: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    headings: tuple[str, ...] = ()  # the section headings found, in order
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ParseReport":
+        """A report from its stored JSON form (fields a newer version added keep their defaults)."""
+        known = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,15 @@ class PdfContent:
             meta["title"] = meta["layout_title"]
         if meta.get("layout_authors"):
             meta["authors"] = meta["layout_authors"]
+        elif meta.get("authors"):
+            meta["authors"] = _MARKERS.sub("", str(meta["authors"]))
         if meta.get("layout_venue") and not meta.get("venue"):
             meta["venue"] = meta["layout_venue"]
         if meta.get("arxiv_stamp"):
-            meta["arxiv"] = meta["arxiv_stamp"]
+            meta["arxiv"] = meta["arxiv_stamp"]  # the ingest stage dates an arXiv paper by its id
+        elif not meta.get("year"):
+            venue_year = re.search(r"\b(19|20)\d\d\b", str(meta.get("layout_venue") or ""))
+            meta["year"] = venue_year.group(0) if venue_year else meta.get("created_year")
         return meta
 
 
@@ -268,15 +282,18 @@ def _running_lines(pages: list[list[Line]], heights: list[float]) -> set[tuple[i
     """(page, line index) of running headers, footers and page numbers: repeated or numeric lines at a page edge."""
     edge: dict[tuple[int, int], str] = {}
     counts: Counter[str] = Counter()
+    body = _body_size([line for lines in pages for line in lines])
     for p, (lines, height) in enumerate(zip(pages, heights)):
         keys = set()
         for i, line in enumerate(lines):
+            if p == 0 and line.size >= body * 1.15:
+                continue  # the title on page 1, even when later pages repeat it as their running head
             near = line.top < 0.09 * height or line.bottom > 0.91 * height or i < 1 or i >= len(lines) - 1
             if near:
                 edge[(p, i)] = _edge_key(line.text)
                 keys.add(edge[(p, i)])
         counts.update(keys)
-    threshold = max(3, (len(pages) + 1) // 2)
+    threshold = max(3, len(pages) // 3)  # odd and even pages often carry different running heads
     drop = set()
     for (p, i), key in edge.items():
         if (len(pages) >= 3 and counts[key] >= threshold) or _PAGE_NUMBER.match(pages[p][i].text.strip()):
@@ -300,6 +317,8 @@ def _heading_level(text: str) -> int:
 
 def _is_table_row(line: Line, body: float) -> bool:
     if line.big_gaps >= 2:  # prose never has two gaps wider than its font size
+        return True
+    if line.numeric_share >= 0.6 and len(line.text.split()) >= 4:  # a tight row of figures
         return True
     return line.big_gaps >= 1 and line.numeric_share >= 0.5 and len(line.text.split()) >= 2
 
@@ -345,8 +364,12 @@ class _Reader:
             self.blocks.append(Block("caption", text, page, label=self._label))
             self.labels.add(self._label)
         elif self._kind == "footnote":
-            self.blocks.append(Block("footnote", text, page))
-            self.counts["footnotes"] += 1
+            if page == 1 and (_EMAIL.search(text) or re.search(r"equal contribution|correspond|work (was )?done",
+                                                                 text, re.IGNORECASE)):
+                self.counts["front_notes"] += 1  # affiliations and contacts: header metadata, not evidence
+            else:
+                self.blocks.append(Block("footnote", text, page))
+                self.counts["footnotes"] += 1
         elif self._kind == "equation":
             self.blocks.append(Block("equation", text, page))
             self.counts["equations"] += 1
@@ -377,14 +400,21 @@ class _Reader:
                 self.in_references, self.references_level = True, level
             elif self.in_references and (level <= self.references_level or AFTER_REFERENCES.match(text)):
                 self.in_references = False
-            self.blocks.append(Block("heading", text, line.page, level=level))
-            if not self.in_references:
+            if not self.in_references:  # the parsed entries get their own References heading at the end
+                self.blocks.append(Block("heading", text, line.page, level=level))
                 self.counts["sections"] += 1
             return
-        if self.in_references:
-            self.reference_lines.append(line)
-            return
         caption = _CAPTION.match(text)
+        if self.in_references:
+            # a table or figure floated onto a page of the reference list is read as itself, then the list resumes
+            table_row = _is_table_row(line, self.body_size) and not _REFERENCE_START.match(text) and (
+                line.numeric_share >= 0.3 or line.big_gaps >= 3)  # a loosely justified entry has wide gaps too
+            floating = table_row or self._kind in ("caption", "table") and self._para \
+                and not _paragraph_break(self._para[-1], line)
+            if not caption and not floating:
+                self.flush()
+                self.reference_lines.append(line)
+                return
         if caption:
             self.flush()
             last = self.blocks[-1] if self.blocks else None
@@ -395,7 +425,7 @@ class _Reader:
             self._label = f"{'Figure' if caption.group(1).lower().startswith('fig') else 'Table'} {caption.group(2)}"
             self._para.append(line)
             return
-        if line.math_share >= 0.4 and len(text.split()) <= 25:
+        if line.math_share >= 0.4 and len(text.split()) <= 25 and line.numeric_share < 0.4:
             if self._kind != "equation":
                 self.flush()
                 self._kind = "equation"
@@ -409,7 +439,8 @@ class _Reader:
             self._para.append(line)
             return
         small = line.size <= self.body_size * 0.9
-        if small and line.top > 0.72 * height and self._kind in ("para", "footnote") and (
+        contact = line.page == 1 and _EMAIL.search(text)  # 'Correspondence to: ... <a@b.org>'
+        if contact or small and line.top > 0.72 * height and self._kind in ("para", "footnote") and (
                 self._kind == "footnote" or re.match(r"^[\d∗*†‡§¶]", text)):
             if self._kind != "footnote":
                 self.flush()
@@ -431,8 +462,13 @@ class _Reader:
 # ---------------------------------------------------------------- header (title, authors)
 
 
+_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
+
+
 def _split_cells(text: str) -> list[str]:
-    return [cell for cell in re.split(r"\s*(?:,|;|\band\b|&)\s*", text) if cell.strip()]
+    """An author line cut at separators and at footnote marks set apart ('Alec Radford * 1 Jeffrey Wu * 1')."""
+    text = _LOOSE_MARKS.sub(" ; ", text)
+    return [cell for cell in re.split(r"\s*(?:,|;|·|\band\b|&)\s*", text) if cell.strip()]
 
 
 def _names_in(text: str) -> list[str]:
@@ -463,7 +499,7 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
     if stop == len(first_lines):
         stop = 0
     front = first_lines[:stop]
-    top = [line for line in front if line.top < 0.5 * height and not _ARXIV_STAMP.search(line.text)]
+    top = [line for line in front if line.top < 0.5 * height and not _STAMP_LIKE.search(line.text)]
     if not top:
         return "", [], stop
     biggest = max(line.size for line in top)
@@ -475,13 +511,19 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
                 title_lines.append(line)
             elif title_lines:
                 break
+    elif all(line.size == top[0].size for line in top):  # OCR or plain text: no fonts to go by
+        title_lines = [next((line for line in top if 3 <= len(line.text.split()) <= 25), top[0])]
     title = clean_text("\n".join(line.text for line in title_lines)).replace("\n", " ").strip()
     after = front[front.index(title_lines[-1]) + 1:] if title_lines else front
     authors: list[str] = []
+    # a cell repeated under several names ('Google Inc.', 'Mountain View') is an affiliation, not a person
+    cells = Counter(cell.strip() for line in after for cell in re.split(r"\s{2,}", line.text))
     for line in after:
         if line.size < body_size * 0.75:
             continue
         for cell in re.split(r"\s{2,}", line.text):
+            if cells[cell.strip()] > 1:
+                continue
             for part in _split_cells(cell):
                 for name in _names_in(part):
                     if name not in authors:
@@ -543,6 +585,9 @@ def _open(name: str, data: bytes):
                                   "Remove the password (e.g. print to a new PDF) and upload it again.")
         info = reader.metadata or {}
         meta = {"title": str(info.get("/Title") or "").strip(), "authors": str(info.get("/Author") or "").strip()}
+        created = re.match(r"(?:D:)?((?:19|20)\d\d)", str(info.get("/CreationDate") or ""))
+        if created:
+            meta["created_year"] = created.group(1)
         n_pages = len(reader.pages)
     except IngestError:
         raise
@@ -552,6 +597,17 @@ def _open(name: str, data: bytes):
     if not n_pages:
         raise IngestError(f"{name} is a PDF with no pages.", "Check the file.")
     return reader, meta, n_pages
+
+
+def _page_ranges(numbers: list[int]) -> str:
+    """'1-3, 7' for [1, 2, 3, 7]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _layout_pages(name: str, data: bytes, reader, n_pages: int) -> tuple[list[list[Line]], list[float], str,
@@ -567,6 +623,7 @@ def _layout_pages(name: str, data: bytes, reader, n_pages: int) -> tuple[list[li
     ocr_pages: list[int] = []
     warnings: list[str] = []
     scanned: list[int] = []
+    plain: list[int] = []  # pages whose text came from pypdf because the layout reader got none
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as exc:
@@ -604,7 +661,7 @@ def _layout_pages(name: str, data: bytes, reader, n_pages: int) -> tuple[list[li
                 if len(text.strip()) >= _OCR_MIN_CHARS and not _garbled(text):
                     lines = _plain_lines(text, number)
                     if pdf is not None:
-                        warnings.append(f"page {number}: text read without layout (unusual encoding or rotation)")
+                        plain.append(number)
                 else:
                     ocr = _ocr_page(data, index)
                     if ocr is None:
@@ -617,8 +674,11 @@ def _layout_pages(name: str, data: bytes, reader, n_pages: int) -> tuple[list[li
     finally:
         if pdf is not None:
             pdf.close()
+    if plain:
+        warnings.append(f"pages {_page_ranges(plain)} read without layout (unusual encoding or rotation): "
+                        "no columns, headings by pattern only")
     if scanned and len(scanned) < n_pages:
-        warnings.append(f"pages {', '.join(map(str, scanned))} look scanned and were skipped. {OCR_HINT}")
+        warnings.append(f"pages {_page_ranges(scanned)} look scanned and were skipped. {OCR_HINT}")
     if scanned and len(scanned) == n_pages:
         raise IngestError(f"{name} contains no extractable text: its {n_pages} page(s) look scanned.", OCR_HINT)
     return pages, heights, stamp, ocr_pages, warnings
@@ -652,9 +712,10 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
     entries = tuple(parse_reference(text, n) for n, text in
                     enumerate(_reference_entries(reader_state.reference_lines), start=1))
     blocks = reader_state.blocks
-    if entries:
-        blocks.append(Block("heading", "References", kept[-1][-1].page if kept and kept[-1] else n_pages))
-        blocks.extend(Block("para", entry.text, 1) for entry in entries)
+    if reader_state.reference_lines:
+        blocks.append(Block("heading", "References", reader_state.reference_lines[0].page))
+        texts = [entry.text for entry in entries] or [line.text for line in reader_state.reference_lines]
+        blocks.extend(Block("para", text, reader_state.reference_lines[0].page) for text in texts)
     first_text = clean_text("\n".join([stamp, front_text] + [line.text for line in first[start:start + 40]]))
     if title:
         meta["layout_title"] = title
@@ -682,7 +743,8 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
                          figures=sum(label.startswith("Fig") for label in reader_state.labels),
                          references=len(entries), equations=reader_state.counts["equations"],
                          footnotes=reader_state.counts["footnotes"], ocr_pages=tuple(ocr_pages),
-                         warnings=tuple(warnings))
+                         warnings=tuple(warnings),
+                         headings=tuple(b.text for b in blocks if b.kind == "heading" and b.text != "References"))
     log.debug("read %s: %d pages, %d blocks, %d references", name, n_pages, len(blocks), len(entries))
     return PdfContent(blocks, meta, n_pages, first_text, entries, report)
 

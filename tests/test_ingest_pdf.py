@@ -170,3 +170,31 @@ def test_scanned_page_is_read_by_ocr(settings):
     doc = ingest_bytes("scan.pdf", scanned_page_pdf(lines), settings)
     assert doc.report.ocr_pages == (1,)
     assert "recomputed" in doc.body and "backward pass" in doc.body
+
+
+def test_index_keeps_the_parse_report_and_reference_entries(settings, tmp_path):
+    from engine.index import index_paths, open_index
+    from test_index import HashEmbedder
+
+    (tmp_path / "retro.pdf").write_bytes(paper_pdf())
+    index_paths(open_index(settings, HashEmbedder()), [tmp_path / "retro.pdf"], settings)
+    stored = next(iter(open_index(settings, HashEmbedder()).documents.values()))
+    assert stored.report.references == 3 and "2 Method" in stored.report.headings
+    assert stored.bibliography[1].title == "Maskgan: Better text generation via filling in the blank"
+    assert reference_for("[1]", stored.bibliography).year == 2022
+
+
+def test_metadata_correction_survives_reindexing_the_file(settings, tmp_path):
+    from engine.index import index_paths, open_index
+    from test_index import HashEmbedder
+
+    path = tmp_path / "retro.pdf"
+    path.write_bytes(paper_pdf())
+    index = open_index(settings, HashEmbedder())
+    index_paths(index, [path], settings)
+    doc = index.list_documents()[0]
+    index.update_metadata(doc.doc_id, title="RETRO", authors="Sebastian Borgeaud, Arthur Mensch", year=2021)
+    index.remove_document(doc.doc_id)
+    index_paths(open_index(settings, HashEmbedder()), [path], settings)  # e.g. after a reader upgrade
+    again = open_index(settings, HashEmbedder()).list_documents()[0]
+    assert (again.title, again.authors, again.year) == ("RETRO", ("Sebastian Borgeaud", "Arthur Mensch"), 2021)
