@@ -26,6 +26,8 @@ from engine.diagrams import INSTALL_CHROMIUM, chromium_command, chromium_path
 from engine.errors import PeerDraftError
 
 FORMATS = ("docx", "pdf")
+LABELS = {"docx": "Word (.docx)", "pdf": "PDF (.pdf)"}
+MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}
 INSTALL_PANDOC = ("Install pandoc (Debian/Ubuntu: `sudo apt-get install pandoc`; macOS: `brew install pandoc`; "
                   "or run `sudo scripts/setup.sh`).")
 _TIMEOUT_S = 120
@@ -150,3 +152,9 @@ def export_bytes(markdown: str, fmt: str, references: list[export.Reference] | N
     if fmt == "pdf":
         return to_pdf(markdown, references, title=title)
     raise PeerDraftError(f"Binary export formats are {', '.join(FORMATS)}, not {fmt!r}.", "Use docx or pdf.")
+
+
+def file_bytes(markdown: str, fmt: str, *, title: str | None = None, documents=()) -> bytes:
+    """The article as `fmt`, its reference lines completed from the documents they name (as the other exports)."""
+    references = export.with_documents(export.split_references(markdown)[1], documents)
+    return export_bytes(markdown, fmt, references, title=title)

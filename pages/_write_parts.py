@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import streamlit as st
 
-from engine import autosave, export, plan
+from engine import autosave, export, plan, publish
 from engine import draft as drafting
 from engine import evidence as ev
 from engine.errors import NotFound, PeerDraftError
@@ -242,3 +243,14 @@ def export_buttons(store, user, markdown: str, title: str, documents) -> None:
         column.download_button(file.label, file.text, file_name=file.file_name, mime=file.mime,
                                key=f"download_{file.kind}", on_click="ignore", disabled=not file.text.strip(),
                                width="stretch")
+    stem = files[0].file_name.rsplit(".", 1)[0]
+    for column, fmt in zip(st.columns(len(publish.FORMATS) + 2)[:len(publish.FORMATS)], publish.FORMATS):
+        missing = publish.missing_tool(fmt)
+        # Made when clicked (pandoc or Chromium takes a few seconds), not on every rerun.
+        column.download_button(publish.LABELS[fmt], partial(publish.file_bytes, markdown, fmt, title=title,
+                                                             documents=tuple(documents)),
+                               file_name=f"{stem}.{fmt}", mime=publish.MIME[fmt], key=f"download_{fmt}",
+                               on_click="ignore", disabled=bool(missing) or not markdown.strip(), help=missing,
+                               width="stretch")
+        if missing:
+            column.caption(missing)

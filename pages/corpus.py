@@ -11,6 +11,7 @@ from engine.errors import PeerDraftError
 from engine.evidence import index_retriever
 from engine.ingest import KINDS
 from engine.retrieve import MODES, highlight_terms
+from pages._corpus_bib import bibliography_import
 from pages._ui import corpus_index, get_settings, progress_reporter, require_user
 
 st.title("Corpus")
@@ -63,6 +64,8 @@ with st.expander("Add papers", expanded=not index.documents and access.can_uploa
                 status.update(label=report.summary(), state="error" if failed else "complete", expanded=failed)
     for state, line in st.session_state.get("last_report", []):
         {"ok": st.success, "duplicate": st.info}.get(state, st.error)(line)
+
+bibliography_import(index, user)
 
 # ---- documents ----------------------------------------------------------------------------------
 documents = access.visible_documents(index, user)

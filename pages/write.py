@@ -9,6 +9,7 @@ from engine.article_merge import merge_edits
 from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
+from engine.render import render_html
 from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
@@ -119,7 +120,7 @@ if done is not None:
     flagged = [c for c in checks if c.status in ("unsupported", "uncited_claim", "replaced")]
     st.markdown(f"**Verified text** · {len(checks)} sentences, {len(flagged)} flagged or replaced"
                 + (f" · fallback: {done.fallback}" if done.fallback else ""))
-    st.markdown(done.markdown)
+    st.html(render_html(done.markdown, diagrams=None))  # model text: no remote image may load from it
     if checks:
         st.dataframe([{"status": c.status, "score": round(c.score, 2) if c.score is not None else None,
                        "sentence": c.text, "replaced by": c.replacement} for c in checks],

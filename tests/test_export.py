@@ -95,7 +95,8 @@ def test_html_of_a_malicious_draft_has_no_script_handlers_or_dangerous_urls():
         assert name != "style", tag
         if name in ("href", "src", "action", "data"):
             assert value.startswith(("#", "http://", "https://", "mailto:")), (tag, name, value)
-    # No tag carries a javascript: URL; a refused link stays as inert text ("[link](javascript:…)").
+    # No tag carries a javascript: URL. (The draft's raw HTML block holds a Markdown link; inside an HTML
+    # block it is not parsed, so "[link](javascript:…)" stays on the page as inert text.)
     assert not [tag for tag in re.findall(r"<[^>]+>", page) if "javascript:" in tag.lower()]
     # The reference entry survives as text and keeps its anchor.
     assert "ref-1" in {v for _, k, v in parsed.attrs if k == "id"} and "Mallory" in page

@@ -121,8 +121,10 @@ COVERED: dict[str, Exercised] = {
         Exercised(HERE, "def test_check_export_and_backup_restore_on_a_draft("),
     "peerdraft report FILE.md --out report.md [--no-model]":
         Exercised("tests/test_cli_report.py", 'main(["report", str(folder / "draft.md"), "--out", str(out), "--no-model"'),
-    "peerdraft export FILE.md --format md|html|bibtex [--out PATH]":
+    "peerdraft export FILE.md --format md|html|bibtex|docx|pdf [--out PATH]":
         Exercised(HERE, "def test_check_export_and_backup_restore_on_a_draft("),
+    "peerdraft bib FILE.bib [--user NAME] [--dry-run] [--json]":
+        Exercised("tests/test_ingest_bib.py", 'main(["bib", str(bib), "--dry-run"])'),
     "peerdraft export --article ID [--user NAME] --format html":
         Exercised("tests/test_cli_export.py", 'main(["export", "--article", str(article.id), "--user", "rita"'),
     "peerdraft user add NAME --role admin|writer|reviewer [--password-stdin]":
@@ -320,7 +322,7 @@ def test_console_script_help_lists_every_verb():
     assert script.exists(), "the peerdraft console script is not installed in this environment"
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    for verb in ("run", "doctor", "generate", "index", "search", "draft", "check", "report", "export", "user",
+    for verb in ("run", "doctor", "generate", "index", "search", "draft", "check", "report", "export", "bib", "user",
                  "backup", "restore"):
         assert re.search(rf"^\s+{verb}\s", out.stdout, re.M), f"{verb} missing from peerdraft --help"
 

@@ -184,6 +184,12 @@ def test_download_buttons_export_markdown_with_references_clean_html_and_bibtex(
     assert 'href="#ref-1"' in page and "A planted line" in page  # citations linked, the text kept
     _, bibtex = download(at, downloads, "bibtex")
     assert bibtex.startswith("@") and "title = {" in bibtex
+    # Word and PDF are made when clicked; a missing pandoc or Chromium disables the button and says how to get it.
+    from engine import publish
+
+    for fmt in publish.FORMATS:
+        button = next(b for b in at.get("download_button") if b.key == f"download_{fmt}")
+        assert button.label == publish.LABELS[fmt] and button.disabled == bool(publish.missing_tool(fmt))
 
 
 def test_evaluation_report_is_offered_once_a_version_has_one(drafted, downloads):
