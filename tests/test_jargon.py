@@ -389,3 +389,13 @@ def test_a_link_of_a_few_words_and_an_acronym_expansion_point_to_the_meaning():
     report = check_jargon(draft, audience="general readers")
     assert term(report, "vector space model").status == "defined"
     assert term(report, "inverse document frequency").status == "defined"
+
+
+def test_section_intros_and_goal_sentences_define_their_term():
+    general = "general readers"
+    assert term(check_jargon("## Triplet Loss\n\n**Triplet loss** was first used to learn faces.\n", audience=general),
+                "Triplet loss").status == "defined"
+    assert term(check_jargon("The main idea of contrastive learning is to pull similar samples together.",
+                             audience=general), "contrastive learning").status == "defined"
+    assert term(check_jargon("**BERTserini** ([Yang et al., 2019](https://x.org/a)) pairs an Anserini retriever "
+                             "with a BERT reader.", audience=general), "BERTserini").status == "defined"

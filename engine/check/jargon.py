@@ -173,6 +173,8 @@ _APPOSITIVE = re.compile(
     re.IGNORECASE)
 _PAREN = re.compile(r"^\s*\(([^()]{3,})\)")
 _NOT_EXPLANATION = re.compile(r"\b(?:1[89]|20)\d\d\b|et al|^\s*(?:see|e\.g\.|cf\.|fig|table|section|eq|§)|^\s*\d", re.IGNORECASE)
+_IDEA_OF = re.compile(r"\b(?:the\s+)?(?:main\s+|key\s+|core\s+|basic\s+|central\s+)?(?:idea|goal|aim|purpose|intuition|point)"
+                      r"\s+(?:of|behind)\s+$", re.IGNORECASE)
 _OPEN_NAME = re.compile(r"\(\s*[\"“'‘]?\s*$")
 _CLOSE_NAME = re.compile(r"^\s*[\"”'’]?\s*(?:[;,][^()]{0,120})?\)")
 _CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?|"
@@ -199,7 +201,10 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     `expansion=False` drops "long form (X)", which names X without saying what it is.
     """
     before = text[sent[0]:start]
-    after = text[end:sent[1]]
+    # "**BERTserini** ([Yang et al., 2019](…)) pairs …": the citation left empty brackets behind.
+    after = re.sub(r"^\s*\(\s*[;,]?\s*\)", "", text[end:sent[1]])
+    if _IDEA_OF.search(before) and re.match(r"^\s+(?:is|are)\s+(?:to|that)\b", after):
+        return True  # "The main idea of contrastive learning is to learn …"
     # 'The "open-domain" part refers to …': a quoted term and a word for it before the copula.
     after = re.sub(r"^[\"”'’]\s*(?:part|term|word|bit|here|idea)?(?=[\s:,])", "", after) if before.rstrip().endswith(('"', "“", "'")) else after
     after = re.sub(r"^\s+(?:here|simply|just|basically)(?=\s+(?:is|are|means|stands|refers|denotes)\b)", "", after)
@@ -307,7 +312,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             if _defines_here(text, sentences[n], m.start, m.end) or (
                     n == first_sent + 1 and _explains_next(text, sentences[n], m.start)) or (
                     _is_link_text(pm, m) or _written_as_name(m.surface) and _kind_named(text, sentences[n], m)
-                    or _in_expansion(text, sentences[n], m)):
+                    or _in_expansion(text, sentences[n], m) or _introduced_in_own_section(pm, m)):
                 definition = m
                 break
         in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
@@ -534,7 +539,7 @@ def _misspells(word: str) -> bool:
     """True when one edit (a letter dropped, added, changed or swapped) turns a word unknown to English
     into a common one: "dependancies" -> "dependencies", "clasification" -> "classification"."""
     from engine.check.reader import ml_vocabulary
-    from wordfreq import zipf_frequency
+    from engine.check.terms import zipf_frequency
 
     own = zipf_frequency(word, "en")
     if len(word) < 5 or own >= 2.0 or term_key(word) in ml_vocabulary():
@@ -553,6 +558,15 @@ def _spells(acronym: str, phrase: str) -> bool:
     """True when the initials of the phrase's words and hyphenated parts spell the acronym: POS, part-of-speech."""
     initials = "".join(w[0] for w in re.split(r"[\s-]+", phrase.strip()) if w).lower()
     return acronym.isupper() and len(acronym) >= 2 and initials == acronym.lower().rstrip("s")
+
+
+def _introduced_in_own_section(pm: ProseMap, m: Mention) -> bool:
+    """True for a bold mention in a section whose heading names the term: "### Triplet Loss" then "**Triplet loss** was …"."""
+    start, length = pm.original_span(m.start, m.end)
+    if not (pm.source[max(0, start - 2):start] in ("**", "__") and pm.source[start + length:start + length + 2] in ("**", "__")):
+        return False
+    section = pm.sections[pm.section_of(m.start)]
+    return section.heading is not None and term_key(m.surface) in term_key(section.heading.text)
 
 
 def _in_expansion(text: str, sent: tuple[int, int], m: Mention) -> bool:

@@ -29,6 +29,7 @@ those terms are never reported. Term keys fold case, hyphens, plurals and Britis
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -167,11 +168,33 @@ def peer_basic_keys() -> frozenset[str]:
     return frozenset(term_key(t) for t in PEER_BASICS if t)
 
 
+@lru_cache(maxsize=1)
+def _english_frequencies() -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict("en")
+
+
+_PLAIN_WORD = re.compile(r"[a-z]+")
+
+
+def zipf_frequency(word: str, lang: str = "en") -> float:
+    """wordfreq's Zipf frequency of an English word; plain lowercase words are looked up directly.
+
+    `wordfreq.zipf_frequency` tokenizes and normalizes every query (~40 µs); for a plain
+    lowercase ASCII word that is a no-op, so the frequency table answers the same value at once.
+    """
+    if lang == "en" and _PLAIN_WORD.fullmatch(word):
+        freq = _english_frequencies().get(word, 0.0)
+        return round(math.log10(freq) + 9, 2) if freq > 0 else 0.0
+    from wordfreq import zipf_frequency as tokenized_zipf
+
+    return tokenized_zipf(word, lang)
+
+
 @lru_cache(maxsize=65536)
 def everyday_zipf(word: str) -> float:
     """The highest general-English Zipf frequency among a word's spelling and derivation variants."""
-    from wordfreq import zipf_frequency
-
     word = word.lower()
     variants = {word}
     for a, b in (("isation", "ization"), ("ising", "izing"), ("ised", "ized"), ("ise", "ize"),
@@ -191,8 +214,6 @@ def everyday_zipf(word: str) -> float:
 
 @lru_cache(maxsize=65536)
 def _raw_zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
     return zipf_frequency(word, "en")
 
 
