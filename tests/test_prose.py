@@ -140,3 +140,14 @@ def test_textstat_works_when_nltk_cannot_download(tmp_path: Path):
     assert done.returncode == 0, done.stderr[-2000:]
     syllables, ease = done.stdout.split()
     assert int(syllables) == 5 and float(ease) > 90
+
+
+def test_raw_html_blocks_and_site_templates_are_not_prose():
+    from engine.check.prose import prose_map
+
+    draft = ("Intro text here.\n\n<pre>\nRudi\nLevette\n</pre>\n\n<div class=\"imgcap\">\n<img src=\"a.png\">\n"
+             "<div class=\"thecap\">A caption about softmax.</div>\n</div>\n\n"
+             "See {% post_url 2019-01-31-lm %} and {{ site.baseurl }} for more.\n")
+    text = prose_map(draft).text
+    assert "Rudi" not in text and "caption" not in text and "post_url" not in text and "baseurl" not in text
+    assert "Intro text here." in text and "for more." in text
