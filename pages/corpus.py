@@ -12,6 +12,7 @@ from engine.evidence import index_retriever
 from engine.ingest import KINDS
 from engine.retrieve import MODES, highlight_terms
 from pages._corpus_bib import bibliography_import
+from pages._corpus_report import parse_report_panel
 from pages._ui import corpus_index, get_settings, progress_reporter, require_user
 
 st.title("Corpus")
@@ -59,7 +60,9 @@ with st.expander("Add papers", expanded=not index.documents and access.can_uploa
                 status.update(label="Indexing failed", state="error")
                 st.error(str(exc))
             else:
-                st.session_state["last_report"] = [(o.status, o.line()) for o in report.outcomes]
+                st.session_state["last_report"] = [
+                    (o.status, o.line() + (f" — {o.ingested.report.describe()}" if o.ingested and o.ingested.report
+                                           else "")) for o in report.outcomes]
                 failed = bool(report.with_status("error"))
                 status.update(label=report.summary(), state="error" if failed else "complete", expanded=failed)
     for state, line in st.session_state.get("last_report", []):
@@ -102,6 +105,7 @@ if documents:
             else:
                 st.toast("Metadata saved")
                 st.rerun()
+    parse_report_panel(index, chosen)
     with delete:
         st.write(f"{index.chunk_count(chosen)} chunks · {doc.source_name}")
         if st.button("Delete…", key=f"delete-{chosen}", icon=":material/delete:", disabled=not manageable):

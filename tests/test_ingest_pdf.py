@@ -4,6 +4,7 @@ references parsed and kept apart, scanned pages and the parse report."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +199,41 @@ def test_metadata_correction_survives_reindexing_the_file(settings, tmp_path):
     index_paths(open_index(settings, HashEmbedder()), [path], settings)  # e.g. after a reader upgrade
     again = open_index(settings, HashEmbedder()).list_documents()[0]
     assert (again.title, again.authors, again.year) == ("RETRO", ("Sebastian Borgeaud", "Arthur Mensch"), 2021)
+
+
+@pytest.mark.model
+def test_cli_index_json_reports_each_file_with_its_parse_report(tmp_path, monkeypatch, capsys):
+    import json
+
+    from engine.cli import main
+
+    monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "none.toml"))
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "retro.pdf").write_bytes(paper_pdf())
+    (papers / "broken.pdf").write_bytes(b"%PDF-1.4 nothing else")
+    assert main(["index", "--json", str(papers)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    files = {f["name"]: f for f in out["files"]}
+    retro = files["retro.pdf"]
+    assert retro["status"] == "ok" and retro["authors"][0] == "Sebastian Borgeaud"
+    assert retro["report"]["references"] == 3 and retro["report"]["tables"] == 1 and retro["report"]["pages"] == 3
+    assert files["broken.pdf"]["status"] == "error" and "corrupt" in files["broken.pdf"]["reason"]
+
+
+@pytest.mark.model
+def test_corpus_page_shows_the_parse_report_of_a_pdf(page_data_dir, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from engine.cli import main
+
+    (tmp_path / "retro.pdf").write_bytes(paper_pdf())
+    assert main(["index", str(tmp_path / "retro.pdf")]) == 0
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "corpus.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert "Improving Language Models" in at.selectbox(key="corpus_doc").options[0]
+    captions = " ".join(c.value for c in at.caption)
+    assert "3 pages" in captions and "1 tables" in captions and "3 references" in captions
+    assert any("Structure: " in e.label and "3 references" in e.label for e in at.expander)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +24,8 @@ def register(subparsers) -> None:
                         help="files or folders (default: the bundled corpus/ notes)")
     parser.add_argument("--rebuild", action="store_true",
                         help="re-embed every indexed chunk with the configured embedding model first")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object: each file's outcome, metadata and parse report")
     parser.set_defaults(func=run)
 
 
@@ -60,6 +64,18 @@ def _open_for_rebuild(settings: Settings, embedder) -> CorpusIndex:
         return open_index(settings, embedder)
 
 
+def _outcome_json(outcome) -> dict:
+    """One file's outcome as JSON: status, reason, the metadata found and the parse report."""
+    item = {"name": outcome.name, "status": outcome.status, "reason": outcome.reason}
+    if outcome.ingested:
+        doc = outcome.ingested.document
+        item.update(doc_id=doc.doc_id, title=doc.title, authors=list(doc.authors), year=doc.year, venue=doc.venue,
+                    arxiv_id=doc.arxiv_id, chunks=len(outcome.ingested.chunks),
+                    references_parsed=len(outcome.ingested.bibliography),
+                    report=asdict(outcome.ingested.report) if outcome.ingested.report else None)
+    return item
+
+
 def run(args, settings: Settings) -> int:
     embedder = load_embedder(settings)
     restored = None
@@ -76,10 +92,17 @@ def run(args, settings: Settings) -> int:
         if index.recovered:
             print(f"warning: {index.recovered}", file=sys.stderr)
         report = index_paths(index, args.paths or [default_corpus_dir()], settings, on_event)
+    if args.json:
+        print(json.dumps({"files": [_outcome_json(o) for o in report.outcomes], "summary": report.summary(),
+                          "documents": len(index.documents), "chunks": len(index)}, ensure_ascii=False, indent=2))
+        return 0
     for outcome in (restored.outcomes if restored else []):
         print(f"{outcome.line()} (a stored upload)")
     for outcome in report.outcomes:
         print(outcome.line())
+        parsed = outcome.ingested.report if outcome.ingested else None
+        if parsed:
+            print(f"         {parsed.describe()}")
     print(f"summary: {report.summary()}; index holds {len(index.documents)} documents, "
           f"{len(index)} chunks in {settings.index_dir}")
     return 0
