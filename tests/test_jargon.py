@@ -399,3 +399,10 @@ def test_section_intros_and_goal_sentences_define_their_term():
                              audience=general), "contrastive learning").status == "defined"
     assert term(check_jargon("**BERTserini** ([Yang et al., 2019](https://x.org/a)) pairs an Anserini retriever "
                              "with a BERT reader.", audience=general), "BERTserini").status == "defined"
+
+
+def test_an_acronym_right_after_its_words_is_spelled_out():
+    draft = "We use truncated backpropagation through time of length 100. Halve it with 50-step BPTT at no cost."
+    assert term(check_jargon(draft), "BPTT").status == "defined"
+    assert term(check_jargon("It includes POS (part-of-speech) tagging."), "POS").status == "defined"
+    assert term(check_jargon("It is trained with QLoRA on the GPU."), "QLoRA").status == "undefined"

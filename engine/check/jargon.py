@@ -178,7 +178,7 @@ _IDEA_OF = re.compile(r"\b(?:the\s+)?(?:main\s+|key\s+|core\s+|basic\s+|central\
 _OPEN_NAME = re.compile(r"\(\s*[\"“'‘]?\s*$")
 _CLOSE_NAME = re.compile(r"^\s*[\"”'’]?\s*(?:[;,][^()]{0,120})?\)")
 _CALLED = re.compile(r"(?:called|known\s+as|termed|dubbed|named|so-called|referred\s+to\s+as|denoted(?:\s+by)?|"
-                     r"\bcalls?\s+(?:this|it|that|these|them|such\s+\w+)|\bwe\s+call)\s*[\"“']?$",
+                     r"\bcalls?\s+(?:this|it|that|these|them|such\s+\w+)|\bwe\s+call)\s*(?:(?:a|an|the)\s+)?[\"“']?$",
                      re.IGNORECASE)
 # "Inverse document frequency, or IDF, is …", "Length normalisation, controlled by b, is …":
 # the copula comes after an alternative name or a short aside set off by commas.
@@ -315,6 +315,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
                     or _in_expansion(text, sentences[n], m) or _introduced_in_own_section(pm, m)):
                 definition = m
                 break
+        if definition is None and _spelled_out_before(text, first):
+            definition = first  # "truncated backpropagation through time … 50 character BPTT"
         in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
         if in_glossary:
             definition = in_glossary  # the writer's glossary section defines it, wherever it stands
@@ -554,10 +556,33 @@ def _misspells(word: str) -> bool:
     return any(zipf_frequency(e, "en") >= own + 2.5 for e in edits)
 
 
+def _spelled_out_before(text: str, m: Mention) -> bool:
+    """True when an acronym's words came just before it in the same paragraph, in order, without brackets:
+    "backpropagation through time … BPTT", "Neural Turing Machines paper … the NTM paper"."""
+    acronym = m.surface.split()[0]
+    acronym = acronym[:-1] if acronym.endswith("s") and acronym[:-1].isupper() else acronym
+    if not (acronym.isupper() and acronym.isalpha() and 2 <= len(acronym) <= 6):
+        return False
+    paragraph_start = text.rfind("\n\n", 0, m.start) + 1
+    words = re.findall(r"[A-Za-z][\w-]*", text[max(paragraph_start, m.start - 600):m.start])
+    low = acronym.lower()
+    for i in range(len(words)):
+        for k in range(2, len(acronym) + 1):
+            chunk = words[i:i + k]
+            if len(chunk) < k:
+                break
+            joined = "".join(chunk).lower()
+            if chunk[0][0].lower() == low[0] and chunk[-1][0].lower() == low[-1] and _in_order(low, joined) \
+                    and all(w[0].lower() in low for w in chunk):
+                return True
+    return False
+
+
 def _spells(acronym: str, phrase: str) -> bool:
     """True when the initials of the phrase's words and hyphenated parts spell the acronym: POS, part-of-speech."""
     initials = "".join(w[0] for w in re.split(r"[\s-]+", phrase.strip()) if w).lower()
-    return acronym.isupper() and len(acronym) >= 2 and initials == acronym.lower().rstrip("s")
+    letters = acronym[:-1] if acronym.endswith("s") and acronym[:-1].isupper() else acronym  # "LLMs"
+    return letters.isupper() and len(letters) >= 2 and initials == letters.lower()
 
 
 def _introduced_in_own_section(pm: ProseMap, m: Mention) -> bool:
