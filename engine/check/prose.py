@@ -125,7 +125,11 @@ _HTML_BLOCK_OPEN = re.compile(
     r"form|h[1-6]|header|hr|iframe|img|li|nav|ol|p|section|summary|table|tbody|td|tfoot|th|thead|tr|ul|video|audio|"
     r"svg|source|picture)(?:\s|/?>|$)",
     re.IGNORECASE)
-_MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[)")
+# Display math: $$ … $$, \[ … \], or a bare LaTeX math environment (\begin{aligned} … \end{aligned}).
+MATH_ENVIRONMENTS = ("equation", "align", "aligned", "alignat", "alignedat", "gather", "gathered", "multline",
+                     "eqnarray", "split", "cases", "matrix", "pmatrix", "bmatrix", "vmatrix", "Vmatrix", "array",
+                     "displaymath", "math")
+_MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[|\\begin\{(" + "|".join(MATH_ENVIRONMENTS) + r")\*?\})")
 _ATTRIBUTE_LINE = re.compile(r"^ {0,3}\{:[^}]*\}\s*$")  # kramdown: {: class="table-of-content"}, {:toc}
 _TOC_MARKER = re.compile(r"^ {0,3}(?:[-*+]\s+TOC|\[TOC\]|\[\[_?TOC_?\]\]|\{:toc\})\s*$", re.IGNORECASE)
 # A link text that cites people ("Karpukhin et al., 2020", "Baudis & Sedivy (2015)", "Yih, et al., 2011").
@@ -415,11 +419,23 @@ def _skip_fence(draft: str, lines, i: int, fence: str, builder: _Builder) -> int
     return n + 1
 
 
+def display_math_closer(line: str) -> str | None:
+    """What closes the display math that `line` opens ('$$', '\\]' or '\\end{env}'), or None if it opens none."""
+    match = _MATH_OPEN.match(line)
+    if match is None:
+        return None
+    opener = match.group(1)
+    if opener.startswith("\\begin"):
+        return "\\end" + opener[len("\\begin"):]
+    return "$$" if opener == "$$" else "\\]"
+
+
 def _skip_display_math(draft: str, lines, i: int, builder: _Builder) -> int:
     start, end = lines[i]
-    line = draft[start:end].strip()
-    opener, closer = ("$$", "$$") if line.startswith("$$") else ("\\[", "\\]")
-    if closer in line[len(opener):]:
+    line = draft[start:end]
+    closer = display_math_closer(line) or "$$"
+    opened = _MATH_OPEN.match(line).end()
+    if closer in line[opened:]:
         builder.exclude("math", start, end)
         return i + 1
     n = i + 1

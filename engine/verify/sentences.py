@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.check.prose import display_math_closer
+
 
 @dataclass(frozen=True)
 class SentenceSpan:
@@ -64,6 +66,7 @@ def _prose_blocks(markdown: str) -> list[tuple[int, int]]:
     blocks: list[tuple[int, int]] = []
     current: list[int] | None = None  # [start, end]
     fence: str | None = None
+    math_closer: str | None = None  # what ends the display math block being skipped
     in_references = False
     references_level = 0
     in_comment = False
@@ -81,6 +84,17 @@ def _prose_blocks(markdown: str) -> list[tuple[int, int]]:
         if fence is not None:
             if body.strip().startswith(fence):
                 fence = None
+            continue
+        if math_closer is not None:  # display math is not prose: never a sentence to verify
+            if math_closer in body:
+                math_closer = None
+            continue
+        math_open = display_math_closer(body)
+        if math_open is not None:
+            close()
+            opened = body.lstrip()
+            rest = opened[len(opened.split("}", 1)[0]) + 1:] if opened.startswith("\\begin") else opened[2:]
+            math_closer = None if math_open in rest else math_open
             continue
         if in_comment:
             if "-->" in body:
