@@ -119,8 +119,9 @@ def real_posts(folder: Path) -> list[dict]:
         report = check_jargon(markdown)
         elapsed = time.perf_counter() - start
         flags = [(t.term, t.status, t.first_use_line, labels.get((path.stem, term_key(t.term)))) for t in report.undefined]
+        newcomer = len(check_jargon(markdown, audience="software engineers new to ML").undefined)
         posts.append({"id": path.stem, "words": len(prose_map(markdown).text.split()), "raw_words": len(markdown.split()),
-                      "flags": flags, "seconds": elapsed})
+                      "flags": flags, "seconds": elapsed, "newcomer_flags": newcomer})
     return posts
 
 
@@ -143,16 +144,18 @@ def real_section(folder: Path) -> tuple[list[str], list[dict]]:
              "Default reader (ML/AI engineers and researchers). Targets: flag precision >= 0.8, at most ~5 flags "
              "per 1,000 words.", "",
              "| post | split | prose words | flags | flags / 1,000 words | precision (undefined / labeled) | "
-             "noise | defined in the text | unlabeled | check s (first run, libraries loaded) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "noise | defined in the text | unlabeled | check s (first run, libraries loaded) | "
+             "flags for 'software engineers new to ML' (not labeled) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def row(name: str, split: str, chosen: list[dict], seconds: float | None) -> str:
         r = real_rows(chosen)
         precision = f"{r['undefined'] / r['labeled']:.2f} ({r['undefined']}/{r['labeled']})" if r["labeled"] else "-"
         rate = 1000 * r["flags"] / max(1, r["words"])
         sec = f"{seconds:.2f}" if seconds is not None else ""
+        newcomer = sum(p["newcomer_flags"] for p in chosen)
         return (f"| {name} | {split} | {r['words']:,} | {r['flags']} | {rate:.1f} | {precision} | {r['noise']} | "
-                f"{r['defined']} | {r['unlabeled']} | {sec} |")
+                f"{r['defined']} | {r['unlabeled']} | {sec} | {newcomer} |")
 
     for p in posts:
         lines.append(row(p["id"], "held out" if p["id"].startswith("heldout-") else "tuning", [p], p["seconds"]))
