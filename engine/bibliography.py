@@ -83,3 +83,36 @@ def reference_for(marker: str, entries: tuple[ReferenceEntry, ...]) -> Reference
         return None
     number = int(digits)
     return next((entry for entry in entries if entry.number == number), None)
+
+
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*[-–,]\s*\d{1,3})*)\]")
+
+
+def cited_entries(text: str, entries: tuple[ReferenceEntry, ...]) -> list[ReferenceEntry]:
+    """The works a passage of a paper cites by number ('[12]', '[3, 5]', '[7-9]'), in order of first citation."""
+    numbers: list[int] = []
+    for match in _CITATION.finditer(text):
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            bounds = [int(n) for n in re.split(r"\s*[-–]\s*", part) if n]
+            span = range(bounds[0], bounds[-1] + 1) if len(bounds) == 2 and bounds[1] - bounds[0] < 30 else bounds
+            numbers.extend(n for n in span if n not in numbers)
+    by_number = {entry.number: entry for entry in entries}
+    return [by_number[n] for n in numbers if n in by_number]
+
+
+def as_document(entry: ReferenceEntry, paper_id: str = "ref"):
+    """The entry as a Document (title, authors, year, venue), so BibTeX export and citations treat it like any
+    other source."""
+    from engine.records import Document
+
+    arxiv = re.search(r"arXiv:?\s*(\d{4}\.\d{4,5})", entry.text, re.IGNORECASE)
+    return Document(doc_id=f"{paper_id}-ref{entry.number}", title=entry.title or entry.text[:120],
+                    authors=entry.authors, year=entry.year, venue=entry.venue,
+                    arxiv_id=arxiv.group(1) if arxiv else "")
+
+
+def bibliography_bibtex(entries: tuple[ReferenceEntry, ...], paper_id: str = "ref") -> str:
+    """A paper's parsed reference list as BibTeX (through the export stage's one BibTeX writer)."""
+    from engine.export import to_bibtex
+
+    return to_bibtex(as_document(entry, paper_id) for entry in entries)

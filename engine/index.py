@@ -70,7 +70,7 @@ def default_corpus_dir() -> Path:
 
 def passage_text(document: Document, chunk: Chunk) -> str:
     """What gets embedded and BM25-indexed for a chunk: title and section give it context."""
-    head = ". ".join(part for part in (document.title, chunk.section) if part)
+    head = ". ".join(part for part in (document.title, chunk.section, chunk.label) if part)
     return f"{head}. {chunk.text}" if head else chunk.text
 
 

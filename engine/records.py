@@ -73,6 +73,8 @@ class Passage:
     section: str = ""
     start: int = 0
     end: int = 0
+    kind: str = "text"  # the chunk's kind: a 'table' or 'caption' passage is quoted as one, never as prose
+    label: str = ""  # "Table 2", "Figure 1"
 
 
 @dataclass(frozen=True)

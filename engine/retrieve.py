@@ -118,7 +118,8 @@ def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str =
         document = index.documents[chunk.doc_id].document
         passages.append(Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=score,
                                 title=document.title, authors=document.authors, year=document.year,
-                                page=chunk.page, section=chunk.section, start=chunk.start, end=chunk.end))
+                                page=chunk.page, section=chunk.section, start=chunk.start, end=chunk.end,
+                                kind=chunk.kind, label=chunk.label))
     return passages
 
 

@@ -237,3 +237,50 @@ def test_corpus_page_shows_the_parse_report_of_a_pdf(page_data_dir, tmp_path):
     captions = " ".join(c.value for c in at.caption)
     assert "3 pages" in captions and "1 tables" in captions and "3 references" in captions
     assert any("Structure: " in e.label and "3 references" in e.label for e in at.expander)
+
+
+def test_numbered_citations_in_a_passage_trace_to_the_papers_reference_entries(paper):
+    from engine.bibliography import cited_entries
+
+    entries = paper.bibliography
+    assert [e.number for e in cited_entries("as shown in [3] and [1, 2]", entries)] == [3, 1, 2]
+    assert [e.number for e in cited_entries("prior work [1-3]", entries)] == [1, 2, 3]
+    assert cited_entries("no citation here [99]", entries) == []
+
+
+def test_reference_entries_export_as_bibtex_with_authors(paper):
+    from engine.bibliography import bibliography_bibtex
+
+    bibtex = bibliography_bibtex(paper.bibliography, "retro")
+    assert bibtex.count("@") == 3
+    assert "author = {Sebastian Borgeaud and Arthur Mensch and Jordan Hoffmann}" in bibtex
+    assert "year = {2018}" in bibtex and "Maskgan" in bibtex
+
+
+def test_rotated_pages_are_read_without_layout_and_say_so(settings):
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(paper_pdf())).pages:
+        writer.add_page(page)
+        writer.pages[-1].rotate(90)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    doc = ingest_bytes("rotated.pdf", buffer.getvalue(), settings)
+    assert "Retrieval lets a small language model" in doc.body
+    assert any("read without layout" in w for w in doc.report.warnings)
+
+
+def test_table_chunk_passage_carries_its_kind_and_label(settings, tmp_path):
+    from engine.index import index_paths, open_index
+    from engine.retrieve import retrieve_passages
+    from test_index import HashEmbedder
+
+    (tmp_path / "retro.pdf").write_bytes(paper_pdf())
+    index = open_index(settings, HashEmbedder())
+    index_paths(index, [tmp_path / "retro.pdf"], settings)
+    passages = retrieve_passages(index, "Baseline Retrieval perplexity tokens 12.4 8.1", k=20)
+    table = next(p for p in passages if p.kind == "table")
+    assert table.label == "Table 1" and "12.4" in table.text
