@@ -83,6 +83,7 @@ def sanitize_html(fragment: str) -> str:
 _ENV_ALIASES = {"aligned": "split", "alignedat": "split", "gathered": "matrix", "gather": "matrix",
                 "gather*": "matrix", "multline": "matrix", "multline*": "matrix", "eqnarray": "split",
                 "eqnarray*": "split"}
+_NOT_DRAWN = re.compile(r"\\label\{[^{}]*\}|\\nonumber\b|\\notag\b")
 _BEGIN_END = re.compile(r"\\(begin|end)\{(\w+\*?)\}(\{\d+\})?")
 
 
@@ -93,6 +94,8 @@ def _latex_for_mathml(latex: str) -> str:
             return match.group(0)
         return f"\\{match.group(1)}{{{target}}}"  # alignedat's {n} column count is dropped with it
 
+    latex = _NOT_DRAWN.sub("", latex)  # cross-reference labels and numbering switches draw nothing
+    latex = re.sub(r"\\arg(?![A-Za-z])", r"\\operatorname{arg}", latex)  # the one function name latex2mathml lacks
     return _BEGIN_END.sub(alias, latex)
 
 

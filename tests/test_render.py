@@ -38,6 +38,11 @@ def test_every_math_delimiter_becomes_mathml_and_money_stays_text():
     assert "$5 or $6" in html
 
 
+def test_labels_and_function_names_are_drawn_not_shown_as_commands():
+    html = render.render_html(r"$$\hat{y} = \arg\max_y p(y) \label{eq:best} \nonumber$$", diagrams=None)
+    assert "<math" in html and not re.search(r"\\[A-Za-z]", re.sub(r"<[^>]+>", "", html))
+
+
 def test_bad_latex_shows_its_source_with_the_reason():
     html = render.render_html(r"Broken $\frac{1}{$ here", diagrams=None)
     assert 'class="math-error"' in html and r"\frac{1}{" in html and "check its LaTeX" in html
