@@ -406,3 +406,13 @@ def test_an_acronym_right_after_its_words_is_spelled_out():
     assert term(check_jargon(draft), "BPTT").status == "defined"
     assert term(check_jargon("It includes POS (part-of-speech) tagging."), "POS").status == "defined"
     assert term(check_jargon("It is trained with QLoRA on the GPU."), "QLoRA").status == "undefined"
+
+
+def test_renaming_a_list_label_and_a_bracketed_token_define_their_terms():
+    assert term(check_jargon("Tricks:\n\n3. No trivial retrieval. The context document must differ from the "
+                             "masked sentence.\n"), "trivial retrieval").status == "defined"
+    assert term(check_jargon('Here the "ranker" model of the R^3 paper is referred to as the retriever.'),
+                "ranker").status == "defined"
+    assert term(check_jargon("The input starts with a special [CLS] token. CLS here stands for Classification."),
+                "[CLS] token").status == "defined"
+    assert term(check_jargon("We use FlashAttention. It was fast."), "FlashAttention").status == "undefined"

@@ -205,6 +205,8 @@ def _defines_here(text: str, sent: tuple[int, int], start: int, end: int, *, str
     after = re.sub(r"^\s*\(\s*[;,]?\s*\)", "", text[end:sent[1]])
     if _IDEA_OF.search(before) and re.match(r"^\s+(?:is|are)\s+(?:to|that)\b", after):
         return True  # "The main idea of contrastive learning is to learn …"
+    if re.match(r"^[\"”'’]?[^.;]{0,60}?\s(?:is|are)\s+(?:referred\s+to|called|renamed)\s+as?\b", after):
+        return True  # 'the "ranker" model in the R^3 paper is referred to as the "retriever" here' 
     # 'The "open-domain" part refers to …': a quoted term and a word for it before the copula.
     after = re.sub(r"^[\"”'’]\s*(?:part|term|word|bit|here|idea)?(?=[\s:,])", "", after) if before.rstrip().endswith(('"', "“", "'")) else after
     after = re.sub(r"^\s+(?:here|simply|just|basically)(?=\s+(?:is|are|means|stands|refers|denotes)\b)", "", after)
@@ -274,6 +276,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     aliases = _acronym_long_forms(text)  # long-form key -> acronym key
     sample_spans = _sample_blocks(pm)
+    list_item_starts = {b.start for b in pm.blocks if b.kind == "list_item"}
     glossary = [(sec.text_start, sec.text_end) for sec in pm.sections
                  if sec.heading is not None and _GLOSSARY_HEADING.search(sec.heading.text)]
     people = cited_names(pm)
@@ -320,7 +323,11 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
         in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
         if in_glossary:
             definition = in_glossary  # the writer's glossary section defines it, wherever it stands
-        if definition is None and first_sent + 1 < len(sentences) and _defines_next(text, sentences[first_sent + 1]):
+        # A list item led by a short label ("3. No trivial retrieval.") explains it in the next sentence.
+        short_label = len(text[slice(*sentences[first_sent])].split()) <= 5 and sentences[first_sent][0] in list_item_starts
+        if definition is None and first_sent + 1 < len(sentences) and (
+                _defines_next(text, sentences[first_sent + 1]) or short_label
+                and sentences[first_sent + 1][0] - sentences[first_sent][1] < 3):
             definition_sent = first_sent + 1
         else:
             definition_sent = sentence_of(definition.start) if definition else None
@@ -366,7 +373,7 @@ model system task loss objective score data accuracy toolkit library retriever r
 generator ranker embedding encoding representation architecture method approach framework variant baseline
 layer output input version setup pipeline module component training inference performance result index
 based style like level sized size vector weight weights dataset corpus question answer network paper community
-codebase code computation implementation license notation experiment
+codebase code computation implementation license notation experiment token tokens
 """.split())
 # Modifiers that say which or how good, not what: "vanilla encoder", "twelve decoder", "hybrid model".
 _PLAIN_MODIFIERS = frozenset("""
@@ -397,8 +404,8 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
             out.append(m)
             continue
         modifiers = words[:-1]
-        if _written_as_name(modifiers[0]) and len(modifiers) == 1:
-            name = re.match(r"\S+?(?=[\s-]|$)", m.surface).group()
+        if _written_as_name(modifiers[0].strip("[]")) and len(modifiers) == 1:
+            name = re.match(r"\S+?(?=[\s-]|$)", m.surface).group().strip("[]")  # "[CLS] token" is about CLS
             # The span stays the phrase's: "an IDF weight times …" must not read as "IDF weights …".
             out.append(Mention(term_key(name), m.surface, m.start, m.end, "name"))
             continue
