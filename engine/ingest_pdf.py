@@ -348,6 +348,7 @@ class _Reader:
 
     body_size: float
     font_headings: bool
+    author_names: tuple[str, ...] = ()  # found in the header: a page-1 footnote about them is header matter
     blocks: list[Block] = field(default_factory=list)
     reference_lines: list[Line] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
@@ -372,7 +373,8 @@ class _Reader:
             self.labels.add(self._label)
         elif self._kind == "footnote":
             if page == 1 and (_EMAIL.search(text) or re.search(r"equal contribution|correspond|work (was )?done",
-                                                                 text, re.IGNORECASE)):
+                                                                 text, re.IGNORECASE)
+                              or any(name in text for name in self.author_names)):
                 self.counts["front_notes"] += 1  # affiliations and contacts: header metadata, not evidence
             else:
                 self.blocks.append(Block("footnote", text, page))
@@ -704,7 +706,7 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
     front_text = "\n".join(line.text for line in first[:start])
     font_headings = any(line.bold or line.size >= body_size * 1.08 for line in everything
                         if looks_like_heading(line.text) and len(line.text) > 3)
-    reader_state = _Reader(body_size, font_headings)
+    reader_state = _Reader(body_size, font_headings, tuple(authors))
     for p, lines in enumerate(kept):
         for i, line in enumerate(lines):
             if p == 0 and i < start:
