@@ -9,11 +9,14 @@ a second line of defence. DOCX and PDF come from external programs (`engine.publ
 
 from __future__ import annotations
 
+import base64
 import difflib
 import html
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import nh3
@@ -146,8 +149,47 @@ ol.references { font-size: .92rem; } ol.references li:target { background: #fff6
 math { font-family: 'STIX Two Math', 'Latin Modern Math', 'Cambria Math', math; }
 @media print { main { margin: 0 auto; } a { color: inherit; } }
 """ + render.PREVIEW_STYLE
-# Images only as data: URLs, which only the diagrams PeerDraft draws use (the sanitizer drops every <img>).
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+# Images and fonts only as data: URLs: the diagrams PeerDraft draws (the sanitizer drops every <img>) and
+# the math font it embeds.
+_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; "
+        "form-action 'none'")
+# OpenType math fonts from Debian packages (fonts-dejavu-extra, fonts-stix, fonts-lmodern), first found wins.
+MATH_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf",
+              "/usr/share/fonts/opentype/stix/STIXTwoMath-Regular.otf",
+              "/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf")
+
+
+def math_font_css(fragment: str, fonts: tuple[str, ...] = MATH_FONTS) -> str:
+    """An @font-face rule embedding the math font, cut down to the characters the fragment's formulas use.
+
+    The standalone file then draws its formulas the same way on any machine, offline. '' when the
+    fragment has no math or no math font is installed (the browser's own math font is used then).
+    """
+    formulas = re.findall(r"<math\b.*?</math>", fragment, flags=re.S)
+    path = next((Path(f) for f in fonts if Path(f).is_file()), None)
+    if not formulas or path is None:
+        return ""
+    from fontTools import subset
+
+    # msqrt and mroot draw a radical that is in no text node; brackets may stretch from their variants
+    characters = set(html.unescape(re.sub(r"<[^>]+>", "", "".join(formulas)))) | set("()[]{}|=+-−√∛∜")
+    options = subset.Options()
+    options.layout_features = ["*"]  # keep what stretches brackets and places scripts (the MATH table stays)
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM"]  # FontForge's timestamp: fontTools would log that it cannot subset it
+    try:
+        font = subset.load_font(str(path), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in characters])
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
+    except Exception:  # a damaged or unusual font file: fall back to the reader's math font
+        return ""
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    mime, kind = ("font/otf", "opentype") if path.suffix == ".otf" else ("font/ttf", "truetype")
+    return (f"@font-face {{ font-family: 'PeerDraft Math'; src: url(data:{mime};base64,{data}) format('{kind}'); }}\n"
+            "math { font-family: 'PeerDraft Math', math; }\n")
 sanitize_html = render.sanitize_html
 
 
@@ -168,7 +210,7 @@ def to_html(markdown: str, references: list[Reference] | None = None, *, title: 
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"PeerDraft\">\n"
-        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{_STYLE}{render.code_style()}</style>\n</head>\n"
+        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{_STYLE}{render.code_style()}{math_font_css(clean)}</style>\n</head>\n"
         f"<body>\n<main>\n{clean}\n</main>\n</body>\n</html>\n"
     )
 

@@ -19,6 +19,8 @@ VENV=${PEERDRAFT_VENV:-.venv}
 APT_PACKAGES=()
 command -v chromium >/dev/null || APT_PACKAGES+=(chromium)
 command -v pandoc >/dev/null || APT_PACKAGES+=(pandoc)
+# the math font the standalone HTML embeds (cut down to each article's formulas)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf ]] || APT_PACKAGES+=(fonts-dejavu-extra)
 [[ $DEV == 1 ]] && ! command -v chromedriver >/dev/null && APT_PACKAGES+=(chromium-driver)
 if (( ${#APT_PACKAGES[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then

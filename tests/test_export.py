@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,20 @@ def test_export_article_enforces_access(tmp_path):
     for fmt in export.FORMATS:
         with pytest.raises(NotFound):
             export.export_article(store, bob, article.id, fmt)
+
+
+@pytest.mark.skipif(not any(Path(f).is_file() for f in export.MATH_FONTS), reason="no OpenType math font installed")
+def test_standalone_html_embeds_a_math_font_cut_down_to_the_formulas():
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = export.to_html("# T\n\nInline $\\sqrt{d_k} \\sum_i x_i$ here.\n")
+    data = re.search(r"@font-face \{ font-family: 'PeerDraft Math'; src: url\(data:font/\w+;base64,([A-Za-z0-9+/=]+)\)",
+                     page).group(1)
+    font = TTFont(io.BytesIO(base64.b64decode(data)))
+    assert "MATH" in font and len(base64.b64decode(data)) < 60_000  # the MATH table kept, ~600 KB cut down
+    assert {ord(c) for c in "∑√"} <= set(font.getBestCmap())
+    assert "font-src data:" in page
+    assert export.math_font_css("<p>no math</p>") == "" and export.math_font_css("<math><mi>x</mi></math>", ()) == ""
