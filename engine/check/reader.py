@@ -83,7 +83,7 @@ class Reader:
         return f"{where}; ML writing uses it ({per_million:.0f} per million words), but not so widely that every peer knows it"
 
 
-ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True)
+ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True, software_basics=True)
 NEW_TO_ML = Reader("software engineers new to ML", field_vocabulary=False, peer_basics=False, software_basics=True)
 GENERAL = Reader("general readers", field_vocabulary=False, peer_basics=False)
 READERS = {r.name: r for r in (ML_PEERS, NEW_TO_ML, GENERAL)}
