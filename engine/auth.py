@@ -71,7 +71,13 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def lock_state(store: Store, name: str, now: float) -> LockState:
     """Failures since the last success within the window; MAX_FAILURES of them lock the name for LOCKOUT_S."""
-    attempts = store.login_attempts_since(name, now - max(FAILURE_WINDOW_S, LOCKOUT_S))
+    return _lock_state(store.login_attempts_since(name, now - _LOOKBACK_S), now)
+
+
+_LOOKBACK_S = max(FAILURE_WINDOW_S, LOCKOUT_S)
+
+
+def _lock_state(attempts: list[tuple[float, bool]], now: float) -> LockState:
     failures: list[float] = []
     for at, success in attempts:
         failures = [] if success else failures + [at]
@@ -84,21 +90,31 @@ def lock_state(store: Store, name: str, now: float) -> LockState:
 
 
 def authenticate(store: Store, name: str, password: str, *, now: float | None = None) -> User:
-    """The user whose name and password match; raises LockedOut or LoginFailed otherwise."""
+    """The user whose name and password match; raises LockedOut or LoginFailed otherwise.
+
+    The attempt is counted as a failure before the (slow) password check, in the transaction that checks
+    the lockout, and turned into a success only when the password matches: parallel guesses each see the
+    ones before them, so at most MAX_FAILURES are ever checked."""
     now = store._clock() if now is None else now
-    state = lock_state(store, name, now)
-    if state.locked:
-        minutes = max(1, round(state.retry_after_s / 60))
-        raise LockedOut(f"Too many failed logins for {name!r}.", f"Try again in about {minutes} minute(s).",
-                        state.retry_after_s)
+    before: list[LockState] = []
+
+    def admit(attempts: list[tuple[float, bool]]) -> None:
+        state = _lock_state(attempts, now)
+        if state.locked:
+            minutes = max(1, round(state.retry_after_s / 60))
+            raise LockedOut(f"Too many failed logins for {name!r}.", f"Try again in about {minutes} minute(s).",
+                            state.retry_after_s)
+        before.append(state)
+
+    attempt = store.begin_login_attempt(name, now, now - _LOOKBACK_S, admit)
     stored = store.password_hash(name)
     ok = verify_password(stored or _dummy_hash(), password) and bool(stored)
-    store.record_login_attempt(name, ok, now)
     if not ok:
-        left = MAX_FAILURES - (state.recent_failures + 1)
+        left = MAX_FAILURES - (before[0].recent_failures + 1)
         hint = f"{left} attempt(s) left before a {LOCKOUT_S // 60}-minute lockout." if left > 0 else \
             f"Login is now locked for {LOCKOUT_S // 60} minutes."
         raise LoginFailed("Wrong user name or password.", hint)
+    store.login_succeeded(attempt)
     user = store.user_by_name(name)
     assert user is not None
     return user
@@ -130,7 +146,20 @@ def bootstrap_admin(store: Store, env: Mapping[str, str]) -> User | None:
     name, password = env.get("PEERDRAFT_ADMIN_USER", ""), env.get("PEERDRAFT_ADMIN_PASSWORD", "")
     if not name or not password:
         return None
+    problem = _admin_env_problem(env)
+    if problem:
+        raise PeerDraftError(*problem)
     return add_user(store, None, name, "admin", password)
+
+
+def _admin_env_problem(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(reason, fix) when PEERDRAFT_ADMIN_PASSWORD is set but cannot be the first admin's password."""
+    password = env.get("PEERDRAFT_ADMIN_PASSWORD", "")
+    if password and len(password) < MIN_PASSWORD_CHARS:
+        return (f"PEERDRAFT_ADMIN_PASSWORD has {len(password)} characters; the first admin's password needs at "
+                f"least {MIN_PASSWORD_CHARS}.", "Set a longer PEERDRAFT_ADMIN_PASSWORD and restart PeerDraft, or "
+                "create the admin with `peerdraft user add NAME --role admin`.")
+    return None
 
 
 def local_user(store: Store) -> User:
@@ -139,11 +168,16 @@ def local_user(store: Store) -> User:
     return user if user is not None else store.insert_user(LOCAL_USER, "admin", "")
 
 
-def team_setup_problem(settings: Settings, store: Store) -> str | None:
-    """A sentence saying why nobody can log in to this team instance, or None when someone can."""
+def team_setup_problem(settings: Settings, store: Store, env: Mapping[str, str] | None = None) -> str | None:
+    """A sentence saying why nobody can log in to this team instance, or None when someone can.
+
+    `env` is the server's environment: a PEERDRAFT_ADMIN_PASSWORD too short to create the admin is named."""
     if settings.mode != "team":
         return None
     if not any(u.role == "admin" and u.name != LOCAL_USER and not u.disabled for u in store.list_users()):
+        problem = _admin_env_problem(env or {})
+        if problem:
+            return " ".join(problem)
         return ("No admin account exists. Set PEERDRAFT_ADMIN_USER and PEERDRAFT_ADMIN_PASSWORD and restart, "
                 "or run `peerdraft user add NAME --role admin`.")
     return None

@@ -308,6 +308,19 @@ class Store:
         # write lock up front instead of failing halfway with SQLITE_BUSY.
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._open_database()
+        except sqlite3.DatabaseError as exc:  # e.g. a truncated or overwritten file: "file is not a database"
+            self._conn.close()
+            raise self._damaged(exc) from None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> PeerDraftError:
+        return PeerDraftError(
+            f"The workspace database {self.path} cannot be read ({exc}): the file is damaged or is not a PeerDraft "
+            "database.", f"Restore the latest backup (`peerdraft restore BACKUP_DIR`), or move {self.path.name} "
+            "aside to start an empty workspace.")
+
+    def _open_database(self) -> None:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a committed transaction survives a crash of the process (kill -9)
         # because the WAL is already in the OS page cache; only a power loss or OS crash can drop
@@ -325,7 +338,7 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._readable():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -335,8 +348,18 @@ class Store:
             self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._readable():
             return self._conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """Turn SQLite's 'database disk image is malformed' (a damaged file) into a message naming the fix."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # IntegrityError, OperationalError…: not damage
+                raise
+            raise self._damaged(exc) from None
 
     def _migrate(self) -> None:
         with self._lock:
@@ -425,6 +448,26 @@ class Store:
             db.execute("INSERT INTO login_attempts (user_name, at, success) VALUES (?, ?, ?)",
                        (name.strip(), self._clock() if at is None else at, int(success)))
 
+    def begin_login_attempt(self, name: str, at: float, since: float,
+                            admit: Callable[[list[tuple[float, bool]]], None]) -> int:
+        """Record a login attempt as a failure, in the same write transaction that shows `admit` this name's
+        attempts since `since` (oldest first); returns the attempt's id for `login_succeeded`.
+
+        `admit` raises to refuse the attempt (a lockout): nothing is recorded then. One transaction means two
+        guesses racing each other are counted one after the other, so the lockout cannot be outrun."""
+        with self._tx() as db:
+            rows = db.execute("SELECT at, success FROM login_attempts WHERE user_name = ? AND at >= ? "
+                              "ORDER BY at, id", (name.strip(), since)).fetchall()
+            admit([(r[0], bool(r[1])) for r in rows])
+            cur = db.execute("INSERT INTO login_attempts (user_name, at, success) VALUES (?, ?, 0)",
+                             (name.strip(), at))
+            return cur.lastrowid
+
+    def login_succeeded(self, attempt_id: int) -> None:
+        """Mark an attempt begun with `begin_login_attempt` as a success (it ends the run of failures)."""
+        with self._tx() as db:
+            db.execute("UPDATE login_attempts SET success = 1 WHERE id = ?", (attempt_id,))
+
     def login_attempts_since(self, name: str, since: float) -> list[tuple[float, bool]]:
         """(time, success) of this name's login attempts at or after `since`, oldest first."""
         rows = self._query("SELECT at, success FROM login_attempts WHERE user_name = ? AND at >= ? ORDER BY at, id",
@@ -448,6 +491,9 @@ class Store:
         if write and not owner:
             raise AccessDenied(f"Article {article_id} is shared with you for reading and review only.",
                                "Ask its owner to make the change.")
+        if write and not user.can_write:  # e.g. a writer demoted to reviewer keeps reading their articles
+            raise AccessDenied(f"Your role is {user.role}: reviewers read and review articles but do not change "
+                               "them.", "Ask an admin for the writer role.")
         return row
 
     def _version_row(self, user: User, version_id: int, *, write: bool) -> sqlite3.Row:

@@ -1,5 +1,7 @@
 """Login page (team mode): user name and password, lockout after repeated failures, sign out."""
 
+import os
+
 import streamlit as st
 
 from engine import auth
@@ -14,7 +16,7 @@ if settings.mode != "team":
             "Set PEERDRAFT_MODE=team to require accounts.")
     st.stop()
 
-problem = auth.team_setup_problem(settings, store)
+problem = auth.team_setup_problem(settings, store, os.environ)
 if problem:
     st.warning(problem)
 

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from engine.check.prose import prose_map
+from engine.corpus_access import visible_doc_ids
+from engine.evaluate.workspace import evaluation_for_reader
 from engine.evaluate.reviews import summarize_reviews
 from engine.render import render_html
 from pages import _review_parts as parts
@@ -55,7 +57,10 @@ assumed = [*terms.stored_ignored(store, user, article_id), *state["review_ignore
 search, index, index_note = terms.corpus_search(settings, user)
 checks = terms.checks_for(draft, assumed, brief.audience if brief else None, search, index)
 stored = store.latest_evaluation(user, version.id) if version is not None else None
-evaluation = state.get("review_evaluation", {}).get(origin) or (stored.data if stored else None)
+stored_data = stored.data if stored else None
+if stored_data and by_id[article_id].owner != user.name:  # a shared article: the owner's sources stay theirs
+    stored_data = evaluation_for_reader(stored_data, visible_doc_ids(index, user) if index is not None else set())
+evaluation = state.get("review_evaluation", {}).get(origin) or stored_data
 reviews = summarize_reviews(store.list_reviews(user, article_id)) if article_id else None
 parts.summary_strip(evaluation, checks, reviews)
 

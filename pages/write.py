@@ -6,6 +6,7 @@ from engine import draft as drafting
 from engine import evidence as ev
 from engine import plan
 from engine.article_merge import merge_edits
+from engine.corpus_access import visible_documents
 from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
@@ -19,7 +20,8 @@ st.title("Write")
 if (index := corpus_index(settings)) is None:
     st.stop()
 retriever = ev.index_retriever(index, user=user)  # shared corpus + this user's uploads
-documents = {d.doc_id: d for d in index.list_documents()}
+# Only what this user may read: the must-cite list, citations and BibTeX never name another writer's upload.
+documents = {d.doc_id: d for d in visible_documents(index, user)}
 for key, default in (("cards", {}), ("drafted", {}), ("outline_version", 0)):
     state.setdefault(key, default)
 state.setdefault("citations", drafting.ArticleCitations(documents=documents))

@@ -54,6 +54,46 @@ def test_login_locks_after_repeated_failures_even_with_the_right_password(store)
     assert auth.authenticate(store, "alice", "correct horse", now=later).name == "alice"
 
 
+def test_parallel_guesses_cannot_outrun_the_lockout(store, monkeypatch):
+    """Eight guesses at once after MAX_FAILURES - 1 failures: one is checked, the other seven are locked out."""
+    import threading
+    import time
+
+    auth.add_user(store, None, "alice", "writer", "correct horse")
+    now = 1_000_000.0
+    for i in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(auth.LoginFailed):
+            auth.authenticate(store, "alice", "guess", now=now + i)
+    real_verify = auth.verify_password
+
+    def slow_verify(password_hash, password):  # production argon2 takes this long: the window a race needs
+        time.sleep(0.2)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", slow_verify)
+    start, outcomes = threading.Barrier(8), []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            auth.authenticate(store, "alice", f"guess-{n}", now=now + 10)
+        except auth.LockedOut:
+            outcomes.append("locked")
+        except auth.LoginFailed:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["checked"] + ["locked"] * 7
+    failures = [a for a in store.login_attempts_since("alice", 0) if not a[1]]
+    assert len(failures) == auth.MAX_FAILURES
+    with pytest.raises(auth.LockedOut):
+        auth.authenticate(store, "alice", "correct horse", now=now + 11)
+
+
 def test_lockout_is_stored_in_the_database_and_survives_a_restart(tmp_path):
     path = tmp_path / "db.sqlite"
     first = Store(path)
@@ -89,6 +129,33 @@ def test_first_start_creates_the_admin_from_environment_once(store):
 def test_team_instance_without_admin_says_how_to_create_one(store):
     assert "PEERDRAFT_ADMIN_USER" in auth.team_setup_problem(Settings(mode="team"), store)
     assert auth.bootstrap_admin(store, {}) is None
+
+
+def test_a_short_admin_password_in_the_environment_is_named_with_the_fix(store):
+    env = {"PEERDRAFT_ADMIN_USER": "root", "PEERDRAFT_ADMIN_PASSWORD": "short"}
+    with pytest.raises(PeerDraftError, match="PEERDRAFT_ADMIN_PASSWORD has 5 characters"):
+        auth.bootstrap_admin(store, env)
+    problem = auth.team_setup_problem(Settings(mode="team"), store, env)
+    assert "PEERDRAFT_ADMIN_PASSWORD has 5 characters" in problem and "at least 8" in problem
+    assert store.count_users() == 0
+
+
+def test_a_short_admin_password_shows_on_the_sign_in_page_not_a_crash(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import streamlit as st
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    for name, value in {"PEERDRAFT_DATA_DIR": str(tmp_path / "data"), "PEERDRAFT_CONFIG": str(tmp_path / "x.toml"),
+                        "PEERDRAFT_MODE": "team", "PEERDRAFT_METRICS_PORT": "0", "PEERDRAFT_ADMIN_USER": "root",
+                        "PEERDRAFT_ADMIN_PASSWORD": "short"}.items():
+        monkeypatch.setenv(name, value)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120).run()
+    st.cache_resource.clear()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("PEERDRAFT_ADMIN_PASSWORD has 5 characters" in w.value for w in at.warning)
 
 
 def test_only_admins_add_users_and_users_change_only_their_own_password(store):

@@ -273,6 +273,38 @@ def test_reviewer_cannot_create_articles(store, team):
         store.create_article(team["rita"], "Mine")
 
 
+def test_a_writer_demoted_to_reviewer_reads_but_no_longer_changes_their_articles(store, team):
+    article = store.create_article(team["alice"], "Mine")
+    version = store.save_version(team["alice"], article.id, "text")
+    store.set_user_role("alice", "reviewer")
+    demoted = store.user_by_name("alice")
+    assert store.latest_version(demoted, article.id).markdown == "text"
+    assert store.can_edit(demoted, article.id) is False
+    for change in (lambda: store.save_version(demoted, article.id, "new text"),
+                   lambda: store.rename_article(demoted, article.id, "Renamed"),
+                   lambda: store.delete_article(demoted, article.id),
+                   lambda: store.restore_version(demoted, version.id)):
+        with pytest.raises(AccessDenied, match="reviewer"):
+            change()
+    assert [v.markdown for v in store.list_versions(demoted, article.id)] == ["text"]
+
+
+def test_a_truncated_database_file_gives_a_message_naming_the_fix(tmp_path):
+    path = tmp_path / "peerdraft.db"
+    first = Store(path)
+    for i in range(200):
+        first.insert_user(f"user{i}", "writer", "x" * 200)
+    first.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(PeerDraftError, match="peerdraft restore") as caught:
+        Store(path).list_users()
+    assert "damaged" in str(caught.value)
+    path.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(PeerDraftError, match="damaged"):
+        Store(path)
+
+
 # ------------------------------------------------------------------ autosave
 def test_autosaver_saves_after_the_interval_and_at_once_after_generation(store, team):
     alice = team["alice"]
