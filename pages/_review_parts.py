@@ -185,7 +185,7 @@ def run_evaluation(draft: str, settings, store, user, article_id, version, check
             report = evaluate_with_settings(
                 draft, settings, embedder=get_embedder(settings), index=index, load_model=False,
                 brief=store.get_brief(user, article_id) if article_id else None,
-                llm=llm_or_error(settings) if with_model else None,
+                llm=llm_or_error(settings) if with_model else None, user=user,
                 on_event=lambda e: bar.progress(e.fraction or 0.0, text=e.message))
         except PeerDraftError as exc:
             status.update(label="Evaluation failed", state="error")

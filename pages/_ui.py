@@ -55,7 +55,12 @@ def get_store():
     settings = get_settings()
     store = Store(settings.db_path)
     if settings.mode == "team":
-        auth.bootstrap_admin(store, os.environ)
+        try:
+            auth.bootstrap_admin(store, os.environ)
+        except PeerDraftError as exc:  # the sign-in page names it (auth.team_setup_problem); the app keeps running
+            import logging
+
+            logging.getLogger("peerdraft.auth").error("first admin not created: %s", exc)
     store.purge_deleted()
     return store
 
@@ -93,13 +98,36 @@ def require_user():
 
 
 def sign_in(user) -> None:
+    """Start this browser session afresh for `user`: nothing a previous user left in it carries over."""
+    _forget_session()
     st.session_state["user_id"] = user.id
 
 
 def sign_out() -> None:
-    """Forget who is signed in and which article was open in this browser session."""
-    for key in ("user_id", "article_id"):
-        st.session_state.pop(key, None)
+    """Forget everything this browser session held: who is signed in, the open article, brief, outline,
+    editor text, evidence cards and review state (the next person at this browser starts from nothing).
+
+    The editor's unsaved text is saved into the open article first, so signing out loses nothing."""
+    from pages._write_parts import keep_unsaved_work
+
+    user_id = st.session_state.get("user_id")
+    if user_id is not None:
+        try:
+            user = get_store().user_by_id(user_id)
+            if not user.disabled:
+                keep_unsaved_work(get_store(), user)
+        except PeerDraftError as exc:  # e.g. the account was disabled meanwhile: nothing may be saved
+            import logging
+
+            logging.getLogger("peerdraft.ui").warning("unsaved edits not kept at sign-out: %s", exc)
+    _forget_session()
+
+
+def _forget_session() -> None:
+    # Every page keeps per-user work in session state (write.py, _write_parts.py, review.py); clearing
+    # all of it, instead of a list of keys, means a key added later cannot leak to the next user.
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
 
 
 def sign_out_button(container=None, key: str = "sign_out") -> None:
@@ -168,6 +196,9 @@ def corpus_index(settings: Settings):
     except PeerDraftError as exc:
         st.error(str(exc))
         return None
+    if index.recovered and st.session_state.get("index_recovery_seen") != index.recovered:
+        st.session_state["index_recovery_seen"] = index.recovered  # said once per browser session
+        st.warning(index.recovered, icon=":material/restore:")
     if not (index.directory / "CURRENT").exists():
         with st.status("Indexing the bundled reference corpus (first start)…", expanded=True) as status:
             seed_default_corpus(index, settings, progress_reporter(status))

@@ -10,6 +10,7 @@ import streamlit as st
 from engine import autosave, export, plan, publish
 from engine import draft as drafting
 from engine import evidence as ev
+from engine.corpus_access import can_read
 from engine.errors import NotFound, PeerDraftError
 from engine.records import Brief, Outline, Passage
 
@@ -78,6 +79,22 @@ def flush_pending(text: str | None) -> None:
         saver.flush(text)
     except PeerDraftError as exc:
         st.error(f"Your last edits could not be saved: {exc}")
+
+
+def keep_unsaved_work(store, user) -> None:
+    """Save the editor's text into the open article (created first when it is new work) before the session
+    is cleared at sign-out; nothing is written when the text on screen is not that article's."""
+    state = st.session_state
+    text, outline, brief = state.get("article_text"), state.get("outline_edited") or state.get("outline"), \
+        state.get("brief")
+    if text is None or outline is None or brief is None or not outline.sections:
+        return
+    if state.get("article_id") is not None and state.get("article_id") != state.get("loaded_article"):
+        return  # the Library picked another article: the editor still shows the previous one
+    if state.get("article_id") is None and text == state.get("assembled"):
+        return  # only the planned skeleton: nothing of the writer's to keep
+    if editable(store, user, state.get("article_id")):
+        autosaver(store, user, ensure_article(store, user, outline, brief)).flush(text, outline=outline)
 
 
 def autosave_article(store, user, outline: Outline, brief: Brief, text: str, assembled: str, *,
@@ -156,12 +173,15 @@ def save_now(store, user, outline: Outline, brief: Brief, text: str):
 
 
 # ---- evidence pins -----------------------------------------------------------------------------------
-def passage_for_chunk(index, chunk_id: str) -> Passage | None:
-    """The indexed passage of a chunk id (None once its document has left the corpus)."""
+def passage_for_chunk(index, chunk_id: str, user) -> Passage | None:
+    """The indexed passage of a chunk id, or None once its document has left the corpus or when `user` may
+    not read it (a reviewer opening a shared article does not see pins from the owner's private uploads)."""
     chunk = next((c for c in index.chunks.values() if c.chunk_id == chunk_id), None)
     if chunk is None or chunk.doc_id not in index.documents:
         return None
     doc = index.documents[chunk.doc_id].document
+    if not can_read(user, doc):
+        return None
     return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=0.0, title=doc.title,
                    authors=doc.authors, year=doc.year, page=chunk.page, section=chunk.section,
                    start=chunk.start, end=chunk.end)
@@ -171,7 +191,7 @@ def stored_pins(store, user, article_id: int, index) -> dict[str, list[ev.Eviden
     """Pinned and dropped cards of a stored article by section heading (passages no longer indexed are left out)."""
     pins: dict[str, list[ev.EvidenceCard]] = {}
     for pin in store.list_pins(user, article_id):
-        passage = passage_for_chunk(index, pin.chunk_id)
+        passage = passage_for_chunk(index, pin.chunk_id, user)
         if passage is not None:
             card = ev.make_cards([passage])[0]
             pins.setdefault(pin.section, []).append(

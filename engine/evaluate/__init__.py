@@ -62,8 +62,10 @@ def _judge(settings):
 def evaluate_draft(markdown: str, *, embedder=None, citation_map: Mapping[int, Sequence[Passage]] | None = None,
                    brief: Brief | None = None, sources: Sequence[SourceText] = (), reference: str | None = None,
                    llm=None, settings=None, index=None, queries: Sequence[LabeledQuery] = (),
-                   rubric: bool = False, on_event: OnEvent = ignore_event) -> EvaluationReport:
-    """Run every measure the inputs allow on `markdown` and return them together."""
+                   rubric: bool = False, readable: set[str] | None = None,
+                   on_event: OnEvent = ignore_event) -> EvaluationReport:
+    """Run every measure the inputs allow on `markdown` and return them together (retrieval quality over
+    the `readable` documents only, when given)."""
     report = EvaluationReport()
     citation_map = citation_map or {}
     steps = 8
@@ -102,7 +104,7 @@ def evaluate_draft(markdown: str, *, embedder=None, citation_map: Mapping[int, S
 
     on_event(Event("evaluate", "retrieval quality", 6, steps))
     if index is not None and queries:
-        report.retrieval = measure_retrieval(index, queries)
+        report.retrieval = measure_retrieval(index, queries, readable=readable)
     if report.retrieval is None:
         report.notes.append("Retrieval quality: no labeled queries match the documents of this corpus.")
 

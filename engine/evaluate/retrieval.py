@@ -49,11 +49,13 @@ def load_queries(directory: Path = QUERIES_DIR) -> list[LabeledQuery]:
 
 
 def measure_retrieval(index, queries: Sequence[LabeledQuery], *, k: int = 5, mode: str = "hybrid",
-                      on_event: OnEvent = ignore_event) -> RetrievalMeasure | None:
-    """MRR and recall@k (relevant documents among the top k passages' documents); None without usable queries."""
+                      readable: set[str] | None = None, on_event: OnEvent = ignore_event) -> RetrievalMeasure | None:
+    """MRR and recall@k (relevant documents among the top k passages' documents); None without usable queries.
+
+    With `readable`, only those documents are searched (a reader's figures never depend on others' uploads)."""
     from engine.retrieve import retrieve_passages
 
-    present = set(index.documents)
+    present = set(index.documents) if readable is None else set(index.documents) & set(readable)
     usable = [q for q in queries if set(q.relevant) & present]
     if not usable:
         return None
@@ -61,7 +63,8 @@ def measure_retrieval(index, queries: Sequence[LabeledQuery], *, k: int = 5, mod
     for done, q in enumerate(usable, start=1):
         on_event(Event("evaluate", "retrieval on labeled queries", done, len(usable)))
         ranked_docs: list[str] = []
-        for passage in retrieve_passages(index, q.query, k=max(k, 10), mode=mode):
+        for passage in retrieve_passages(index, q.query, k=max(k, 10), mode=mode,
+                                         doc_ids=None if readable is None else sorted(present)):
             if passage.doc_id not in ranked_docs:
                 ranked_docs.append(passage.doc_id)
         relevant = set(q.relevant) & present

@@ -4,12 +4,16 @@ A draft saved as Markdown keeps only its reference list, so the citation map is 
 each `[n] ...` entry of the References section (engine.export.split_references) is matched to
 an indexed document by doc id, arXiv id or title. When the draft has no reference list, the
 documents named with `--sources` stand for [1], [2], ... in the order given.
+
+`readable` limits both to the documents the reader may see (engine.corpus_access): a reference line
+naming another writer's private upload resolves to nothing, so its passages, numbers and title never
+come back to someone who may not read it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Collection, Sequence
 
 from engine.records import Passage
 
@@ -27,10 +31,13 @@ def document_passages(index, doc_id: str) -> list[Passage]:
                     start=c.start, end=c.end) for c in chunks]
 
 
-def match_reference(text: str, index) -> str | None:
-    """The doc id of the indexed document a reference line names (doc id, arXiv id or title), or None."""
+def match_reference(text: str, index, readable: Collection[str] | None = None) -> str | None:
+    """The doc id of the indexed document a reference line names (doc id, arXiv id or title), or None;
+    only documents in `readable` are candidates (None: every document, for the operator's CLI)."""
     lowered, normal = text.lower(), _normal(text)
     for doc_id, stored in index.documents.items():
+        if readable is not None and doc_id not in readable:
+            continue
         doc = stored.document
         if doc_id.lower() in lowered.split() or f"({doc_id.lower()})" in lowered:
             return doc_id
@@ -42,15 +49,17 @@ def match_reference(text: str, index) -> str | None:
     return None
 
 
-def citation_map_for(markdown: str, index, doc_ids: Sequence[str] = ()) -> tuple[dict[int, list[Passage]], list[str]]:
-    """({citation number: passages}, notes on what could not be resolved) for a saved draft."""
+def citation_map_for(markdown: str, index, doc_ids: Sequence[str] = (), readable: Collection[str] | None = None
+                     ) -> tuple[dict[int, list[Passage]], list[str]]:
+    """({citation number: passages}, notes on what could not be resolved) for a saved draft, resolved only
+    against the documents in `readable` (None: all)."""
     from engine.export import split_references
 
     notes: list[str] = []
     _, references = split_references(markdown)
     numbered: dict[int, str] = {}
     for ref in references:
-        doc_id = match_reference(ref.text, index) if index is not None else None
+        doc_id = match_reference(ref.text, index, readable) if index is not None else None
         if doc_id is None:
             notes.append(f"Reference [{ref.number}] matches no indexed document: its citations count as unsupported.")
         else:
@@ -58,7 +67,8 @@ def citation_map_for(markdown: str, index, doc_ids: Sequence[str] = ()) -> tuple
     if not references and doc_ids:
         numbered = {i: d for i, d in enumerate(doc_ids, start=1)}
         notes.append("No reference list in the draft: the --sources documents stand for [1], [2], ... in order.")
-    missing = [d for d in numbered.values() if index is None or d not in index.documents]
+    missing = [d for d in numbered.values() if index is None or d not in index.documents
+               or (readable is not None and d not in readable)]
     for doc_id in missing:
         notes.append(f"Document {doc_id!r} is not in the index.")
     return ({n: document_passages(index, d) for n, d in numbered.items() if d not in missing}, notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from engine.corpus_access import visible_doc_ids
 from engine.errors import PeerDraftError
 from engine.evaluate import EvaluationReport, evaluate_draft
 from engine.evaluate.copying import sources_from_index
@@ -29,9 +30,12 @@ def open_existing_index(settings: Settings, embedder):
 
 def evaluate_with_settings(markdown: str, settings: Settings, *, doc_ids: Sequence[str] = (),
                            reference: str | None = None, brief: Brief | None = None, embedder=None, llm=None,
-                           index=None, load_model: bool = True, rubric: bool = False,
+                           index=None, load_model: bool = True, rubric: bool = False, user=None,
                            on_event: OnEvent = ignore_event) -> EvaluationReport:
-    """Load what is missing (embedder, index, model), resolve the draft's citations, run every measure."""
+    """Load what is missing (embedder, index, model), resolve the draft's citations, run every measure.
+
+    With `user`, citations, copying sources and retrieval use only the documents that user may read
+    (the shared corpus and their own uploads); without, every document (the operator's CLI)."""
     notes: list[str] = []
     if embedder is None:
         from engine.embed import load_embedder
@@ -41,10 +45,14 @@ def evaluate_with_settings(markdown: str, settings: Settings, *, doc_ids: Sequen
         index = open_existing_index(settings, embedder)
     if index is None:
         notes.append("No corpus index yet: citations cannot be checked against sources (run `peerdraft index`).")
-    citation_map, map_notes = citation_map_for(markdown, index, doc_ids) if index is not None else ({}, [])
+    readable = visible_doc_ids(index, user) if index is not None and user is not None else None
+    citation_map, map_notes = (citation_map_for(markdown, index, doc_ids, readable) if index is not None
+                               else ({}, []))
     notes += map_notes
     cited = {p.doc_id for passages in citation_map.values() for p in passages}
-    wanted = list(dict.fromkeys([*doc_ids, *sorted(cited)]))
+    wanted = [d for d in dict.fromkeys([*doc_ids, *sorted(cited)]) if readable is None or d in readable]
+    if index is not None and not wanted:  # nothing cited resolves: still look for text copied from the corpus
+        wanted = resembling_documents(markdown, index, readable)
     sources = sources_from_index(index, wanted) if index is not None and wanted else []
     if llm is None and load_model:
         from engine.llm import load_llm
@@ -55,6 +63,45 @@ def evaluate_with_settings(markdown: str, settings: Settings, *, doc_ids: Sequen
             notes.append(f"Language model unavailable ({exc.reason if hasattr(exc, 'reason') else exc}).")
     report = evaluate_draft(markdown, embedder=embedder, citation_map=citation_map, brief=brief, sources=sources,
                             reference=reference, llm=llm, settings=settings, index=index,
-                            queries=load_queries() if index is not None else (), rubric=rubric, on_event=on_event)
+                            queries=load_queries() if index is not None else (), rubric=rubric, readable=readable,
+                            on_event=on_event)
     report.notes[:0] = notes
     return report
+
+
+COPY_CANDIDATE_PARAGRAPHS = 40  # paragraphs of the draft looked up; each brings its 3 best BM25 documents
+
+
+def resembling_documents(markdown: str, index, readable: set[str] | None = None) -> list[str]:
+    """Doc ids of the documents the draft's paragraphs match best by BM25 (the copying check's candidates
+    when the draft names no source), among `readable` when given."""
+    from engine.retrieve import retrieve_passages
+
+    paragraphs = [p for p in markdown.split("\n\n") if len(p.split()) >= 8][:COPY_CANDIDATE_PARAGRAPHS]
+    found: dict[str, None] = {}
+    for paragraph in paragraphs:
+        for passage in retrieve_passages(index, paragraph[:2000], k=3, mode="bm25",
+                                         doc_ids=None if readable is None else sorted(readable)):
+            found.setdefault(passage.doc_id)
+    return list(found)
+
+
+PRIVATE_SOURCE = "(a source private to the article's owner)"
+
+
+def evaluation_for_reader(data: dict, readable: set[str]) -> dict:
+    """A stored evaluation (`EvaluationReport.to_dict`) as someone other than the writer who ran it may see it.
+
+    The figures and the flagged draft sentences stay; what quotes a source does not when the reader may not
+    read that source: copying spans from such documents lose their title and source text, and grounding
+    claims lose their quoted evidence (a claim does not record which document the evidence came from)."""
+    out = dict(data)
+    copying = data.get("copying")
+    if copying:
+        spans = [span if span.get("doc_id") in readable else
+                 {**span, "doc_id": "", "title": PRIVATE_SOURCE, "source_text": ""} for span in copying["spans"]]
+        out["copying"] = {**copying, "spans": spans}
+    grounding = data.get("grounding")
+    if grounding:
+        out["grounding"] = {**grounding, "unsupported": [{**c, "evidence": ""} for c in grounding["unsupported"]]}
+    return out
