@@ -9,14 +9,11 @@ a second line of defence. DOCX and PDF come from external programs (`engine.publ
 
 from __future__ import annotations
 
-import base64
 import difflib
 import html
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping
 
 import nh3
@@ -153,43 +150,8 @@ math { font-family: 'STIX Two Math', 'Latin Modern Math', 'Cambria Math', math; 
 # the math font it embeds.
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; "
         "form-action 'none'")
-# OpenType math fonts from Debian packages (fonts-dejavu-extra, fonts-stix, fonts-lmodern), first found wins.
-MATH_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf",
-              "/usr/share/fonts/opentype/stix/STIXTwoMath-Regular.otf",
-              "/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf")
-
-
-def math_font_css(fragment: str, fonts: tuple[str, ...] = MATH_FONTS) -> str:
-    """An @font-face rule embedding the math font, cut down to the characters the fragment's formulas use.
-
-    The standalone file then draws its formulas the same way on any machine, offline. '' when the
-    fragment has no math or no math font is installed (the browser's own math font is used then).
-    """
-    formulas = re.findall(r"<math\b.*?</math>", fragment, flags=re.S)
-    path = next((Path(f) for f in fonts if Path(f).is_file()), None)
-    if not formulas or path is None:
-        return ""
-    from fontTools import subset
-
-    # msqrt and mroot draw a radical that is in no text node; brackets may stretch from their variants
-    characters = set(html.unescape(re.sub(r"<[^>]+>", "", "".join(formulas)))) | set("()[]{}|=+-−√∛∜")
-    options = subset.Options()
-    options.layout_features = ["*"]  # keep what stretches brackets and places scripts (the MATH table stays)
-    options.notdef_outline = True
-    options.drop_tables += ["FFTM"]  # FontForge's timestamp: fontTools would log that it cannot subset it
-    try:
-        font = subset.load_font(str(path), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=[ord(c) for c in characters])
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        font.save(buffer)
-    except Exception:  # a damaged or unusual font file: fall back to the reader's math font
-        return ""
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    mime, kind = ("font/otf", "opentype") if path.suffix == ".otf" else ("font/ttf", "truetype")
-    return (f"@font-face {{ font-family: 'PeerDraft Math'; src: url(data:{mime};base64,{data}) format('{kind}'); }}\n"
-            "math { font-family: 'PeerDraft Math', math; }\n")
+MATH_FONTS = render.MATH_FONTS
+math_font_css = render.math_font_css
 sanitize_html = render.sanitize_html
 
 

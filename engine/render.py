@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
 import nh3
@@ -123,6 +125,45 @@ def math_html(latex: str, display: bool) -> str:
     return f'<span class="math-error" title="{title}">{text}</span>'
 
 
+# OpenType math fonts from Debian packages (fonts-dejavu-extra, fonts-stix, fonts-lmodern), first found wins.
+MATH_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf",
+              "/usr/share/fonts/opentype/stix/STIXTwoMath-Regular.otf",
+              "/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf")
+
+
+def math_font_css(fragment: str, fonts: tuple[str, ...] = MATH_FONTS) -> str:
+    """An @font-face rule embedding the math font, cut down to the characters the fragment's formulas use.
+
+    The standalone file then draws its formulas the same way on any machine, offline. '' when the
+    fragment has no math or no math font is installed (the browser's own math font is used then).
+    """
+    formulas = re.findall(r"<math\b.*?</math>", fragment, flags=re.S)
+    path = next((Path(f) for f in fonts if Path(f).is_file()), None)
+    if not formulas or path is None:
+        return ""
+    from fontTools import subset
+
+    # msqrt and mroot draw a radical that is in no text node; brackets may stretch from their variants
+    characters = set(html.unescape(re.sub(r"<[^>]+>", "", "".join(formulas)))) | set("()[]{}|=+-−√∛∜")
+    options = subset.Options()
+    options.layout_features = ["*"]  # keep what stretches brackets and places scripts (the MATH table stays)
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM"]  # FontForge's timestamp: fontTools would log that it cannot subset it
+    try:
+        font = subset.load_font(str(path), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in characters])
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
+    except Exception:  # a damaged or unusual font file: fall back to the reader's math font
+        return ""
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    mime, kind = ("font/otf", "opentype") if path.suffix == ".otf" else ("font/ttf", "truetype")
+    return (f"@font-face {{ font-family: 'PeerDraft Math'; src: url(data:{mime};base64,{data}) format('{kind}'); }}\n"
+            "math { font-family: 'PeerDraft Math', math; }\n")
+
+
 # ----------------------------------------------------------------------- code
 @lru_cache(maxsize=1)
 def code_style() -> str:
@@ -190,15 +231,22 @@ def _parser():
     md.use(texmath_plugin, delimiters="brackets")
     md.use(amsmath_plugin).use(footnote_plugin).use(deflist_plugin)
     rules = md.add_render_rule
-    rules("math_inline", lambda self, tokens, i, options, env: math_html(tokens[i].content, False))
-    rules("math_inline_double", lambda self, tokens, i, options, env: math_html(tokens[i].content, True))
-    rules("math_single", lambda self, tokens, i, options, env: math_html(tokens[i].content, False))
+    rules("math_inline", lambda self, tokens, i, options, env: _math(tokens[i].content, False, env))
+    rules("math_inline_double", lambda self, tokens, i, options, env: _math(tokens[i].content, True, env))
+    rules("math_single", lambda self, tokens, i, options, env: _math(tokens[i].content, False, env))
     for name in ("math_block", "math_block_label", "math_block_eqno", "math_double", "amsmath"):
-        rules(name, lambda self, tokens, i, options, env: f"<p>{math_html(tokens[i].content, True)}</p>\n")
+        rules(name, lambda self, tokens, i, options, env: f"<p>{_math(tokens[i].content, True, env)}</p>\n")
     rules("fence", _render_fence)
     rules("code_block", lambda self, tokens, i, options, env: _code_html(tokens[i].content, ""))
     rules("image", _render_image)
     return md
+
+
+def _math(latex: str, display: bool, env: dict) -> str:
+    if env.get("mathml", True):
+        return math_html(latex, display)
+    delimiters = ("$$", "$$") if display else ("$", "$")
+    return f"<code>{html.escape(delimiters[0] + latex.strip() + delimiters[1])}</code>"
 
 
 def parse_blocks(markdown: str) -> list:
@@ -263,16 +311,17 @@ def draw_diagrams(sources: Sequence[str]) -> list[Diagram]:
 
 
 def render_html(markdown: str, *, citations: set[int] | None = None,
-                diagrams: DiagramRenderer | None = draw_diagrams) -> str:
+                diagrams: DiagramRenderer | None = draw_diagrams, mathml: bool = True) -> str:
     """A sanitized HTML fragment of a Markdown text: math as MathML, code highlighted, diagrams drawn.
 
     `citations`: reference numbers whose `[n]` markers become links to `#ref-n`. `diagrams`: draws
     Mermaid sources (None leaves each block as its source with a note that diagrams are off here).
+    `mathml=False` shows formulas as their LaTeX in code, for hosts that drop MathML (Streamlit's st.html).
     """
     if len(markdown) > MAX_CHARS:
         return sanitize_html(_as_text(markdown, f"has {len(markdown):,} characters, more than the {MAX_CHARS:,} "
                                       "PeerDraft renders", "Split it into several articles to see it formatted."))
-    env: dict = {"nonce": "pd-diagram-" + secrets.token_hex(8)}
+    env: dict = {"nonce": "pd-diagram-" + secrets.token_hex(8), "mathml": mathml}
     parser = _parser()
     tokens = parser.parse(markdown, env)
     if any(token.level >= MAX_NESTING - 1 for token in tokens):
@@ -310,7 +359,30 @@ mtd[columnalign="left"] { text-align: left; } mtd[columnalign="right"] { text-al
 """
 
 
+_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'"
+_PREVIEW_PAGE_STYLE = """
+body { font: 15px/1.55 'Source Sans Pro', system-ui, -apple-system, 'Segoe UI', sans-serif; color: #262730;
+       margin: .25rem .5rem; }
+pre { background: #f6f8fa; padding: .6rem .8rem; overflow-x: auto; border-radius: 6px; font-size: .85rem; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: .25rem .5rem; }
+"""
+
+
 @lru_cache(maxsize=16)  # the Write page reruns on every widget change; the text mostly has not changed
+def preview_document(markdown: str) -> str:
+    """A whole HTML document of the rendered article for an iframe (`components.html`).
+
+    Streamlit's `st.html` runs its own sanitizer, which drops MathML; an iframe shows the nh3-sanitized
+    page as the export does, and its Content-Security-Policy forbids scripts and any network load.
+    """
+    body = render_html(markdown)
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{_PREVIEW_CSP}">'
+            f"<style>{_PREVIEW_PAGE_STYLE}{PREVIEW_STYLE}{code_style()}{math_font_css(body)}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+@lru_cache(maxsize=16)
 def preview_html(markdown: str, *, citations: frozenset[int] | None = None) -> str:
     """The rendered article with the styles it needs, for a page to show (`st.html`)."""
     return f"<style>{PREVIEW_STYLE}{code_style()}</style>\n" + render_html(markdown, citations=set(citations or ()))

@@ -133,4 +133,4 @@ with tab_review:
             st.write("Comments by section:", {s or "whole article": n for s, n in reviews.comment_sections.items()})
             for reviewer, section, comment in reviews.comments:
                 # Rendered by the engine: a comment's remote image would otherwise load in the owner's browser.
-                st.html(render_html(f"- **{reviewer}** on *{section or 'whole article'}*: {comment}", diagrams=None))
+                st.html(render_html(f"- **{reviewer}** on *{section or 'whole article'}*: {comment}", diagrams=None, mathml=False))

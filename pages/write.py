@@ -1,6 +1,7 @@
 """Write page: brief → outline → evidence → streamed, verified sections → one editable article."""
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from engine import draft as drafting
 from engine import evidence as ev
@@ -10,7 +11,7 @@ from engine.corpus_access import visible_documents
 from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
-from engine.render import render_html
+from engine.render import preview_document, render_html
 from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
@@ -122,7 +123,7 @@ if done is not None:
     flagged = [c for c in checks if c.status in ("unsupported", "uncited_claim", "replaced")]
     st.markdown(f"**Verified text** · {len(checks)} sentences, {len(flagged)} flagged or replaced"
                 + (f" · fallback: {done.fallback}" if done.fallback else ""))
-    st.html(render_html(done.markdown, diagrams=None))  # model text: no remote image may load from it
+    st.html(render_html(done.markdown, diagrams=None, mathml=False))  # model text: no remote image may load from it
     if checks:
         st.dataframe([{"status": c.status, "score": round(c.score, 2) if c.score is not None else None,
                        "sentence": c.text, "replaced by": c.replacement} for c in checks],
@@ -143,8 +144,8 @@ can_edit = parts.editable(store, user, state.get("article_id"))
 edit_col, preview_col = st.columns(2)
 markdown = state.article_text = edit_col.text_area("Markdown (editable)", key="article_md", height=520,
                                                    disabled=not can_edit)
-with preview_col.container(height=520, border=True):
-    st.html(drafting.preview_html(markdown))
+with preview_col:  # an iframe: Streamlit's own HTML sanitizer would drop the MathML
+    components.html(preview_document(markdown), height=520, scrolling=True)
 try:
     if generated:
         parts.autosave_article(store, user, outline, brief, markdown, assembled, after_generation=True)

@@ -118,3 +118,9 @@ def test_bundled_mermaid_draws_one_block_and_reports_the_broken_one():
     good, bad = render_mermaid(["flowchart LR\n  Q[Query] --> R[Retriever]\n", "flowchart LR\n  A[oops -->\n"])
     assert good.svg.startswith("<svg") and "Retriever" in good.svg and good.png
     assert not bad.svg and bad.error
+
+
+def test_preview_document_is_a_locked_down_page_with_mathml():
+    page = render.preview_document("# T\n\nInline $x^2$.\n")
+    assert page.startswith("<!DOCTYPE html>") and "<math" in page
+    assert "default-src 'none'" in page and "script" not in page.lower().replace("script-src", "")
