@@ -16,7 +16,7 @@ OVERLAP_WORDS = 30
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\ufb05": "st", "\ufb06": "st"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200c\u200d\u2060\ufeff]")
-_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\n[ \t]*([a-z])")
+_HYPHEN_BREAK = re.compile(r"(\w+)-[ \t]*\n[ \t]*([a-z]\w*)")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(\[])")
 _WORD = re.compile(r"\S+")
@@ -31,13 +31,25 @@ _KNOWN_SECTIONS = re.compile(
 _NUMBERED_HEADING = re.compile(r"^(?:\d+(?:\.\d+){0,3}\.?|[IVX]{1,5}\.|[A-H]\.?\d*(?:\.\d+)*)\s+[A-Z][^.!?]{1,70}$")
 
 
+def _rejoin(match: re.Match) -> str:
+    """A word hyphenated across a line break, joined ('ex-|perts' -> 'experts'), unless the hyphen is part of the
+    compound ('task-|specific', 'left-to-|right': the joined form is no word, the second part is one)."""
+    from wordfreq import zipf_frequency  # bundled English word frequencies; loads on first hyphen
+
+    head, tail = match.group(1), match.group(2)
+    joined = head.rsplit("-", 1)[-1] + tail
+    if zipf_frequency(joined, "en") > 0 or zipf_frequency(tail, "en") == 0:
+        return head + tail
+    return f"{head}-{tail}"
+
+
 def clean_text(text: str) -> str:
     """Unicode-normalised text without control characters, soft hyphens or line-break hyphenation."""
     # NFC, not NFKC: NFKC would turn "10¹⁸" into "1018". PDF ligatures are unfolded explicitly.
     text = unicodedata.normalize("NFC", text).translate(_LIGATURES).replace("\u00ad", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    text = _HYPHEN_BREAK.sub(_rejoin, text)
     return _SPACES.sub(" ", text)
 
 
@@ -53,7 +65,7 @@ def looks_like_heading(line: str) -> bool:
 class Block:
     """A heading or a paragraph as read from a source, with its page and heading level."""
 
-    kind: str  # heading | para | table | caption | footnote | equation
+    kind: str  # heading | para | table | figure (text inside a diagram) | caption | footnote | equation
     text: str
     page: int = 1
     level: int = 1
@@ -68,7 +80,7 @@ class Paragraph:
     end: int
     page: int
     section: str
-    kind: str = "text"  # text | table | caption | footnote (a chunk never mixes kinds)
+    kind: str = "text"  # text | table | figure | caption | footnote (a chunk never mixes kinds)
     label: str = ""
 
 
@@ -115,7 +127,7 @@ def assemble_body(blocks: list[Block]) -> Body:
         if block.kind == "heading":
             section = text
         else:
-            kind = block.kind if block.kind in ("table", "caption", "footnote") else "text"
+            kind = block.kind if block.kind in ("table", "figure", "caption", "footnote") else "text"
             paragraphs.append(Paragraph(start, offset, block.page, section, kind, block.label))
     pages = tuple((page, s, e) for page, (s, e) in sorted(page_spans.items()))
     return Body("\n\n".join(parts), "\n\n".join(references), pages, tuple(paragraphs))

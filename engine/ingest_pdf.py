@@ -366,7 +366,10 @@ class _Reader:
         page = self._para[0].page
         if self._kind == "table":
             rows = "\n".join(" | ".join(re.split(r"\s{2,}", line.text)) for line in self._para)
-            self.blocks.append(Block("table", clean_text(rows), page, label=self._label))
+            numeric = sum(line.numeric_share for line in self._para) / len(self._para)
+            # cells without a 'Table N' caption and with few figures are the labels inside a diagram
+            kind = "table" if self._label or numeric >= 0.3 else "figure"
+            self.blocks.append(Block(kind, clean_text(rows), page, label=self._label))
             self.labels.add(self._label)
         elif self._kind == "caption":
             self.blocks.append(Block("caption", text, page, label=self._label))
@@ -427,8 +430,10 @@ class _Reader:
         if caption:
             self.flush()
             last = self.blocks[-1] if self.blocks else None
-            if last and last.kind == "table" and not last.label and caption.group(1).lower() == "table":
-                self.blocks[-1] = replace(last, label=f"Table {caption.group(2)}")
+            number = caption.group(2)
+            if last and last.kind in ("table", "figure") and not last.label:
+                kind = "table" if caption.group(1).lower() == "table" else "figure"
+                self.blocks[-1] = replace(last, kind=kind, label=f"{kind.title()} {number}")
                 self.labels.add(self.blocks[-1].label)
             self._kind = "caption"
             self._label = f"{'Figure' if caption.group(1).lower().startswith('fig') else 'Table'} {caption.group(2)}"

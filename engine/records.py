@@ -54,7 +54,7 @@ class Chunk:
     section: str = ""
     start: int = 0  # offset in the document's cleaned body text
     end: int = 0
-    kind: str = "text"  # text | table | caption | footnote: a table or caption is quoted as one, never as prose
+    kind: str = "text"  # text | table | figure | caption | footnote: a table or caption is quoted as one, not prose
     label: str = ""  # "Table 2", "Figure 1" for tables and captions
 
 

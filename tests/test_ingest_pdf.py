@@ -284,3 +284,10 @@ def test_table_chunk_passage_carries_its_kind_and_label(settings, tmp_path):
     passages = retrieve_passages(index, "Baseline Retrieval perplexity tokens 12.4 8.1", k=20)
     table = next(p for p in passages if p.kind == "table")
     assert table.label == "Table 1" and "12.4" in table.text
+
+
+def test_line_break_hyphens_join_split_words_but_keep_compounds():
+    from engine.chunking import clean_text
+
+    text = clean_text("the ex-\nperts use task-\nspecific, left-to-\nright self-\nattention over repre-\nsentations")
+    assert text == "the experts use task-specific, left-to-right self-attention over representations"
