@@ -141,10 +141,16 @@ def math_font_css(fragment: str, fonts: tuple[str, ...] = MATH_FONTS) -> str:
     path = next((Path(f) for f in fonts if Path(f).is_file()), None)
     if not formulas or path is None:
         return ""
-    from fontTools import subset
-
     # msqrt and mroot draw a radical that is in no text node; brackets may stretch from their variants
     characters = set(html.unescape(re.sub(r"<[^>]+>", "", "".join(formulas)))) | set("()[]{}|=+-−√∛∜")
+    return _font_face(str(path), frozenset(characters))
+
+
+@lru_cache(maxsize=64)  # the Write page renders its exports on every rerun; the formulas rarely change
+def _font_face(path_name: str, characters: frozenset[str]) -> str:
+    from fontTools import subset
+
+    path = Path(path_name)
     options = subset.Options()
     options.layout_features = ["*"]  # keep what stretches brackets and places scripts (the MATH table stays)
     options.notdef_outline = True
