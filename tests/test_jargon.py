@@ -416,3 +416,9 @@ def test_renaming_a_list_label_and_a_bracketed_token_define_their_terms():
     assert term(check_jargon("The input starts with a special [CLS] token. CLS here stands for Classification."),
                 "[CLS] token").status == "defined"
     assert term(check_jargon("We use FlashAttention. It was fast."), "FlashAttention").status == "undefined"
+
+
+def test_a_list_label_explained_next_is_defined_even_when_a_later_sentence_defines_it_again():
+    draft = ("REALM adds three ideas.\n\n1. Use *salient span masking*. Named entities and dates are found and one "
+             "is masked. Salient span masking is a special case of masked language modeling.\n")
+    assert term(check_jargon(draft), "salient span masking").status == "defined"

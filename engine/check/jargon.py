@@ -325,9 +325,10 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             definition = in_glossary  # the writer's glossary section defines it, wherever it stands
         # A list item led by a short label ("3. No trivial retrieval.") explains it in the next sentence.
         short_label = len(text[slice(*sentences[first_sent])].split()) <= 5 and sentences[first_sent][0] in list_item_starts
-        if definition is None and first_sent + 1 < len(sentences) and (
-                _defines_next(text, sentences[first_sent + 1]) or short_label
-                and sentences[first_sent + 1][0] - sentences[first_sent][1] < 3):
+        label_explained = short_label and first_sent + 1 < len(sentences) and \
+            sentences[first_sent + 1][0] - sentences[first_sent][1] < 3
+        if label_explained and (definition is None or sentence_of(definition.start) > first_sent + 1) or (
+                definition is None and first_sent + 1 < len(sentences) and _defines_next(text, sentences[first_sent + 1])):
             definition_sent = first_sent + 1
         else:
             definition_sent = sentence_of(definition.start) if definition else None
