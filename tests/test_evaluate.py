@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,18 @@ def test_perplexity_is_finite_and_higher_for_shuffled_text(llama_llm):
     assert math.isfinite(original.overall) and original.overall > 1
     assert shuffled.overall > original.overall * 1.5
     assert [s.title for s in original.sections] == ["Transformers"]
+
+
+def test_a_draft_naming_no_source_is_still_checked_for_copying_from_the_corpus(session_settings, embedder,
+                                                                               default_index):
+    from engine.evaluate.workspace import evaluate_with_settings
+
+    note = (Path(__file__).resolve().parents[1] / "corpus" / "attention-is-all-you-need.md").read_text()
+    start = note.index("Recurrence forces computation")
+    copied = " ".join(note[start:].split()[:40])
+    draft = f"# My take\n\nSome words of my own come first here.\n\n{copied}\n"
+    report = evaluate_with_settings(draft, session_settings, embedder=embedder, index=default_index,
+                                    load_model=False).to_dict()
+    assert report["copying"] is not None
+    [span] = report["copying"]["spans"]
+    assert span["words"] >= 30 and span["title"] == "Attention Is All You Need"

@@ -12,8 +12,8 @@ from test_index import HashEmbedder, corpus_dir, note  # noqa: F401 - corpus_dir
 
 
 def _upload(index, settings, name: str, title: str, owner: str) -> str:
-    report = index_uploads(index, [(name, note(title, f"{title} is a private finding about sparse attention.").encode())],
-                           settings, owner=owner)
+    text = note(title, f"{title} is a private finding about sparse attention.")
+    report = index_uploads(index, [(name, text.encode())], settings, owner=owner)
     assert report.documents, report.outcomes
     return report.documents[0].document.doc_id
 

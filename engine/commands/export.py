@@ -26,15 +26,18 @@ def run(args, settings: Settings) -> int:
     if (args.file is None) == (args.article is None):
         raise PeerDraftError("Give either a Markdown FILE or --article ID to export.",
                              "e.g. `peerdraft export draft.md --format html --out draft.html`.")
+    reader = None  # who the export is for: --article acts as a user; a FILE is the operator's
     if args.article is not None:
-        text, title = _article_markdown(settings, args.article, args.user)
+        text, title, reader = _article_markdown(settings, args.article, args.user)
     else:
         if not args.file.is_file():
             raise PeerDraftError(f"{args.file} does not exist.", "Check the path of the Markdown draft.")
         text, title = args.file.read_text(encoding="utf-8"), None
     references = None
     if args.format in ("bibtex", *publish.FORMATS):
-        references = export.with_documents(export.split_references(text)[1], index_documents(settings))
+        # A shared article's reader gets no metadata of the owner's private uploads in the BibTeX.
+        documents = [d for d in index_documents(settings) if reader is None or d.readable_by(reader)]
+        references = export.with_documents(export.split_references(text)[1], documents)
     if args.format in publish.FORMATS:
         if args.out is None:
             raise PeerDraftError(f"A {args.format.upper()} file is binary, not for the terminal.",
@@ -54,8 +57,8 @@ def run(args, settings: Settings) -> int:
     return 0
 
 
-def _article_markdown(settings: Settings, article_id: int, user_name: str | None) -> tuple[str, str]:
-    """The latest text of an article as `user_name` may see it (the store enforces access)."""
+def _article_markdown(settings: Settings, article_id: int, user_name: str | None) -> tuple[str, str, str]:
+    """(latest text, title, reader's name) of an article as `user_name` may see it (the store enforces access)."""
     from engine.auth import LOCAL_USER, local_user
     from engine.store import Store
 
@@ -68,7 +71,7 @@ def _article_markdown(settings: Settings, article_id: int, user_name: str | None
             raise PeerDraftError(f"No user named {user_name!r}.", "List users with `peerdraft user list`.")
         article = store.get_article(user, article_id)
         version = store.latest_version(user, article_id)
-        return (version.markdown if version else ""), article.title
+        return (version.markdown if version else ""), article.title, user.name
     finally:
         store.close()
 
