@@ -117,7 +117,8 @@ COVERED: dict[str, Exercised] = {
     'peerdraft draft --topic "…" [--audience "…"] [--key-point "…"] [--length WORDS] [--sections N] '
     "[--strict|--no-strict] [--out FILE.md] [--json]":
         Exercised("tests/test_cli_draft.py", 'main(["draft", "--topic", "LoRA low-rank adaptation", "--audience"'),
-    "peerdraft check FILE.md [--json] [--assume TERM ...] [--sources DOC_ID ...] [--reference REF.md] [--no-model]":
+    "peerdraft check FILE.md [--json] [--assume TERM ...] [--audience \"…\"] "
+    "[--sources DOC_ID ...] [--reference REF.md] [--no-model]":
         Exercised(HERE, "def test_check_export_and_backup_restore_on_a_draft("),
     "peerdraft report FILE.md --out report.md [--no-model]":
         Exercised("tests/test_cli_report.py", 'main(["report", str(folder / "draft.md"), "--out", str(out), "--no-model"'),
