@@ -356,11 +356,13 @@ def article_export_files(store, user, article_id: int, markdown: str | None = No
                          documents: Iterable[Document] = ()) -> list[ExportFile]:
     """Export files of an article the user may read (the store raises NotFound otherwise).
 
-    `markdown` is the text on the writer's screen; without it the latest saved version is exported.
+    `markdown` is the text on the writer's screen; without it the latest saved version is exported. The
+    evaluation report comes only to the article's owner: it quotes the owner's sources, private ones included
+    (a reviewer sees the figures on the Review page, without those quotes).
     """
     article = store.get_article(user, article_id)
     if markdown is None:
         version = store.latest_version(user, article_id)
         markdown = version.markdown if version else ""
-    return export_files(markdown, title=article.title, documents=documents,
-                        report_markdown=latest_report(store, user, article_id))
+    report = latest_report(store, user, article_id) if article.owner == user.name else ""
+    return export_files(markdown, title=article.title, documents=documents, report_markdown=report)

@@ -128,3 +128,16 @@ def test_cli_user_list_shows_names_and_roles_never_password_hashes(world, capsys
     assert main(["user", "list", "--json"]) == 0
     out = capsys.readouterr().out
     assert "ana" in out and "argon2" not in out and PASSWORD not in out
+
+
+def test_the_owners_evaluation_report_is_not_among_a_reviewers_downloads(world):
+    from engine.export import article_export_files
+
+    _, _, store, doc_id = world
+    article_id = _shared_article(store, doc_id)
+    ana, rita = store.user_by_name("ana"), store.user_by_name("rita")
+    version = store.latest_version(ana, article_id)
+    store.save_evaluation(ana, version.id, {"copying": None}, f"- 12 words from **{SECRET_TITLE}**: ...")
+    assert "report" in {f.kind for f in article_export_files(store, ana, article_id)}
+    files = article_export_files(store, rita, article_id)
+    assert "report" not in {f.kind for f in files} and files  # she still downloads the article itself
