@@ -104,3 +104,15 @@ def test_pdf_text_holds_the_references_and_the_rendered_math():
     assert "Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks" in text
     assert "Dense Passage Retrieval" in text
     assert "$$" not in text and "\\begin" not in text and "\\mathbf" not in text
+
+
+def test_doctor_says_which_export_programs_are_missing_and_how_to_get_them(data_dir, monkeypatch, capsys):
+    import json
+
+    from engine.cli import main
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # neither pandoc nor Chromium on PATH
+    assert main(["doctor", "--json"]) == 0  # optional programs are facts, not problems
+    facts = json.loads(capsys.readouterr().out)["facts"]
+    assert "apt-get install pandoc" in facts["pandoc (DOCX export)"]
+    assert "apt-get install chromium" in facts["chromium (diagrams, PDF export)"]

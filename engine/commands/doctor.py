@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sqlite3
 
 from engine.embedded import describe_llm, embedded_embedder_dir, profile_llm
@@ -47,6 +48,12 @@ def diagnose(settings: Settings) -> tuple[list[tuple[str, str]], list[str]]:
             facts.append(("embedding model", f"embedded all-MiniLM-L6-v2: {embedded_embedder_dir()}"))
         except PeerDraftError as exc:
             problems.append(str(exc))
+    # Optional programs: without them the app runs, and those exports say how to install them.
+    from engine import publish
+    from engine.diagrams import chromium_path
+
+    facts.append(("chromium (diagrams, PDF export)", chromium_path() or publish.missing_tool("pdf") or ""))
+    facts.append(("pandoc (DOCX export)", shutil.which("pandoc") or publish.missing_tool("docx") or ""))
     facts.append(("data dir", str(settings.data_dir.resolve())))
     if settings.db_path.exists():
         try:
