@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -89,11 +90,15 @@ def _mermaid_js() -> str:
 
 
 _cache: dict[str, Diagram] = {}  # source → drawn diagram; drawing is deterministic and costs a browser start
+_failed: dict[str, tuple[Diagram, float]] = {}  # source → (why Chromium did not draw it, when)
+RETRY_AFTER_S = 120.0
 
 
 def render_mermaid(sources: Sequence[str]) -> list[Diagram]:
     """SVG (or the error) for each Mermaid source, in order; sources drawn before come from the cache."""
-    missing = list(dict.fromkeys(s for s in sources if s not in _cache))
+    now = time.monotonic()
+    failed = {s: d for s, (d, at) in _failed.items() if now - at < RETRY_AFTER_S}
+    missing = list(dict.fromkeys(s for s in sources if s not in _cache and s not in failed))
     fresh: dict[str, Diagram] = {}
     if missing:
         drawn, ran = _draw(missing)
@@ -102,7 +107,9 @@ def render_mermaid(sources: Sequence[str]) -> list[Diagram]:
             while len(_cache) + len(fresh) > 512:
                 _cache.pop(next(iter(_cache)))
             _cache.update(fresh)
-    return [_cache.get(s) or fresh[s] for s in sources]
+        else:  # Chromium failed: a page that reruns every few seconds must not wait on it each time
+            _failed.update({s: (d, now) for s, d in fresh.items()})
+    return [_cache.get(s) or fresh.get(s) or failed[s] for s in sources]
 
 
 def _draw(sources: list[str]) -> tuple[list[Diagram], bool]:

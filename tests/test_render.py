@@ -124,3 +124,21 @@ def test_preview_document_is_a_locked_down_page_with_mathml():
     page = render.preview_document("# T\n\nInline $x^2$.\n")
     assert page.startswith("<!DOCTYPE html>") and "<math" in page
     assert "default-src 'none'" in page and "script" not in page.lower().replace("script-src", "")
+
+
+def test_a_failing_browser_is_not_retried_on_every_rerun(monkeypatch):
+    from engine import diagrams
+
+    calls = []
+
+    def failing(sources):
+        calls.append(list(sources))
+        return [Diagram(s, error="Chromium did not draw the diagram (crashed).") for s in sources], False
+
+    monkeypatch.setattr(diagrams, "_draw", failing)
+    monkeypatch.setattr(diagrams, "_failed", {})
+    source = "flowchart LR\n  Only --> Here\n"
+    first = diagrams.render_mermaid([source])
+    second = diagrams.render_mermaid([source])
+    assert calls == [[source]] and first == second and "crashed" in second[0].error
+    assert source not in diagrams._cache  # tried again once RETRY_AFTER_S has passed
