@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -92,23 +93,26 @@ def _mermaid_js() -> str:
 _cache: dict[str, Diagram] = {}  # source → drawn diagram; drawing is deterministic and costs a browser start
 _failed: dict[str, tuple[Diagram, float]] = {}  # source → (why Chromium did not draw it, when)
 RETRY_AFTER_S = 120.0
+_lock = threading.Lock()
 
 
 def render_mermaid(sources: Sequence[str]) -> list[Diagram]:
     """SVG (or the error) for each Mermaid source, in order; sources drawn before come from the cache."""
     now = time.monotonic()
-    failed = {s: d for s, (d, at) in _failed.items() if now - at < RETRY_AFTER_S}
+    with _lock:
+        failed = {s: d for s, (d, at) in _failed.items() if now - at < RETRY_AFTER_S}
     missing = list(dict.fromkeys(s for s in sources if s not in _cache and s not in failed))
     fresh: dict[str, Diagram] = {}
     if missing:
         drawn, ran = _draw(missing)
         fresh = dict(zip(missing, drawn))
-        if ran:  # mermaid's own verdict (a picture or a parse error) holds until the source changes
-            while len(_cache) + len(fresh) > 512:
-                _cache.pop(next(iter(_cache)))
-            _cache.update(fresh)
-        else:  # Chromium failed: a page that reruns every few seconds must not wait on it each time
-            _failed.update({s: (d, now) for s, d in fresh.items()})
+        with _lock:  # every Streamlit session renders from its own thread
+            if ran:  # mermaid's own verdict (a picture or a parse error) holds until the source changes
+                while _cache and len(_cache) + len(fresh) > 512:
+                    _cache.pop(next(iter(_cache)))
+                _cache.update(fresh)
+            else:  # Chromium failed: a page that reruns every few seconds must not wait on it each time
+                _failed.update({s: (d, now) for s, d in fresh.items()})
     return [_cache.get(s) or fresh.get(s) or failed[s] for s in sources]
 
 
