@@ -133,17 +133,17 @@ def to_markdown(markdown: str, references: list[Reference] | None = None) -> str
 
 # ----------------------------------------------------------------------- HTML
 _STYLE = """
-body { font: 17px/1.6 Georgia, 'Times New Roman', serif; color: #1d1d1f; background: #fff; margin: 0; }
+body { font: 17px/1.6 'PeerDraft Serif', Georgia, 'Times New Roman', serif; color: #1d1d1f; background: #fff;
+       margin: 0; }
 main { max-width: 44rem; margin: 3rem auto; padding: 0 1.25rem; }
-h1, h2, h3, h4 { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; line-height: 1.25; }
+h1, h2, h3, h4 { line-height: 1.25; }
 h1 { font-size: 2rem; margin-bottom: .5rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 pre { background: #f6f8fa; padding: .8rem 1rem; overflow-x: auto; border-radius: 6px; font-size: .85rem; }
-code { font-family: ui-monospace, 'SFMono-Regular', Menlo, monospace; font-size: .9em; }
+code, pre { font-family: 'PeerDraft Mono', ui-monospace, 'SFMono-Regular', Menlo, monospace; font-size: .9em; }
 blockquote { border-left: 4px solid #ccd; margin-left: 0; padding-left: 1rem; color: #555; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .3rem .6rem; }
 a.citation { text-decoration: none; font-size: .85em; }
 ol.references { font-size: .92rem; } ol.references li:target { background: #fff6cc; }
-math { font-family: 'STIX Two Math', 'Latin Modern Math', 'Cambria Math', math; }
 @media print { main { margin: 0 auto; } a { color: inherit; } }
 """ + render.PREVIEW_STYLE
 # Images and fonts only as data: URLs: the diagrams PeerDraft draws (the sanitizer drops every <img>) and
@@ -172,7 +172,7 @@ def to_html(markdown: str, references: list[Reference] | None = None, *, title: 
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"PeerDraft\">\n"
-        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{_STYLE}{render.code_style()}{math_font_css(clean)}</style>\n</head>\n"
+        f"<title>{html.escape(html.unescape(nh3.clean(page_title, tags=set())))}</title>\n<style>{render.text_font_css(clean)}{math_font_css(clean)}{_STYLE}{render.code_style()}</style>\n</head>\n"
         f"<body>\n<main>\n{clean}\n</main>\n</body>\n</html>\n"
     )
 

@@ -143,11 +143,34 @@ def math_font_css(fragment: str, fonts: tuple[str, ...] = MATH_FONTS) -> str:
         return ""
     # msqrt and mroot draw a radical that is in no text node; brackets may stretch from their variants
     characters = set(html.unescape(re.sub(r"<[^>]+>", "", "".join(formulas)))) | set("()[]{}|=+-−√∛∜")
-    return _font_face(str(path), frozenset(characters))
+    face = _font_face(str(path), frozenset(characters), "PeerDraft Math")
+    return face + "math { font-family: 'PeerDraft Math', math; }\n" if face else ""
 
 
-@lru_cache(maxsize=64)  # the Write page renders its exports on every rerun; the formulas rarely change
-def _font_face(path_name: str, characters: frozenset[str]) -> str:
+# Text faces from Debian's fonts-dejavu-core (installed with Chromium): (file, family, weight, style).
+TEXT_FONTS = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", "PeerDraft Serif", "normal", "normal"),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf", "PeerDraft Serif", "normal", "italic"),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf", "PeerDraft Serif", "bold", "normal"),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSerif-BoldItalic.ttf", "PeerDraft Serif", "bold", "italic"),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", "PeerDraft Mono", "normal", "normal"),
+)
+
+
+def text_font_css(fragment: str, fonts: tuple[tuple[str, str, str, str], ...] = TEXT_FONTS) -> str:
+    """@font-face rules embedding the text and code faces, each cut down to the characters the fragment uses.
+
+    Faces whose file is not installed are left out (the page's font stacks fall back to system fonts).
+    """
+    text = html.unescape(re.sub(r"<math\b.*?</math>|<[^>]+>", "", fragment, flags=re.S))
+    characters = frozenset(text) | frozenset("0123456789[]().,;:")
+    return "".join(_font_face(path, characters, family, weight, style)
+                   for path, family, weight, style in fonts if Path(path).is_file())
+
+
+@lru_cache(maxsize=64)  # the Write page renders its exports on every rerun; the text rarely changes
+def _font_face(path_name: str, characters: frozenset[str], family: str, weight: str = "normal",
+               style: str = "normal") -> str:
     from fontTools import subset
 
     path = Path(path_name)
@@ -166,8 +189,8 @@ def _font_face(path_name: str, characters: frozenset[str]) -> str:
         return ""
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     mime, kind = ("font/otf", "opentype") if path.suffix == ".otf" else ("font/ttf", "truetype")
-    return (f"@font-face {{ font-family: 'PeerDraft Math'; src: url(data:{mime};base64,{data}) format('{kind}'); }}\n"
-            "math { font-family: 'PeerDraft Math', math; }\n")
+    return (f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
+            f"src: url(data:{mime};base64,{data}) format('{kind}'); }}\n")
 
 
 # ----------------------------------------------------------------------- code

@@ -75,7 +75,7 @@ def test_export_docx_and_pdf_need_an_out_path_and_carry_the_references(draft, da
         assert main(["export", str(draft), "--format", fmt, "--out", str(tmp_path / f"a.{fmt}")]) == 0
     words = "\n".join(p.text for p in docx.Document(str(tmp_path / "a.docx")).paragraphs)
     assert "LoRA: Low-Rank Adaptation of Large Language Models" in words and "[2]" in words
-    pdf_text = "".join(page.extract_text() for page in PdfReader(str(tmp_path / "a.pdf")).pages)
+    pdf_text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(tmp_path / "a.pdf")).pages).split())
     assert "QLoRA: Efficient Finetuning of Quantized LLMs" in pdf_text
 
 

@@ -166,3 +166,12 @@ def test_standalone_html_embeds_a_math_font_cut_down_to_the_formulas():
     assert {ord(c) for c in "∑√"} <= set(font.getBestCmap())
     assert "font-src data:" in page
     assert export.math_font_css("<p>no math</p>") == "" and export.math_font_css("<math><mi>x</mi></math>", ()) == ""
+
+
+@pytest.mark.skipif(not Path(export.render.TEXT_FONTS[0][0]).is_file(), reason="fonts-dejavu-core not installed")
+def test_standalone_html_embeds_its_text_and_code_faces():
+    page = export.to_html("# Title\n\nSome *italic* and **bold** words with `code`.\n")
+    faces = re.findall(r"@font-face \{ font-family: '([^']+)'; font-weight: (\w+); font-style: (\w+);", page)
+    assert ("PeerDraft Serif", "normal", "normal") in faces and ("PeerDraft Serif", "bold", "italic") in faces
+    assert ("PeerDraft Mono", "normal", "normal") in faces
+    assert len(page) < 200_000  # cut down to the characters used, not whole font files (~700 KB each)

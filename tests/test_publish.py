@@ -100,7 +100,7 @@ def test_pdf_text_holds_the_references_and_the_rendered_math():
     from pypdf import PdfReader
 
     pdf = publish.to_pdf(ARTICLE, diagrams=_drawn)
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks" in text
     assert "Dense Passage Retrieval" in text
     assert "$$" not in text and "\\begin" not in text and "\\mathbf" not in text
