@@ -52,6 +52,11 @@ def test_no_page_shows_another_users_private_upload(team, name, page):
         plan(at, "Quokka attention for long contexts")  # her paper would be the best evidence for it
         options = at.multiselect(key="must_cite").options  # the labels the writer picks from
         assert options and not any(SECRET_TITLE in label for label in options)
+    if page == "pages/corpus.py":
+        at.text_input(key="corpus_query").input("Quokka attention marsupial routing Wombat benchmark")
+        at.number_input(key="corpus_k").set_value(30)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
     assert leaked(shown_text(at)) == []
 
 
@@ -105,3 +110,13 @@ def test_a_reviewer_of_a_shared_article_sees_neither_the_owners_private_pins_nor
     assert not at.exception, [e.value for e in at.exception]
     assert "Her own words about quokkas." in at.text_area(key="article_md").value  # sharing shares the text
     assert leaked(shown_text(at)) == []
+
+
+def test_the_owner_finds_her_private_upload_on_the_corpus_page(team):
+    """The control for the matrix above: the same search shows ana her own paper."""
+    at = sign_in(open_app(), "ana")
+    at.switch_page("pages/corpus.py").run()
+    at.text_input(key="corpus_query").input("Quokka attention marsupial routing Wombat benchmark")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert SECRET_TITLE in leaked(shown_text(at))
