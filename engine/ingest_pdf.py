@@ -41,7 +41,7 @@ _AFFILIATION = re.compile(
     r"abstract|published|under review|workshop|@", re.IGNORECASE)
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
-_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)")
+_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)")
 _VENUE = re.compile(r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
                     r"\b(NeurIPS|NIPS|ICLR|ICML|ACL|NAACL|EMNLP|CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b[^,;]*\d{4}",
                     re.IGNORECASE)
@@ -195,7 +195,7 @@ def _gutter(rows: list[list[dict]], width: float) -> float | None:
         cover = sum(any(w["x0"] - 1 <= x <= w["x1"] + 1 for w in row) for row in wide)
         if cover < best_cover:
             best_x, best_cover = x, cover
-    if best_x is None or best_cover > 0.15 * len(wide):
+    if best_x is None or best_cover > 0.3 * len(wide):  # full-width tables and figures cover it too
         return None
     left = sum(any(w["x1"] < best_x for w in row) for row in wide)
     right = sum(any(w["x0"] > best_x for w in row) for row in wide)
@@ -358,6 +358,7 @@ class _Reader:
     _para: list[Line] = field(default_factory=list)
     _kind: str = "para"
     _label: str = ""
+    _heading_line: Line | None = None  # the heading just read, which the next line may continue
 
     def flush(self) -> None:
         if not self._para:
@@ -391,6 +392,15 @@ class _Reader:
         self._kind = "para"
         self._label = ""
 
+    def _continues_heading(self, heading: Line, line: Line) -> bool:
+        """True for the second line of a heading: right below it, short, in its style, not a heading itself."""
+        text = line.text.strip()
+        same_style = (heading.bold and line.bold) or (heading.text.upper() == heading.text and text.upper() == text
+                                                       and re.search(r"[A-Z]{3}", text))
+        return bool(same_style and line.page == heading.page and 0 <= line.top - heading.bottom < 0.6 * line.size
+                    and len(text.split()) <= 8 and not text.endswith(".") and not looks_like_heading(text)
+                    and line.big_gaps == 0 and abs(line.x0 - heading.x0) < 40 * line.size)
+
     def heading(self, line: Line) -> bool:
         text = line.text.strip()
         if not looks_like_heading(text) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text):
@@ -403,9 +413,23 @@ class _Reader:
         return not (line.numeric_share > 0.5 or line.big_gaps >= 2)
 
     def add(self, line: Line, height: float) -> None:
+        cells = re.split(r"\s{2,}", line.text.strip())
+        if len(cells) > 1 and len(cells[0]) > 3 and all(len(cell) <= 2 for cell in cells[1:]):
+            # stray accents of an equation set on the same row ('3 INITIALIZATION  b  b')
+            line = replace(line, text=cells[0], big_gaps=0)
+        if re.fullmatch(r"[^a-z]{4,}( [a-z])+", line.text.strip()):
+            line = replace(line, text=re.sub(r"( [a-z])+$", "", line.text.strip()))
         text = line.text.strip()
+        last = self._heading_line
+        if last and self.blocks and self.blocks[-1].kind == "heading" and self._continues_heading(last, line):
+            merged = f"{self.blocks[-1].text} {' '.join(text.split())}"  # a heading set on two lines
+            self.blocks[-1] = replace(self.blocks[-1], text=merged)
+            self._heading_line = line
+            return
+        self._heading_line = None
         if self.heading(line):
             text = " ".join(text.split())
+            self._heading_line = line
             self.flush()
             level = _heading_level(text)
             if REFERENCES_HEADING.match(text):
@@ -476,7 +500,7 @@ class _Reader:
 # ---------------------------------------------------------------- header (title, authors)
 
 
-_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
+_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶⇤]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
 
 
 def _split_cells(text: str) -> list[str]:
@@ -503,15 +527,12 @@ def _names_in(text: str) -> list[str]:
 
 def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[str, list[str], int]:
     """(title, authors, index of the first body line) from page 1's lines before its first section."""
-    stop = len(first_lines)
-    for i, line in enumerate(first_lines):
-        text = line.text.strip()
-        if re.match(r"^abstract\b", text, re.IGNORECASE) or (
-                looks_like_heading(text) and re.match(r"^(1\.?|I\.)\s", text)):
-            stop = i
-            break
-    if stop == len(first_lines):
-        stop = 0
+    # the header ends at the Abstract, else at the first numbered section heading, else nothing is header
+    texts = [line.text.strip() for line in first_lines]
+    stop = next((i for i, text in enumerate(texts) if re.match(r"^abstract\b", text, re.IGNORECASE)), None)
+    if stop is None:
+        stop = next((i for i, text in enumerate(texts) if looks_like_heading(text)
+                     and re.match(r"^(\d{1,2}\.?|[IVX]{1,4}\.)\s", text)), 0)
     front = first_lines[:stop]
     top = [line for line in front if line.top < 0.5 * height and not _STAMP_LIKE.search(line.text)]
     if not top:

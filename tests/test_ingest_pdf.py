@@ -291,3 +291,14 @@ def test_line_break_hyphens_join_split_words_but_keep_compounds():
 
     text = clean_text("the ex-\nperts use task-\nspecific, left-to-\nright self-\nattention over repre-\nsentations")
     assert text == "the experts use task-specific, left-to-right self-attention over representations"
+
+
+def test_heading_set_on_two_lines_is_one_section(settings):
+    body = column(72, 130, [INTRO, METHOD, RESULTS], width=90)[0]
+    pages = [[Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 80, "Ada Lovelace", 10),
+              Text(72, 100, "3 INITIALIZATION BIAS", 11, "F2"), Text(72, 112, "CORRECTION FOR MOMENTS", 11, "F2"),
+              *body],
+             column(72, 80, ["# 4 Results", RESULTS, RESULTS])[0]]
+    doc = ingest_bytes("note.pdf", build_pdf(pages), settings)
+    assert "3 INITIALIZATION BIAS CORRECTION FOR MOMENTS" in doc.report.headings
+    assert doc.chunks[0].section == "3 INITIALIZATION BIAS CORRECTION FOR MOMENTS"
