@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from security_team import PASSWORD, REPO, SECRET_PAPER  # noqa: E402
+from security_team import PASSWORD, REPO, SECRET_ARTICLE_TEXT, SECRET_ARTICLE_TITLE, SECRET_PAPER
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,9 @@ def team_template(tmp_path_factory, session_settings, default_index, embedder):
     store = Store(data / "peerdraft.db")
     for name, role in (("ana", "writer"), ("ben", "writer"), ("rita", "reviewer"), ("root", "admin")):
         auth.add_user(store, None, name, role, PASSWORD)
+    ana = store.user_by_name("ana")
+    article = store.create_article(ana, SECRET_ARTICLE_TITLE)
+    store.save_version(ana, article.id, f"# {SECRET_ARTICLE_TITLE}\n\n{SECRET_ARTICLE_TEXT}\n")
     store.close()
     return data, report.documents[0].document.doc_id
 

@@ -15,5 +15,9 @@ SECRET_SENTENCE = ("Quokka attention shrinks the key value cache by 37.5 percent
 SECRET_PAPER = (f"---\ntitle: {SECRET_TITLE}\nauthors: [{SECRET_AUTHOR}]\nyear: 2024\nvenue: {SECRET_VENUE}\n"
                 f"arxiv: {SECRET_ARXIV}\n---\n## Quokka attention\n\n{SECRET_SENTENCE}. Quokka attention groups "
                 "query heads by marsupial routing and evicts cold keys after 4096 tokens.\n")
-# What must never reach anyone but ana: each string appears only in her private upload.
-SECRETS = (SECRET_TITLE, SECRET_AUTHOR, SECRET_VENUE, SECRET_ARXIV, "Wombat benchmark", "marsupial routing")
+# ana's unshared article: its title and text are hers alone too.
+SECRET_ARTICLE_TITLE = "Ana's unpublished quokka essay"
+SECRET_ARTICLE_TEXT = "ANA-ARTICLE-BODY: a draft nobody else may read."
+# What must never reach anyone but ana: each string appears only in her private upload or her article.
+SECRETS = (SECRET_TITLE, SECRET_AUTHOR, SECRET_VENUE, SECRET_ARXIV, "Wombat benchmark", "marsupial routing",
+           SECRET_ARTICLE_TITLE, "ANA-ARTICLE-BODY")
