@@ -239,7 +239,8 @@ class CorpusIndex:
                     log.warning("older index generation %s is damaged too: %s", name, exc.reason)
                     continue
                 aside = directory / f"broken-{damaged_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-                os.rename(directory / damaged_name, aside)
+                if (directory / damaged_name).exists():  # CURRENT may name a folder that is gone altogether
+                    os.rename(directory / damaged_name, aside)
                 pointer = directory / f".CURRENT.tmp-{os.getpid()}"
                 _fsync_write(pointer, name.encode())
                 os.replace(pointer, directory / "CURRENT")

@@ -54,6 +54,15 @@ def test_a_truncated_live_generation_falls_back_to_the_previous_one_and_says_so(
     assert open_index(settings, HashEmbedder()).recovered == ""
 
 
+def test_a_current_pointer_to_a_missing_generation_falls_back_too(settings, three_generations):
+    import shutil
+
+    ana, _ = three_generations
+    shutil.rmtree(settings.index_dir / "gen-000003")
+    index = open_index(settings, HashEmbedder())
+    assert ana in index.documents and _live(settings) == "gen-000002" and index.recovered
+
+
 def test_the_lost_upload_comes_back_from_its_kept_copy_for_its_owner(settings, three_generations):
     ana, ben = three_generations
     _truncate(settings.index_dir / "gen-000003" / "index.faiss")
