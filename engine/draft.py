@@ -2,11 +2,13 @@
 
 Citation numbers are article-wide, one per document, in order of first use (`ArticleCitations`);
 the final article is renumbered by first appearance. After generation the engine cleans the
-model's text (echoed headings, a cut-off last sentence, repeated sentences), removes citation
-numbers that map to no passage of the section, and runs the verify stage; in strict mode
-unsupported sentences are replaced by extractive evidence. When nothing supported is left, the
-section falls back to an extractive summary of its evidence, so a weak model still yields a
-grounded draft.
+model's text (echoed headings and instructions, a cut-off last sentence, sentences already in the
+article), removes citation numbers that map to no passage of the section, and runs the verify
+stage. Sentences it finds unsupported go back to the model once, with the verifier's reasons, for
+a rewrite of the section that is verified again (`repair_section`); the better-supported version
+is kept. In strict mode what still fails is removed; otherwise it stays, flagged. Quoting evidence
+is the last resort, for a section left with nothing supported: at most two prose sentences of the
+evidence, in quotation marks and counted as quotes (`DraftedSection.quoted`).
 """
 
 from __future__ import annotations
@@ -18,19 +20,24 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
-from engine.evidence import EvidenceCard, Retriever, active_cards, add_must_cite, card_text, gather_evidence, \
-    make_cards, usable_passage
+from engine.evidence import REDACTED, EvidenceCard, Retriever, active_cards, add_must_cite, card_text, \
+    gather_evidence, make_cards, usable_passage
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
 from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
-from engine.verify import VerifyReport, split_sentences, verify_draft
+from engine.verify import EntailmentModel, VerifyReport, split_sentences, strip_citations, verify_draft
+from engine.verify.sentences import quotable_prose
 
 _CITATION_GROUP = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
-TOP_UP_SHARE = 0.5  # strict mode: below this share of the word budget, evidence sentences are added
+# The model talking about its prompt instead of the topic ("The source number after each fact follows…").
+_META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
+                   r"(given|provided) (sources?|passages?)|these (rules|instructions)|this request|square brackets|"
+                   r"as instructed|word (count|limit))\b", re.I)
+QUOTED_FALLBACK_SENTENCES = 2
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
 
@@ -96,16 +103,23 @@ def drop_unknown_citations(text: str, known: Iterable[int]) -> tuple[str, list[i
     return re.sub(r"[ \t]{2,}", " ", cleaned), removed
 
 
-def clean_model_text(text: str, *, complete_only: bool = True) -> str:
-    """The model's section body without echoed headings or data tags, repeats, or a cut-off last sentence."""
+def sentence_key(text: str) -> str:
+    """A sentence's identity for duplicate detection: lower-case words without citations or punctuation."""
+    return re.sub(r"\W+", " ", strip_citations(text).lower()).strip()
+
+
+def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[str] = ()) -> str:
+    """The model's section body without echoed headings, data tags or instructions, repeats, or a cut-off end.
+
+    Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too."""
     text = _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)).strip()
     paragraphs = []
-    seen: set[str] = set()
+    seen: set[str] = set(avoid)
     for paragraph in re.split(r"\n\s*\n", text):
         kept = []
         for span in split_sentences(paragraph):
-            key = re.sub(r"\W+", " ", span.text.lower()).strip()
-            if key and key not in seen:
+            key = sentence_key(span.text)
+            if key and key not in seen and not _META.search(span.text):
                 seen.add(key)
                 kept.append(span.text)
         if kept:
@@ -123,37 +137,25 @@ def tidy(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def extractive_sentences(citation_map: Mapping[int, Sequence[Passage]], words: int,
-                         skip: str = "") -> list[str]:
-    """Leading evidence sentences, each with its citation, taken round-robin per source, up to ~`words` words.
+def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = QUOTED_FALLBACK_SENTENCES,
+                    avoid: Iterable[str] = ()) -> list[str]:
+    """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
-    Sentences whose text already appears in `skip` are left out.
-    """
-    picked: list[str] = []
-    count = 0
+    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries."""
+    seen = set(avoid)
+    quotes: list[str] = []
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
-    while count < words and any(queues.values()):
+    while len(quotes) < limit and any(queues.values()):
         for number, queue in queues.items():
             while queue:
                 sentence = queue.pop(0)
-                body = sentence[:-1] if sentence[-1] in ".!?" else sentence
-                if len(sentence.split()) >= 6 and prompts_free(sentence) and body not in skip:
-                    picked.append(f"{body} [{number}].")
-                    count += len(sentence.split())
+                if quotable_prose(sentence) and REDACTED not in sentence and sentence_key(sentence) not in seen:
+                    seen.add(sentence_key(sentence))
+                    quotes.append(f"“{strip_citations(sentence).rstrip('.!?')}” [{number}].")
                     break
-            if count >= words:
+            if len(quotes) >= limit:
                 break
-    return picked
-
-
-def extractive_text(citation_map: Mapping[int, Sequence[Passage]], words: int) -> str:
-    """Leading sentences of the evidence, each with its citation, up to about `words` words."""
-    return " ".join(extractive_sentences(citation_map, words))
-
-
-def prompts_free(sentence: str) -> bool:
-    """False for redaction markers and list/heading debris that should not be quoted."""
-    return "instruction-like text removed" not in sentence and not sentence.lstrip().startswith(("#", "-", "*"))
+    return quotes
 
 
 # --------------------------------------------------------------------------- drafting
@@ -168,8 +170,11 @@ class DraftedSection:
     report: VerifyReport | None
     removed_citations: list[int] = field(default_factory=list)
     generation: GenerationResult | None = None
-    fallback: str = ""  # "" | "extractive" | "invitation"
+    fallback: str = ""  # "" | "quoted" (nothing supported was left) | "invitation"
     flagged_chunks: list[str] = field(default_factory=list)
+    repair: GenerationResult | None = None  # the one repair round, when sentences failed verification
+    repaired: bool = False  # the repaired text was kept (it had more supported words)
+    quoted: list[str] = field(default_factory=list)  # sentences that are quotes of evidence, not the model's words
 
     @property
     def stopped(self) -> bool:
@@ -188,6 +193,8 @@ class DraftedSection:
             "grounding": self.report.to_dict()["grounding"] if self.report else None,
             "generation": self.generation.to_json() | {"first_token_seconds": self.generation.first_token_seconds}
             if self.generation else None,
+            "repair": self.repair.to_json() | {"kept": self.repaired} if self.repair else None,
+            "quoted": self.quoted,
         }
 
 
@@ -208,31 +215,75 @@ def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations) 
     return prompts.sources_block(entries), citation_map
 
 
+@dataclass
+class Repair:
+    """What one repair round needs: the model, the conversation that drafted the section, and sampling."""
+
+    llm: object
+    messages: Sequence[Message]
+    params: GenerationParams
+    stop_event: threading.Event | None = None
+
+
+def _supported_words(report: VerifyReport | None) -> int:
+    return sum(len(c.text.split()) for c in (report.sentences if report else ()) if c.status == "supported")
+
+
+def _failures(report: VerifyReport | None) -> list[str]:
+    """One line per sentence the verifier rejected: the sentence and its reasons, for the repair prompt."""
+    return [f'- "{strip_citations(c.text)}": {"; ".join(c.reasons) or "not supported by its source"}'
+            for c in (report.sentences if report else ()) if c.status in ("unsupported", "uncited_claim")]
+
+
+def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation_map: Mapping[int, Sequence[Passage]],
+                   avoid: Iterable[str] = ()) -> tuple[str, GenerationResult] | None:
+    """The model's rewrite of a section whose listed sentences failed verification (one round), or None."""
+    problems = _failures(report)
+    if not problems or (repair.stop_event is not None and repair.stop_event.is_set()):
+        return None
+    request = prompts.REPAIR_SECTION.format(problems=prompts.neutralise("\n".join(problems)),
+                                            example=min(citation_map) if citation_map else 1)
+    messages = [*repair.messages, Message("assistant", raw_text), Message("user", request)]
+    result = generate(repair.llm, messages, repair.params, stop_event=repair.stop_event)
+    text, _ = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
+    return text, result
+
+
 def finish_section(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
-                   cards: Sequence[EvidenceCard], embedder, strict: bool, words: int) -> DraftedSection:
-    """Clean a finished generation, drop unknown citations, verify; fall back to evidence when nothing holds."""
-    text = clean_model_text(result.text)
-    text, removed = drop_unknown_citations(text, citation_map)
-    report = _tidied(verify_draft(text, citation_map, embedder, strict=strict)) if text else None
-    final, fallback = (report.markdown if report else ""), ""
+                   cards: Sequence[EvidenceCard], embedder, strict: bool, words: int, *, repair: Repair | None = None,
+                   avoid: Iterable[str] = (), nli: EntailmentModel | None = None) -> DraftedSection:
+    """Clean a finished generation, verify it, let the model repair what fails once, then apply strict mode.
+
+    `avoid` holds the `sentence_key`s of sentences already in the article; `nli` is the verify stage's judge."""
+    avoid = set(avoid)
+    text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
+
+    def verified(body: str, strict_mode: bool) -> VerifyReport | None:
+        return _tidied(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli)) if body else None
+
+    report = verified(text, False)
+    repaired_with, kept = None, False
+    if repair is not None and kind != "questions" and report is not None and _failures(report):
+        attempt = repair_section(repair, result.text, report, citation_map, avoid)
+        if attempt is not None:
+            new_text, repaired_with = attempt
+            new_report = verified(new_text, False)
+            if _supported_words(new_report) > _supported_words(report):
+                text, report, kept = new_text, new_report, True
+    if strict and report is not None:
+        report = verified(text, True)
+    final, fallback, quoted = (report.markdown if report else ""), "", []
     if strict and not has_supported_content(report):
         if kind == "questions":
             final, fallback = INVITATION, "invitation"
-            report = verify_draft(final, citation_map, embedder, strict=strict)
-        elif citation_map:
-            extract = extractive_text(citation_map, words)
-            report = _tidied(verify_draft(extract, citation_map, embedder, strict=strict))
-            final, fallback = report.markdown, "extractive"
-    elif strict and citation_map and len(final.split()) < TOP_UP_SHARE * words:
-        # Strict mode dropped most of a weak model's text: add evidence sentences it does not already quote.
-        extra = extractive_sentences(citation_map, words - len(final.split()), skip=final)
-        if extra:
-            added = _tidied(verify_draft(" ".join(extra), citation_map, embedder, strict=strict))
-            report = _appended(report, final, added)
-            final, fallback = report.markdown, "extractive top-up"
+        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):
+            final, fallback = " ".join(quoted), "quoted"
+        report = verified(final, True) if final else report
+        final = report.markdown if report else final
     return DraftedSection(heading=heading, markdown=final, raw_text=result.text, citation_map=citation_map,
                           report=report, removed_citations=removed, generation=result, fallback=fallback,
-                          flagged_chunks=[c.chunk_id for c in cards if c.flagged])
+                          flagged_chunks=[c.chunk_id for c in cards if c.flagged], repair=repaired_with,
+                          repaired=kept, quoted=quoted)
 
 
 def _tidied(report: VerifyReport) -> VerifyReport:
@@ -249,15 +300,6 @@ def _tidied(report: VerifyReport) -> VerifyReport:
     return report
 
 
-def _appended(report: VerifyReport, final: str, added: VerifyReport) -> VerifyReport:
-    """One report for `final` + a new paragraph: the model text's checks (and grounding), then the added ones."""
-    shift = len(final) + 2 if final else 0
-    moved = [replace(c, offset=c.offset + shift, new_offset=c.new_offset + shift) for c in added.sentences]
-    markdown = f"{final}\n\n{added.markdown.strip()}" if final else added.markdown.strip()
-    return VerifyReport(markdown=markdown, strict=report.strict, sentences=[*report.sentences, *moved],
-                        grounding=report.grounding)
-
-
 def has_supported_content(report: VerifyReport | None) -> bool:
     """Whether the verified text keeps at least one sentence backed by its sources."""
     return bool(report) and any(s.status == "supported" or (s.status == "replaced" and s.replacement)
@@ -267,8 +309,11 @@ def has_supported_content(report: VerifyReport | None) -> bool:
 def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passage], brief: Brief,
                   params: GenerationParams, on_text: Callable[[str], None] | None = None,
                   stop_event: threading.Event | None = None, *, embedder, citations: ArticleCitations | None = None,
-                  strict: bool = True, words: int = 150) -> DraftedSection:
-    """Generate one section from its evidence (streamed through `on_text`), then clean and verify it."""
+                  strict: bool = True, words: int = 150, avoid: Iterable[str] = (),
+                  nli: EntailmentModel | None = None) -> DraftedSection:
+    """Generate one section from its evidence (streamed through `on_text`), then clean, verify and repair it.
+
+    `avoid`: `sentence_key`s of sentences the article already has; `nli`: the verify stage's judge."""
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
     kind = section_kind(section)
@@ -282,14 +327,15 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
         example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict, words)
+    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict, words,
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
                    brief: Brief, params: GenerationParams, instruction: str,
                    on_text: Callable[[str], None] | None = None, stop_event: threading.Event | None = None, *,
                    embedder, citations: ArticleCitations | None = None, strict: bool = True,
-                   words: int = 150) -> DraftedSection:
+                   words: int = 150, avoid: Iterable[str] = (), nli: EntailmentModel | None = None) -> DraftedSection:
     """Rewrite a drafted section following `instruction` ('shorter', 'add an example', 'define KV cache')."""
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
@@ -302,7 +348,8 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     if "short" in instruction.lower():
         words = max(30, words // 2)
-    return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict, words)
+    return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict,
+                          words, repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
 
 
 # --------------------------------------------------------------------------- the article
@@ -388,16 +435,26 @@ def section_params(base: GenerationParams, words: int) -> GenerationParams:
     return replace(base, max_new_tokens=max(32, min(base.max_new_tokens, int(words * 1.6) + 16)))
 
 
+def article_sentence_keys(sections: Iterable[DraftedSection | None]) -> set[str]:
+    """`sentence_key`s of every sentence in these drafted sections (what a new section must not repeat)."""
+    return {sentence_key(span.text) for d in sections if d is not None for span in split_sentences(d.markdown)}
+
+
 def write_article(brief: Brief, retriever: Retriever, llm, embedder, *, params: GenerationParams, strict: bool,
                   n_sections: int | None = None, k: int = 4, documents: Mapping[str, Document] | None = None,
-                  refine: bool = False, on_event: OnEvent = ignore_event,
+                  refine: bool = False, on_event: OnEvent = ignore_event, nli: EntailmentModel | None = None,
                   on_section: Callable[[int, DraftedSection], None] | None = None) -> ArticleDraft:
-    """Brief → outline → evidence → drafted, verified sections → one Markdown article (headless)."""
+    """Brief → outline → evidence → drafted, verified sections → one Markdown article (headless).
+
+    Sections draw on passages no earlier section used where the corpus allows, and no sentence appears twice."""
     outline = plan_outline(brief, retriever, llm=llm, refine=refine, on_event=on_event)
     if n_sections is not None:
         outline = trim_outline(outline, n_sections)
-    evidence = [gather_evidence(retriever, brief, s, k=k) if section_kind(s) != "questions" else []
-                for s in outline.sections]
+    evidence: list[list[EvidenceCard]] = []
+    for section in outline.sections:
+        used = {c.chunk_id for cards in evidence for c in cards}
+        evidence.append(gather_evidence(retriever, brief, section, k=k, avoid=used)
+                        if section_kind(section) != "questions" else [])
     add_must_cite(retriever, brief, outline.sections, evidence, kinds=("core", "example", "background"))
     budgets = section_words(outline, brief)
     citations = ArticleCitations(documents=documents or {})
@@ -405,7 +462,8 @@ def write_article(brief: Brief, retriever: Retriever, llm, embedder, *, params: 
     for i, (section, cards) in enumerate(zip(outline.sections, evidence)):
         on_event(Event("draft", f"Drafting “{section.heading}”", i, len(outline.sections)))
         done = draft_section(llm, section, cards, brief, section_params(params, budgets[i]), embedder=embedder,
-                             citations=citations, strict=strict, words=budgets[i])
+                             citations=citations, strict=strict, words=budgets[i],
+                             avoid=article_sentence_keys(drafted), nli=nli)
         drafted.append(done)
         if on_section:
             on_section(i, done)

@@ -123,13 +123,37 @@ def section_query(brief: Brief, section: Section) -> str:
     return ". ".join(seen)
 
 
+# Sections that list or cite other work: a reading list's "Title (gloss)" items are not evidence for a claim.
+_NOT_EVIDENCE_SECTIONS = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(further reading|see also|reading list|related papers|"
+                                    r"references|bibliography|works cited|acknowledge?ments?)\b", re.I)
+
+
+def is_evidence(passage: Passage) -> bool:
+    """Whether a passage can ground a draft: not a reading list or reference section, and it states something.
+
+    A table counts (its numbers back claims); a passage of titles, names or headings does not."""
+    from engine.verify.sentences import split_sentences, states_something
+
+    if _NOT_EVIDENCE_SECTIONS.match(passage.section.strip()):
+        return False
+    if any(line.lstrip().startswith("|") for line in passage.text.splitlines()):
+        return True
+    return any(states_something(span.text) for span in split_sentences(passage.text))
+
+
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,
-                    previous: Sequence[EvidenceCard] = ()) -> list[EvidenceCard]:
-    """Cards for a section: pinned cards from `previous` first, then fresh results not dropped before."""
+                    previous: Sequence[EvidenceCard] = (), avoid: Iterable[str] = ()) -> list[EvidenceCard]:
+    """Cards for a section: pinned cards from `previous` first, then fresh evidence not dropped before.
+
+    Passages that are not evidence (`is_evidence`) are skipped; chunks in `avoid` (used by other sections of
+    the article) come last, so sections draw on different passages where the corpus allows."""
     pinned = [c for c in previous if c.pinned]
     dropped = {c.chunk_id for c in previous if c.dropped}
     taken = {c.chunk_id for c in pinned} | dropped
-    fresh = [p for p in retriever(section_query(brief, section), k=k + len(taken)) if p.chunk_id not in taken]
+    avoid = set(avoid) - taken
+    hits = retriever(section_query(brief, section), k=2 * k + len(taken) + len(avoid))
+    fresh = [p for p in hits if p.chunk_id not in taken and is_evidence(p)]
+    fresh = [p for p in fresh if p.chunk_id not in avoid] + [p for p in fresh if p.chunk_id in avoid]
     return pinned + make_cards(fresh[:max(0, k - len(pinned))])
 
 

@@ -22,24 +22,37 @@ WRITER_SYSTEM = (
     "in square brackets, like [1]. You define each technical term the first time you use it, unless the "
     "reader already knows it. You are concise and concrete and you do not over-explain.")
 
+# The sources come first: the repair turn below continues this conversation, so llama.cpp reuses the
+# evaluated prompt instead of reading the sources again.
 DRAFT_SECTION = (
+    "{notice}\n<sources>\n{sources}\n</sources>\n\n"
     "Article topic: {topic}\n"
     "{goal_line}"
-    "Section to write: {heading}\n"
-    "What this section does for the reader: {purpose}\n"
     "{points_line}"
     "{known_line}"
-    "\n{notice}\n<sources>\n{sources}\n</sources>\n\n"
-    "Write the body of the section \"{heading}\" in about {words} words, as plain paragraphs without a heading. "
-    "Use only facts from the sources above and put the source number after each fact, like [{example}]."
-    "{kind_instruction}")
+    "Section to write: {heading}\n"
+    "What this section does for the reader: {purpose}\n\n"
+    "Write the body of the section \"{heading}\" in about {words} words, as plain paragraphs: no heading, "
+    "no bullet list.{kind_instruction}\n"
+    "Rules:\n"
+    "- Use only facts from the sources above. End each sentence with the number of the source it comes "
+    "from, like [{example}].\n"
+    "- Explain in your own words; do not copy whole sentences from the sources.\n"
+    "- Say each thing once. Do not mention the sources, these rules or this request.")
+
+REPAIR_SECTION = (
+    "A fact check against the sources found problems in these sentences of your text:\n{problems}\n\n"
+    "Write the section again. Correct each listed sentence so it says only what its source says, or leave it "
+    "out; keep the other sentences. End each sentence with its source number, like [{example}]. "
+    "Answer with the section text only.")
 
 # Extra instruction per section kind (see engine.plan.SECTION_KINDS).
 KIND_INSTRUCTIONS = {
     "opening": " Start by telling the reader what they will learn from this article.",
     "background": " Explain only the terms and ideas the reader needs for the rest of the article.",
     "core": "",
-    "example": " Give one concrete, practical example with real numbers from the sources.",
+    "example": " Walk through one concrete, practical example built only from what the sources describe, "
+               "with their real numbers.",
     "limitations": " Describe the limitations and trade-offs the sources report.",
     "further_research": " Name open questions and directions the sources point to.",
     "questions": " Invite the reader to send questions or comments. Make no factual claims.",

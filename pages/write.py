@@ -12,6 +12,7 @@ from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
 from engine.render import preview_document, render_html
+from engine.verify.judge import load_judge
 from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
@@ -85,10 +86,13 @@ state.section_index = i
 section, words = outline.sections[i], plan.section_words(outline, brief)[i]
 if st.button("Find evidence", key="find_evidence") or i not in state.cards:
     kept = state.cards.get(i) or state.get("stored_pins", {}).get(section.heading, [])  # pins saved with the article
-    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=kept)
+    used = {c.chunk_id for n, cards in state.cards.items() if n != i for c in cards}  # other sections' passages
+    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=kept, avoid=used)
 parts.evidence_cards(store, user, outline, brief, i)
 
-strict = st.toggle("Strict mode: replace unsupported sentences with evidence", value=settings.strict, key="strict")
+strict = st.toggle("Strict mode: remove what the sources do not support", value=settings.strict, key="strict",
+                   help="Unsupported sentences go back to the model once with the reasons; what still fails is "
+                        "removed (shown flagged when off).")
 instruction = st.text_input("Revise with an instruction", key="instruction",
                             placeholder="shorter · add an example · define KV cache")
 go, revise, stop = st.columns(3)
@@ -101,8 +105,10 @@ if draft_clicked or revise_clicked:
     if llm is None:
         st.stop()
     params = drafting.section_params(GenerationParams.from_settings(settings), words)
-    common = dict(embedder=get_embedder(settings), citations=state.citations, strict=strict, words=words)
     cards, drafted = state.cards[i], state.drafted
+    common = dict(embedder=get_embedder(settings), citations=state.citations, strict=strict, words=words,
+                  nli=load_judge(settings.cache_dir),  # the verify stage's judge, when set-up built it
+                  avoid=drafting.article_sentence_keys(d for n, d in drafted.items() if n != i))
 
     def run(on_text, stop_event):
         if revise_clicked:

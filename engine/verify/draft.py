@@ -99,19 +99,6 @@ def makes_claim(sentence: str) -> bool:
                 or _ASSERTION.search(text))
 
 
-def _trim_evidence(text: str) -> str:
-    """An evidence sentence tidied for use in the draft: whitespace collapsed, no leading connective."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"^(however|moreover|furthermore|in addition|additionally|also|thus|therefore|hence|"
-                  r"in contrast|by contrast|similarly|finally|first|second|third),\s+", "", text, flags=re.I)
-    if text and text[0].islower():
-        text = text[0].upper() + text[1:]
-    text = text.rstrip()
-    if text and text[-1] not in ".!?":
-        text += "."
-    return text
-
-
 def _with_marker(sentence: str, number: int) -> str:
     """`sentence` with `[number]` placed before its final punctuation."""
     body, end = (sentence[:-1], sentence[-1]) if sentence and sentence[-1] in ".!?" else (sentence, ".")
@@ -148,36 +135,21 @@ def _precise(sentence: str, numbers: list[int], map_: Mapping[int, Sequence[Pass
     return precise
 
 
-def _replacement(check: SentenceCheck, result: SupportResult | None, numbers: list[int],
-                 map_: Mapping[int, Sequence[Passage]], used: set[str]) -> str:
-    """An extractive, faithful stand-in for an unsupported sentence ('' when there is no evidence)."""
-    for span in (result.candidates if result else ()):
-        text = _trim_evidence(span.text)
-        if text in used or len(sig.content_stems(text)) < 3:
-            continue
-        number, chunk_id = _owner(span, numbers, map_)
-        used.add(text)
-        check.evidence, check.evidence_citation, check.evidence_chunk_id = span.text, number, chunk_id
-        return _with_marker(text, number)
-    return ""
-
-
 def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], embedder: Embedder, *,
                  strict: bool, nli: EntailmentModel | None = None,
                  on_event: OnEvent = ignore_event) -> VerifyReport:
     """Check every prose sentence of `markdown` against the passages its `[n]` markers cite.
 
     Status per sentence: supported, unsupported, uncited_claim (a factual claim with no citation),
-    no_claim (questions, transitions, invitations) or replaced (strict mode: an unsupported sentence
-    swapped for the best-matching sentence of its cited passage, keeping the marker; an uncited claim
-    that no passage of the draft supports is removed). The original text stays in the report.
+    no_claim (questions, transitions, invitations) or replaced (strict mode: an unsupported sentence, or an
+    uncited claim that no passage of the draft supports, is removed: `replacement` is ""). The original text,
+    its reasons and its best-matching evidence stay in the report.
     """
     spans: list[SentenceSpan] = split_sentences(markdown)
     cache = VectorCache(embedder)
     all_numbers = sorted(citation_map)
     cache.add([strip_citations(s.text) for s in spans])
     checks: list[SentenceCheck] = []
-    used: set[str] = set()
     for done, span in enumerate(spans, start=1):
         on_event(Event("verify", "checking sentences", done, len(spans)))
         numbers = citations_in(span.text)
@@ -221,8 +193,10 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
             check.precise_citations = [n for n in _precise(span.text, [n for n in numbers if n in citation_map],
                                                            citation_map, cache, result, nli)]
         if not supported and strict:
-            check.replacement = _replacement(check, result, numbers, citation_map, used)
-            check.status = "replaced"
+            # Strict mode keeps only what the sources back. The draft stage has already given the model one
+            # chance to repair the sentence; quoting evidence in its place made reading-list collages.
+            check.replacement, check.status = "", "replaced"
+            check.reasons.append("removed in strict mode: its cited sources do not support it")
     new_markdown = _rebuild(markdown, checks)
     return VerifyReport(markdown=new_markdown, strict=strict, sentences=checks, grounding=_grounding(checks))
 
