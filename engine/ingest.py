@@ -328,7 +328,8 @@ def _metadata(kind: str, name: str, meta: dict, blocks: list[Block], first_text:
     return {"title": _capped("title", title or Path(name).stem.replace("_", " ").replace("-", " ")),
             "authors": tuple(_capped("author", a) for a in authors),
             "year": year, "venue": _capped("venue", str(meta.get("venue") or "").strip()),
-            "arxiv_id": _capped("arxiv_id", arxiv)}
+            "arxiv_id": _capped("arxiv_id", arxiv),
+            "doi": _capped("doi", str(meta.get("doi") or "").strip().lower())}
 
 
 def _doc_id(name: str, content_hash: str, owner: str = "") -> str:

@@ -302,3 +302,11 @@ def test_heading_set_on_two_lines_is_one_section(settings):
     doc = ingest_bytes("note.pdf", build_pdf(pages), settings)
     assert "3 INITIALIZATION BIAS CORRECTION FOR MOMENTS" in doc.report.headings
     assert doc.chunks[0].section == "3 INITIALIZATION BIAS CORRECTION FOR MOMENTS"
+
+
+def test_doi_printed_on_the_first_page_becomes_the_documents_doi(settings):
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 82, "Ada Lovelace", 10, "F2"),
+            Text(72, 96, "DOI: 10.1145/3442188.3445922", 9), Text(72, 120, "Abstract", 11, "F2"), *body]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings).document
+    assert doc.doi == "10.1145/3442188.3445922" and doc.authors == ("Ada Lovelace",)
