@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -143,6 +144,11 @@ def _words(page) -> list[dict]:
     words = page.extract_words(x_tolerance_ratio=0.15, return_chars=True)
     for word in words:
         chars = word.pop("chars")
+        letters = [c["text"] for c in chars if c["text"].isalpha()]
+        if letters and sum(unicodedata.bidirectional(t[0]) in ("R", "AL") for t in letters) > len(letters) / 2:
+            # right-to-left script comes out in visual order: each glyph's text kept whole (a lam-alef
+            # ligature maps to two letters in reading order), the glyphs put back in reading order
+            word["text"], word["rtl"] = "".join(c["text"] for c in reversed(chars)), True
         word["size"] = max(c["size"] for c in chars)
         word["fontname"] = Counter(c["fontname"] for c in chars).most_common(1)[0][0]
     return words
@@ -179,6 +185,8 @@ def _line(words: list[dict], page: int, left: float, right: float) -> Line:
     gaps = [b["x0"] - a["x1"] for a, b in zip(words, words[1:])]
     # A gap wider than the font size separates cells (author grid, table columns): kept as two spaces.
     text = "".join(w["text"] + ("  " if g > 1.2 * size else " ") for w, g in zip(words, gaps + [0])).strip()
+    if sum(w.get("rtl", False) for w in words) > len(words) / 2:  # Arabic, Hebrew: words read right to left
+        text = " ".join(w["text"] for w in reversed(words))
     return Line(text=text, x0=words[0]["x0"], x1=max(w["x1"] for w in words), top=min(w["top"] for w in words),
                 bottom=max(w["bottom"] for w in words), size=size, bold=bold >= 0.8 * chars, page=page,
                 big_gaps=sum(g > 1.2 * size for g in gaps), math_share=math / max(1, chars),

@@ -310,3 +310,27 @@ def test_doi_printed_on_the_first_page_becomes_the_documents_doi(settings):
             Text(72, 96, "DOI: 10.1145/3442188.3445922", 9), Text(72, 120, "Abstract", 11, "F2"), *body]
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings).document
     assert doc.doi == "10.1145/3442188.3445922" and doc.authors == ("Ada Lovelace",)
+
+
+@pytest.mark.parametrize("fonttype", [3, 42])
+def test_arabic_text_in_embedded_fonts_is_read_in_reading_order(settings, fonttype):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arabic = "مرحبا بالعالم هذا نص عربي 2024 للاختبار"
+    lines = ["Retrieval over Arabic News", "Abstract", "We study retrieval over Arabic news text such as", arabic,
+             "and report recall for every query type in our benchmark of two thousand queries."]
+    with matplotlib.rc_context({"pdf.fonttype": fonttype}):  # Type 3 and TrueType fonts with their own encodings
+        figure = plt.figure(figsize=(8.5, 11))
+        for i, text in enumerate(lines):
+            figure.text(0.1, 0.9 - i * 0.04, text, fontsize=18 if i == 0 else 11)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="pdf")
+        plt.close(figure)
+    doc = ingest_bytes("arabic.pdf", buffer.getvalue(), settings)
+    assert doc.document.title == "Retrieval over Arabic News"
+    assert arabic in doc.body
