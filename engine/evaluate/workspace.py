@@ -6,6 +6,7 @@ itself takes every input explicitly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from engine.corpus_access import visible_doc_ids
@@ -53,6 +54,11 @@ def evaluate_with_settings(markdown: str, settings: Settings, *, doc_ids: Sequen
     wanted = [d for d in dict.fromkeys([*doc_ids, *sorted(cited)]) if readable is None or d in readable]
     if index is not None and not wanted:  # nothing cited resolves: still look for text copied from the corpus
         wanted = resembling_documents(markdown, index, readable)
+    if brief is not None and readable is not None and set(brief.must_cite) - readable:
+        hidden = set(brief.must_cite) - readable  # a shared article's brief may name the owner's private papers
+        brief = replace(brief, must_cite=tuple(d for d in brief.must_cite if d in readable))
+        notes.append(f"Coverage: {len(hidden)} must-cite document(s) of this brief are private to the article's "
+                     "owner and not checked here.")
     sources = sources_from_index(index, wanted) if index is not None and wanted else []
     if llm is None and load_model:
         from engine.llm import load_llm
@@ -93,8 +99,9 @@ def evaluation_for_reader(data: dict, readable: set[str]) -> dict:
     """A stored evaluation (`EvaluationReport.to_dict`) as someone other than the writer who ran it may see it.
 
     The figures and the flagged draft sentences stay; what quotes a source does not when the reader may not
-    read that source: copying spans from such documents lose their title and source text, and grounding
-    claims lose their quoted evidence (a claim does not record which document the evidence came from)."""
+    read that source: copying spans from such documents lose their title and source text, must-cite documents
+    they cannot read are not named, and grounding claims and key points lose their quoted evidence (they do
+    not record which document the evidence came from)."""
     out = dict(data)
     copying = data.get("copying")
     if copying:
@@ -104,4 +111,9 @@ def evaluation_for_reader(data: dict, readable: set[str]) -> dict:
     grounding = data.get("grounding")
     if grounding:
         out["grounding"] = {**grounding, "unsupported": [{**c, "evidence": ""} for c in grounding["unsupported"]]}
+    coverage = data.get("coverage")
+    if coverage:
+        out["coverage"] = {**coverage, **{key: [d for d in coverage.get(key, []) if d in readable]
+                                          for key in ("must_cite", "cited_docs", "missing_docs")},
+                           "key_points": [{**k, "evidence": ""} for k in coverage.get("key_points", [])]}
     return out

@@ -85,9 +85,12 @@ def test_a_stored_evaluation_shown_to_a_reader_keeps_figures_but_not_private_sou
     settings, index, store, doc_id = world
     own = evaluate_with_settings(PROBE, settings, embedder=embedder, index=index, load_model=False,
                                  user=store.user_by_name("ana")).to_dict()
+    own["coverage"] = {**own["coverage"], "missing_docs": [doc_id],
+                       "key_points": [{"point": "p", "covered": True, "similarity": 0.9, "evidence": SECRET_SENTENCE}]}
     shown = evaluation_for_reader(own, access.visible_doc_ids(index, store.user_by_name("rita")))
     assert shown["grounding"]["percent"] == own["grounding"]["percent"]
-    assert SECRET_TITLE not in str(shown) and "marsupial" not in str(shown)
+    assert SECRET_TITLE not in str(shown) and "marsupial" not in str(shown)  # the draft itself may say Wombat
+    assert doc_id not in str(shown)
     assert {s["title"] for s in shown["copying"]["spans"]} == {PRIVATE_SOURCE}
 
 
@@ -141,3 +144,17 @@ def test_the_owners_evaluation_report_is_not_among_a_reviewers_downloads(world):
     assert "report" in {f.kind for f in article_export_files(store, ana, article_id)}
     files = article_export_files(store, rita, article_id)
     assert "report" not in {f.kind for f in files} and files  # she still downloads the article itself
+
+
+def test_a_shared_briefs_private_must_cite_document_is_not_named_to_a_reader(world, embedder):
+    from engine.evaluate.workspace import evaluate_with_settings
+    from engine.records import Brief
+
+    settings, index, store, doc_id = world
+    brief = Brief("Quokka attention", must_cite=(doc_id,))
+    own = evaluate_with_settings(PROBE, settings, embedder=embedder, index=index, load_model=False, brief=brief,
+                                 user=store.user_by_name("ana")).to_dict()
+    assert own["coverage"]["missing_docs"] or own["coverage"]["share"] > 0  # the owner's check covers it
+    shown = evaluate_with_settings(PROBE, settings, embedder=embedder, index=index, load_model=False, brief=brief,
+                                   user=store.user_by_name("rita")).to_dict()
+    assert doc_id not in str(shown) and any("private to the article's owner" in n for n in shown["notes"])
