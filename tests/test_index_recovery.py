@@ -112,3 +112,23 @@ def test_cli_rebuild_after_every_generation_is_damaged_re_adds_the_bundled_notes
     assert "ana-notes.md" in out and "(a stored upload)" in out
     rebuilt = open_index(settings, load_embedder(settings))
     assert len(rebuilt.documents) == bundled + 1 and rebuilt.documents[ana].document.owner == "ana"
+
+
+def test_the_corpus_page_says_it_fell_back_and_keeps_working(page_data_dir, session_settings, default_index,
+                                                              embedder):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from engine.settings import load_settings
+
+    shutil.copytree(session_settings.index_dir, page_data_dir / "index")
+    settings = load_settings()
+    index = open_index(settings, embedder)
+    _upload(index, settings, "late.md", "A Late Upload", "")
+    _truncate(settings.index_dir / _live(settings) / "store.json")
+
+    at = AppTest.from_file("../pages/corpus.py", default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("damaged" in w.value and "peerdraft index --rebuild" in w.value for w in at.warning)
+    assert at.dataframe[0].value.shape[0] == len(default_index.documents)
