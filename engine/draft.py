@@ -35,8 +35,8 @@ _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 # The model talking about its prompt instead of the topic ("The source number after each fact follows…").
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
-                   r"(given|provided) (sources?|passages?)|these (rules|instructions)|this request|square brackets|"
-                   r"as instructed|word (count|limit))\b", re.I)
+                   r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
+                   r"this request|square brackets|as instructed|word (count|limit))\b", re.I)
 QUOTED_FALLBACK_SENTENCES = 2
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
@@ -230,9 +230,17 @@ def _supported_words(report: VerifyReport | None) -> int:
 
 
 def _failures(report: VerifyReport | None) -> list[str]:
-    """One line per sentence the verifier rejected: the sentence and its reasons, for the repair prompt."""
-    return [f'- "{strip_citations(c.text)}": {"; ".join(c.reasons) or "not supported by its source"}'
-            for c in (report.sentences if report else ()) if c.status in ("unsupported", "uncited_claim")]
+    """One line per sentence strict verification removed: the sentence and its reasons, for the repair prompt.
+
+    An uncited sentence that a source supports is not a failure: strict verification attaches that citation
+    (the default model often drops its `[n]` markers)."""
+    def why(check) -> str:
+        if not check.citations:
+            return "none of the sources says this"
+        return "; ".join(r for r in check.reasons if not r.startswith("removed")) or "its source does not say this"
+
+    return [f'- "{strip_citations(c.text)}": {why(c)}' for c in (report.sentences if report else ())
+            if c.replacement == ""]
 
 
 def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation_map: Mapping[int, Sequence[Passage]],
@@ -261,19 +269,21 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     def verified(body: str, strict_mode: bool) -> VerifyReport | None:
         return _tidied(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli)) if body else None
 
-    report = verified(text, False)
+    report = verified(text, True)  # strict verification decides what failed, whichever mode the writer chose
     repaired_with, kept = None, False
     if repair is not None and kind != "questions" and report is not None and _failures(report):
         attempt = repair_section(repair, result.text, report, citation_map, avoid)
         if attempt is not None:
             new_text, repaired_with = attempt
-            new_report = verified(new_text, False)
+            new_report = verified(new_text, True)
             if _supported_words(new_report) > _supported_words(report):
                 text, report, kept = new_text, new_report, True
-    if strict and report is not None:
-        report = verified(text, True)
+    if not strict and report is not None:
+        report = verified(text, False)  # the chosen text as written, its failures flagged instead of removed
     final, fallback, quoted = (report.markdown if report else ""), "", []
-    if strict and not has_supported_content(report):
+    # An opening may only say what the reader will learn (no claims); other sections need a supported one.
+    keeps_text = kind == "opening" and report is not None and bool(report.markdown.strip())
+    if strict and not has_supported_content(report) and not keeps_text:
         if kind == "questions":
             final, fallback = INVITATION, "invitation"
         elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):

@@ -111,10 +111,13 @@ def _words(text: str) -> list[str]:
 
 
 def section_query(brief: Brief, section: Section) -> str:
-    """The retrieval query for a section: topic + heading (+ planned query) + the key points it touches."""
+    """The retrieval query for a section: heading (+ planned query) + the key points it touches, else the topic.
+
+    A section about a key point searches for that point alone: with the topic's words in the query, the
+    section on "dense retrieval with DPR" of an article about RAG drew only RAG passages."""
     heading_words = set(_words(section.heading)) | set(_words(section.query))
     related = [p for p in brief.key_points if heading_words & set(_words(p))]
-    parts = [brief.topic, section.heading, section.query, *related]
+    parts = [section.heading, section.query, *related] + ([] if related else [brief.topic])
     seen: list[str] = []
     for part in parts:
         part = part.strip()
