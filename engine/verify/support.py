@@ -68,6 +68,7 @@ JUDGED_THRESHOLD: float = (_FITTED.get("with_judge") or {}).get("threshold", 0.5
 _WINDOW = 2  # evidence units: single passage sentences and pairs of adjacent ones
 _TOP_CANDIDATES = 5
 _LEXICAL_RANK_WEIGHT = 0.5
+_MAX_EMBEDDED_UNITS = 48  # about 25 sentences: a few cited chunks pass whole
 _JUDGE_WORDS = 150  # evidence a judge reads: fits its 256-token window with the claim
 
 
@@ -224,6 +225,10 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
     units = evidence_units(passages)
     if not units or not claim:
         return Signals(dense=0.0, lexical=0.0), []
+    if len(units) > _MAX_EMBEDDED_UNITS:
+        # A long source (a whole web page) would cost seconds to embed: embed the units sharing most words.
+        words = sig.content_stems(claim)
+        units = sorted(units, key=lambda u: -len(words & sig.content_stems(u.text)))[:_MAX_EMBEDDED_UNITS]
     vectors = cache.matrix([claim] + [u.text for u in units])
     similarities = vectors[1:] @ vectors[0]
     units = [EvidenceSpan(u.passage_index, u.offset, u.length, u.text, float(s), u.window)
