@@ -52,6 +52,17 @@ def test_settings_page_shows_effective_values_and_their_sources(app_env, monkeyp
     assert row["value"] == "77" and row["source"] == "env PEERDRAFT_MAX_NEW_TOKENS"
 
 
+def test_settings_page_says_which_model_drafts_and_why(app_env, monkeypatch):
+    at = _fresh_app().run()
+    at.switch_page("pages/settings.py").run()
+    shown = at.info[0].value  # conftest selects the small profile through the environment
+    assert "SmolLM2-135M-Instruct" in shown and "llm_profile 'small' (env PEERDRAFT_LLM_PROFILE)" in shown
+    monkeypatch.setenv("PEERDRAFT_LLM_PROFILE", "default")
+    at = _fresh_app().run()
+    at.switch_page("pages/settings.py").run()
+    assert "Qwen2.5-Coder-1.5B-Instruct" in at.info[0].value and "the model that writes" in at.info[0].value
+
+
 def test_team_mode_shows_only_the_sign_in_page_until_login(app_env, monkeypatch):
     monkeypatch.setenv("PEERDRAFT_MODE", "team")
     monkeypatch.setenv("PEERDRAFT_METRICS_PORT", "0")  # any free port
