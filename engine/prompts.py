@@ -22,16 +22,16 @@ WRITER_SYSTEM = (
     "in square brackets, like [1]. You define each technical term the first time you use it, unless the "
     "reader already knows it. You are concise and concrete and you do not over-explain.")
 
-# The sources come first: the repair turn below continues this conversation, so llama.cpp reuses the
-# evaluated prompt instead of reading the sources again.
+# The task comes before the sources and the rules after them: with the sources first, the default
+# model sometimes echoed the data notice and a source label as its opening line.
 DRAFT_SECTION = (
-    "{notice}\n<sources>\n{sources}\n</sources>\n\n"
     "Article topic: {topic}\n"
     "{goal_line}"
     "{points_line}"
     "{known_line}"
     "Section to write: {heading}\n"
-    "What this section does for the reader: {purpose}\n\n"
+    "What this section does for the reader: {purpose}\n"
+    "\n{notice}\n<sources>\n{sources}\n</sources>\n\n"
     "Write the body of the section \"{heading}\" in about {words} words, as plain paragraphs: no heading, "
     "no bullet list.{kind_instruction}\n"
     "Rules:\n"

@@ -12,7 +12,6 @@ from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
 from engine.render import preview_document, render_html
-from engine.verify.judge import load_judge
 from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
@@ -107,7 +106,6 @@ if draft_clicked or revise_clicked:
     params = drafting.section_params(GenerationParams.from_settings(settings), words)
     cards, drafted = state.cards[i], state.drafted
     common = dict(embedder=get_embedder(settings), citations=state.citations, strict=strict, words=words,
-                  nli=load_judge(settings.cache_dir),  # the verify stage's judge, when set-up built it
                   avoid=drafting.article_sentence_keys(d for n, d in drafted.items() if n != i))
 
     def run(on_text, stop_event):
