@@ -38,6 +38,9 @@ _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|ab
                    r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
                    r"this request|square brackets|as instructed|word (count|limit))\b", re.I)
 QUOTED_FALLBACK_SENTENCES = 2
+NEAR_DUPLICATE = 0.7
+# Sections that may consist of sentences without claims: what the reader will learn, open questions.
+_CLAIMLESS_KINDS = ("opening", "further_research")
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
 
@@ -108,19 +111,24 @@ def sentence_key(text: str) -> str:
     return re.sub(r"\W+", " ", strip_citations(text).lower()).strip()
 
 
+def near_duplicate(words: set[str], other: set[str]) -> bool:
+    """Whether two sentences' word sets overlap so much (Jaccard ≥ 0.7) that a reader sees one sentence twice."""
+    return bool(words) and bool(other) and len(words & other) / len(words | other) >= NEAR_DUPLICATE
+
+
 def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[str] = ()) -> str:
     """The model's section body without echoed headings, data tags or instructions, repeats, or a cut-off end.
 
     Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too."""
     text = _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)).strip()
     paragraphs = []
-    seen: set[str] = set(avoid)
+    seen = [set(key.split()) for key in avoid]
     for paragraph in re.split(r"\n\s*\n", text):
         kept = []
         for span in split_sentences(paragraph):
-            key = sentence_key(span.text)
-            if key and key not in seen and not _META.search(span.text):
-                seen.add(key)
+            words = set(sentence_key(span.text).split())
+            if words and not _META.search(span.text) and not any(near_duplicate(words, other) for other in seen):
+                seen.append(words)
                 kept.append(span.text)
         if kept:
             paragraphs.append(" ".join(kept))
@@ -142,15 +150,17 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
     Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries."""
-    seen = set(avoid)
+    seen = [set(key.split()) for key in avoid]
     quotes: list[str] = []
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
     while len(quotes) < limit and any(queues.values()):
         for number, queue in queues.items():
             while queue:
                 sentence = queue.pop(0)
-                if quotable_prose(sentence) and REDACTED not in sentence and sentence_key(sentence) not in seen:
-                    seen.add(sentence_key(sentence))
+                words = set(sentence_key(sentence).split())
+                if quotable_prose(sentence) and REDACTED not in sentence \
+                        and not any(near_duplicate(words, other) for other in seen):
+                    seen.append(words)
                     quotes.append(f"“{strip_citations(sentence).rstrip('.!?')}” [{number}].")
                     break
             if len(quotes) >= limit:
@@ -281,8 +291,9 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     if not strict and report is not None:
         report = verified(text, False)  # the chosen text as written, its failures flagged instead of removed
     final, fallback, quoted = (report.markdown if report else ""), "", []
-    # An opening may only say what the reader will learn (no claims); other sections need a supported one.
-    keeps_text = kind == "opening" and report is not None and bool(report.markdown.strip())
+    # An opening (what the reader will learn) or a further-research section (open questions) may hold no claim;
+    # other sections need a supported one.
+    keeps_text = kind in _CLAIMLESS_KINDS and report is not None and bool(report.markdown.strip())
     if strict and not has_supported_content(report) and not keeps_text:
         if kind == "questions":
             final, fallback = INVITATION, "invitation"

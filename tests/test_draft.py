@@ -342,3 +342,12 @@ def test_sentence_offsets_match_the_tidied_section_after_removals(embedder):
     for check in result.report.sentences:
         shown = result.markdown[check.new_offset:check.new_offset + check.new_length]
         assert shown == (check.text if check.replacement is None else check.replacement) or check.replacement == ""
+
+
+def test_a_near_copy_of_a_sentence_already_in_the_article_is_dropped():
+    earlier = "Retrieval-augmented systems such as REALM and ORQA showed that pairing a model with a retriever helps [1]."
+    again = "Earlier retrieval-augmented systems such as REALM and ORQA showed that pairing a model with a retriever helps [2]."
+    from engine.draft import sentence_key
+
+    assert clean_model_text(again, avoid=[sentence_key(earlier)]) == ""
+    assert clean_model_text(again, avoid=[sentence_key("LoRA freezes W0 and trains BA [1].")]) == again

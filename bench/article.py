@@ -1,0 +1,282 @@
+"""Whole-article benchmark: would a peer read what PeerDraft writes?
+
+Eight briefs, four over the bundled corpus notes and four over real arXiv PDFs nobody in the team
+wrote (`--pdf-dir`, see bench/data/pdf_expected.json for the files and their sha256), drafted end
+to end (outline, evidence, sections, verify, repair, strict mode on) with each model profile.
+Per brief and in total it reports: words; the share of body sentences the model wrote (not
+quoted); the quoted share; duplicate sentences; debris (body "sentences" without a finite verb:
+list items, titles, fragments); citations per 100 words; the supported share of claim sentences,
+re-verified with the verify stage's best judge; time to first token; seconds per section; the
+whole-article time; and the sentences a careful reader calls wrong, from a hand-labelled file
+(`bench/data/article_review.json`, filled in by reading every draft; "not read" where absent).
+
+    .venv/bin/python bench/article.py --pdf-dir /work/ext/pdfs [--profiles default,small] [--only ID]
+        [--drafts-dir DIR] [--no-write]
+
+Speed figures are only comparable within one run on a quiet machine: the load average is printed
+and written beside the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._results import write_section  # noqa: E402
+from engine.draft import ArticleDraft, DraftedSection, sentence_key, write_article  # noqa: E402
+from engine.embed import load_embedder  # noqa: E402
+from engine.events import Event  # noqa: E402
+from engine.evaluate.copying import SourceText, find_copied_spans  # noqa: E402
+from engine.evidence import index_retriever  # noqa: E402
+from engine.index import ensure_default_corpus, index_paths, open_index  # noqa: E402
+from engine.llm import GenerationParams, load_llm  # noqa: E402
+from engine.plan import model_can_plan  # noqa: E402
+from engine.records import Brief  # noqa: E402
+from engine.settings import load_settings  # noqa: E402
+from engine.verify import split_sentences, verify_draft  # noqa: E402
+from engine.verify.judge import judge_name, load_judge  # noqa: E402
+from engine.verify.sentences import states_something  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REVIEW = HERE / "data" / "article_review.json"
+AUDIENCE = "ML engineers who know transformers but have not worked with this topic"
+
+
+@dataclass(frozen=True)
+class BriefCase:
+    """One benchmark brief and the corpus it is drafted from."""
+
+    id: str
+    corpus: str  # notes | pdfs
+    topic: str
+    key_points: tuple[str, ...]
+    length: int = 800
+    audience: str = AUDIENCE
+
+
+BRIEFS = (
+    BriefCase("rag", "notes", "How retrieval-augmented generation grounds language models",
+              ("dense retrieval with DPR", "how RAG combines retriever and generator"), 900,
+              "ML engineers who know transformers but have not built a RAG system"),
+    BriefCase("lora", "notes", "Parameter-efficient fine-tuning with LoRA and QLoRA",
+              ("low-rank update matrices", "4-bit NormalFloat quantization")),
+    BriefCase("flash", "notes", "FlashAttention: exact attention that is aware of GPU memory",
+              ("tiling and recomputation", "speed-ups over standard attention")),
+    BriefCase("metrics", "notes", "Evaluating generated text with BLEU and ROUGE",
+              ("n-gram precision and the brevity penalty", "recall-oriented summary evaluation")),
+    BriefCase("transformer", "pdfs", "How the Transformer replaces recurrence with attention",
+              ("scaled dot-product attention", "multi-head attention", "positional encoding")),
+    BriefCase("resnet", "pdfs", "Why residual connections let very deep networks train",
+              ("the degradation problem", "identity shortcuts")),
+    BriefCase("distillation", "pdfs", "Knowledge distillation: training small models from large ones",
+              ("soft targets and temperature", "distilling an ensemble")),
+    BriefCase("vit", "pdfs", "Vision Transformers: images as sequences of patches",
+              ("patch embeddings", "pre-training data scale")),
+)
+
+
+@dataclass
+class Figures:
+    """What one drafted article measures."""
+
+    words: int = 0
+    sentences: int = 0
+    model_sentences: int = 0
+    quoted: int = 0
+    copied: int = 0  # the model's sentences that repeat a source word for word (a 12-word span or more)
+    duplicates: int = 0
+    debris: int = 0
+    citations: int = 0
+    claims: int = 0
+    supported: int = 0
+    first_token: list[float] = field(default_factory=list)
+    section_seconds: list[float] = field(default_factory=list)
+    article_seconds: float = 0.0
+    sections: int = 0
+    wrong: int | None = None
+
+    def add(self, other: "Figures") -> None:
+        for name in ("words", "sentences", "model_sentences", "quoted", "copied", "duplicates", "debris", "citations", "claims",
+                     "supported", "sections"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.first_token += other.first_token
+        self.section_seconds += other.section_seconds
+        self.article_seconds += other.article_seconds
+        if other.wrong is not None:
+            self.wrong = (self.wrong or 0) + other.wrong
+
+
+_CITATION = re.compile(r"\[\d[\d,;\s\-\u2013]*\]")
+_INVITATION_START = "Questions, corrections and pointers"
+
+
+def body_of(markdown: str) -> str:
+    """The article without its title, headings and reference list."""
+    body = markdown.split("\n## References", 1)[0]
+    return "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("#"))
+
+
+def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seconds: list[float]) -> Figures:
+    """The figures of one article; the supported share is re-verified with the judge, strict mode off."""
+    fig = Figures(article_seconds=seconds, section_seconds=section_seconds, sections=len(article.sections))
+    quoted = {q for d in article.sections for q in d.quoted}
+    sources = [SourceText(p.chunk_id, p.title, p.text) for d in article.sections
+               for ps in d.citation_map.values() for p in ps]
+    seen: set[str] = set()
+    for span in split_sentences(body_of(article.markdown)):
+        text = span.text
+        fig.sentences += 1
+        fig.citations += len(_CITATION.findall(text))
+        key = sentence_key(text)
+        if key in seen:
+            fig.duplicates += 1
+        seen.add(key)
+        is_quote = any(_CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
+        if is_quote:
+            fig.quoted += 1
+        elif find_copied_spans(text, sources).copied_share >= 0.6:
+            fig.copied += 1
+        elif not text.startswith(_INVITATION_START):
+            fig.model_sentences += 1
+        if not states_something(text) and not text.rstrip().endswith("?"):
+            fig.debris += 1
+    fig.words = len(_CITATION.sub("", body_of(article.markdown)).split())
+    for drafted in article.sections:
+        fig.first_token += [g.first_token_seconds for g in [drafted.generation] if g and g.first_token_seconds]
+        if not drafted.markdown.strip():
+            continue
+        report = verify_draft(drafted.markdown, drafted.citation_map, embedder, strict=False, nli=judge)
+        claims = [c for c in report.sentences if c.status != "no_claim"]
+        fig.claims += len(claims)
+        fig.supported += sum(c.status == "supported" for c in claims)
+    return fig
+
+
+def pdf_index(settings, embedder, pdf_dir: Path):
+    """An index of the real PDFs alone (no bundled notes), built once per data directory."""
+    index = open_index(settings, embedder)
+    if not index.documents:
+        paths = sorted(pdf_dir.glob("*.pdf"))
+        index_paths(index, paths, settings)
+    return index
+
+
+def run_brief(case: BriefCase, llm, embedder, index, judge, settings, drafts_dir: Path) -> tuple[Figures, ArticleDraft]:
+    brief = Brief(topic=case.topic, audience=case.audience, length_words=case.length, key_points=case.key_points)
+    marks: list[float] = []
+
+    def on_event(event: Event) -> None:
+        if event.stage == "draft":
+            marks.append(time.perf_counter())
+
+    start = time.perf_counter()
+    article = write_article(brief, index_retriever(index), llm, embedder,
+                            params=GenerationParams.from_settings(settings), strict=True,
+                            documents={d.doc_id: d for d in index.list_documents()},
+                            refine=model_can_plan(settings, llm.model_name), on_event=on_event, nli=judge)
+    seconds = time.perf_counter() - start
+    per_section = [b - a for a, b in zip(marks, marks[1:])]
+    drafts_dir.mkdir(parents=True, exist_ok=True)
+    (drafts_dir / f"{case.id}.md").write_text(article.markdown, encoding="utf-8")
+    (drafts_dir / f"{case.id}.json").write_text(json.dumps(article.to_json(), indent=1, ensure_ascii=False))
+    return measure(article, embedder, judge, seconds, per_section), article
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
+def _mean(values: list[float]) -> str:
+    return f"{sum(values) / len(values):.1f}" if values else "—"
+
+
+def row(name: str, fig: Figures) -> str:
+    per100 = f"{100 * fig.citations / fig.words:.1f}" if fig.words else "—"
+    wrong = "not read" if fig.wrong is None else f"{fig.wrong} ({fig.words / max(fig.wrong, 1):.0f} words/wrong)" \
+        if fig.wrong else "0"
+    return (f"| {name} | {fig.words} | {_pct(fig.model_sentences, fig.sentences)} | {_pct(fig.quoted, fig.sentences)} "
+            f"| {_pct(fig.copied, fig.sentences)} "
+            f"| {fig.duplicates} | {fig.debris} | {per100} | {_pct(fig.supported, fig.claims)} | {_mean(fig.first_token)} "
+            f"| {max(fig.first_token, default=0):.1f} | {_mean(fig.section_seconds)} | {fig.article_seconds:.0f} "
+            f"| {wrong} |")
+
+
+HEADER = ("| brief | words | model-written | quoted | copied | duplicates | debris | cites/100 w | supported | first token s "
+          "(mean) | first token s (max) | s/section | article s | wrong (read by hand) |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pdf-dir", type=Path, help="folder of the real arXiv PDFs (bench/data/pdf_expected.json)")
+    parser.add_argument("--profiles", default="default,small")
+    parser.add_argument("--only", action="append", default=[], help="brief id (repeatable)")
+    parser.add_argument("--drafts-dir", type=Path, default=Path(tempfile.gettempdir()) / "peerdraft-article-bench")
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep indexes here between runs")
+    parser.add_argument("--judge", choices=("none", "built"), default="none",
+                        help="draft and re-verify with the cross-encoder judge set-up built (default: the signals)")
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    cases = [c for c in BRIEFS if not args.only or c.id in args.only]
+    if any(c.corpus == "pdfs" for c in cases) and (args.pdf_dir is None or not any(args.pdf_dir.glob("*.pdf"))):
+        parser.error("the PDF briefs need --pdf-dir with the real papers (see bench/data/pdf_expected.json)")
+    review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}
+    root = args.data_dir or Path(tempfile.mkdtemp(prefix="article-bench-"))
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
+    tables: list[str] = []
+    for profile in args.profiles.split(","):
+        base = load_settings(env={"PEERDRAFT_DATA_DIR": str(root / "notes"), "PEERDRAFT_LLM_PROFILE": profile},
+                             toml_path=root / "none.toml")
+        embedder = load_embedder(base)
+        judge = (load_judge(base.cache_dir) or load_judge(load_settings().cache_dir)) if args.judge == "built" else None
+        loaded = time.perf_counter()
+        llm = load_llm(base)
+        load_seconds = time.perf_counter() - loaded
+        indexes = {"notes": ensure_default_corpus(base, embedder=embedder)}
+        if any(c.corpus == "pdfs" for c in cases):
+            indexes["pdfs"] = pdf_index(base.with_values(data_dir=root / "pdfs"), embedder, args.pdf_dir)
+        rows, totals = [], {"notes": Figures(), "pdfs": Figures()}
+        for case in cases:
+            fig, _ = run_brief(case, llm, embedder, indexes[case.corpus], judge, base, args.drafts_dir / profile)
+            fig.wrong = review.get(profile, {}).get(case.id, {}).get("wrong")
+            totals[case.corpus].add(fig)
+            rows.append(row(f"{case.id} ({case.corpus})", fig))
+            print(rows[-1], file=sys.stderr)
+        overall = Figures()
+        for corpus, fig in totals.items():
+            if fig.sections:
+                rows.append(row(f"**all {corpus}**", fig))
+                overall.add(fig)
+        rows.append(row("**all**", overall))
+        tables.append(f"### Profile `{profile}`: {llm.model_name} ({llm.backend}, load {load_seconds:.1f} s; "
+                      f"judge: {judge_name(judge)})\n\n{HEADER}\n" + "\n".join(rows))
+        del llm
+    end = os.getloadavg()
+    text = ("## Whole articles (bench/article.py)\n\n"
+            "Material: four briefs over the bundled corpus notes (written for PeerDraft) and four over real arXiv "
+            "PDFs nobody in the team wrote (bench/data/pdf_expected.json). Strict mode on. *model-written* = body "
+            "sentences the model wrote in its own words (not marked quotes, not the stock invitation, not *copied*: "
+            "a sentence whose words are at least 60% a 12-word-or-longer verbatim span of a source); "
+            "*debris* = body sentences without a finite verb (list items, titles, fragments); *supported* = claim sentences of the final text that "
+            "the verify stage (with its judge) finds supported by their citation; *wrong* = sentences a careful "
+            "reader calls wrong, counted by hand in bench/data/article_review.json. Times include the repair "
+            f"round and verification. Load average {load[0]:.1f} at start, {end[0]:.1f} at the end, 2 cores.\n\n"
+            + "\n\n".join(tables))
+    print(text)
+    if not args.no_write:
+        write_section("article", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
