@@ -127,7 +127,9 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
         kept = []
         for span in split_sentences(paragraph):
             words = set(sentence_key(span.text).split())
-            if words and not _META.search(span.text) and not any(near_duplicate(words, other) for other in seen):
+            lead_in = strip_citations(span.text).rstrip().endswith(":")  # "The two variants are:" before a list
+            if words and not lead_in and not _META.search(span.text) \
+                    and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
                 kept.append(span.text)
         if kept:
@@ -456,6 +458,25 @@ def section_params(base: GenerationParams, words: int) -> GenerationParams:
     return replace(base, max_new_tokens=max(32, min(base.max_new_tokens, int(words * 1.6) + 16)))
 
 
+# Sections about the article as a whole draw on the papers its core sections use: searched across the whole
+# corpus, "Limitations and trade-offs" of a RAG article found GPT-3's limitations and wrote them as RAG's.
+_ARTICLE_WIDE_KINDS = ("opening", "background", "limitations", "further_research")
+
+
+def article_evidence(retriever: Retriever, brief: Brief, sections: Sequence[Section], *,
+                     k: int = 4) -> list[list[EvidenceCard]]:
+    """Evidence cards per section: core and example sections first, each preferring passages not used yet;
+    then the article-wide sections, searched within the documents the core sections found."""
+    evidence: list[list[EvidenceCard]] = [[] for _ in sections]
+    core = [i for i, s in enumerate(sections) if section_kind(s) in ("core", "example")]
+    wide = [i for i, s in enumerate(sections) if section_kind(s) in _ARTICLE_WIDE_KINDS]
+    for i in core + wide:
+        used = {c.chunk_id for cards in evidence for c in cards}
+        documents = sorted({c.passage.doc_id for j in core for c in evidence[j]}) if i in wide else None
+        evidence[i] = gather_evidence(retriever, brief, sections[i], k=k, avoid=used, doc_ids=documents or None)
+    return evidence
+
+
 def article_sentence_keys(sections: Iterable[DraftedSection | None]) -> set[str]:
     """`sentence_key`s of every sentence in these drafted sections (what a new section must not repeat)."""
     return {sentence_key(span.text) for d in sections if d is not None for span in split_sentences(d.markdown)}
@@ -471,11 +492,7 @@ def write_article(brief: Brief, retriever: Retriever, llm, embedder, *, params: 
     outline = plan_outline(brief, retriever, llm=llm, refine=refine, on_event=on_event)
     if n_sections is not None:
         outline = trim_outline(outline, n_sections)
-    evidence: list[list[EvidenceCard]] = []
-    for section in outline.sections:
-        used = {c.chunk_id for cards in evidence for c in cards}
-        evidence.append(gather_evidence(retriever, brief, section, k=k, avoid=used)
-                        if section_kind(section) != "questions" else [])
+    evidence = article_evidence(retriever, brief, outline.sections, k=k)
     add_must_cite(retriever, brief, outline.sections, evidence, kinds=("core", "example", "background"))
     budgets = section_words(outline, brief)
     citations = ArticleCitations(documents=documents or {})

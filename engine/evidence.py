@@ -148,18 +148,19 @@ _REUSE_WINDOW = 2
 
 
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,
-                    previous: Sequence[EvidenceCard] = (), avoid: Iterable[str] = ()) -> list[EvidenceCard]:
+                    previous: Sequence[EvidenceCard] = (), avoid: Iterable[str] = (),
+                    doc_ids: Sequence[str] | None = None) -> list[EvidenceCard]:
     """Cards for a section: pinned cards from `previous` first, then fresh evidence not dropped before.
 
     Passages that are not evidence (`is_evidence`) are skipped; a chunk in `avoid` (used by another section)
     gives way to an unused one ranked at most two places below k, so sections draw on different passages
-    where the corpus has them without trading relevance for novelty."""
+    where the corpus has them without trading relevance for novelty. `doc_ids` limits the search."""
     pinned = [c for c in previous if c.pinned]
     dropped = {c.chunk_id for c in previous if c.dropped}
     taken = {c.chunk_id for c in pinned} | dropped
     avoid = set(avoid) - taken
     # Within the best k + 2 hits an unused passage goes before a used one; further down relevance wins.
-    hits = retriever(section_query(brief, section), k=k + _REUSE_WINDOW + len(taken) + len(avoid))
+    hits = retriever(section_query(brief, section), k=k + _REUSE_WINDOW + len(taken) + len(avoid), doc_ids=doc_ids)
     fresh = [p for p in hits if p.chunk_id not in taken and is_evidence(p)]
     window = fresh[:k + _REUSE_WINDOW]
     fresh = [p for p in window if p.chunk_id not in avoid] + [p for p in window if p.chunk_id in avoid] \

@@ -99,10 +99,12 @@ def test_a_repair_that_supports_less_is_not_kept(embedder):
     assert not result.repaired and result.markdown.strip() == SUPPORTED.strip()
 
 
-def test_instruction_echoes_are_dropped_from_the_model_text():
+def test_instruction_echoes_and_list_lead_ins_are_dropped_from_the_model_text():
     text = clean_model_text("LoRA freezes W0 [1]. The source number after each fact follows the paragraph [1]. "
                             "As instructed, here is the section.")
     assert text == "LoRA freezes W0 [1]."
+    assert clean_model_text("The two main variants of RAG are: [1]\n\nRAG-Token mixes passages per token [1].") \
+        == "RAG-Token mixes passages per token [1]."
 
 
 def test_without_strict_mode_the_fabricated_sentence_stays_and_is_flagged(embedder):
@@ -351,3 +353,18 @@ def test_a_near_copy_of_a_sentence_already_in_the_article_is_dropped():
 
     assert clean_model_text(again, avoid=[sentence_key(earlier)]) == ""
     assert clean_model_text(again, avoid=[sentence_key("LoRA freezes W0 and trains BA [1].")]) == again
+
+
+def test_article_wide_sections_search_only_the_papers_the_core_sections_use():
+    from engine.draft import article_evidence
+
+    gpt3 = passage("gpt3-9", "gpt3", "Language Models are Few-Shot Learners", "Limitations",
+                   "Limitations: long generations repeat themselves and lose coherence over pages of text.")
+    lora_limits = passage("lora-8", "lora", LORA, "Limitations",
+                          "Limitations: LoRA adapters must be merged or batched per task, a trade-off for serving.")
+    retriever = OverlapRetriever([gpt3, lora_limits, *CORPUS])
+    sections = [Section("Limitations and trade-offs", purpose=make_purpose("limitations", "limits")),
+                Section("How LoRA works", purpose=make_purpose("core", "the method"), query="LoRA low-rank update")]
+    evidence = article_evidence(retriever, BRIEF, sections, k=2)
+    assert {c.passage.doc_id for c in evidence[1]} == {"lora"}
+    assert evidence[0] and {c.passage.doc_id for c in evidence[0]} == {"lora"}, "GPT-3's limitations stay out"
