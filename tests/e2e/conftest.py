@@ -471,6 +471,7 @@ def browser(local_app, e2e_workdir):
 def team_browser(team_app, e2e_workdir):
     """One headless Chromium for the team-mode flow."""
     b = _browser(team_app, e2e_workdir / "team-browser")
+    b.team_password = TEAM_PASSWORD  # handed over here: `from conftest import` may find another test folder's conftest
     yield b
     b.driver.quit()
 

@@ -308,8 +308,6 @@ TEAM_TOPIC = "Retrieval-augmented generation for question answering"
 
 def sign_in(browser, name: str) -> None:
     """Sign in on the team instance's login page (the only page before login)."""
-    from conftest import TEAM_PASSWORD
-
     browser.open("")
     if browser.driver.find_elements("css selector", "[data-testid=stSidebar] button"):
         for button in browser.driver.find_elements("css selector", "[data-testid=stSidebar] button"):
@@ -320,7 +318,7 @@ def sign_in(browser, name: str) -> None:
                 break
     browser.wait_for("[data-testid=stForm]", "User name", timeout=120)
     browser.fill("stTextInput", "User name", name, commit=False)
-    browser.fill("stTextInput", "Password", TEAM_PASSWORD, commit=False)
+    browser.fill("stTextInput", "Password", browser.team_password, commit=False)
     browser.click("Sign in")
     browser.wait_for("[data-testid=stSidebar]", f"Signed in as {name}", timeout=120)
 

@@ -7,7 +7,6 @@ Every test here plays one role against another user's private material and fails
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -55,9 +54,3 @@ def team(team_template, tmp_path, monkeypatch):
     st.cache_resource.clear()
     yield data, doc_id
     st.cache_resource.clear()
-
-
-def store_of(data: Path):
-    from engine.store import Store
-
-    return Store(data / "peerdraft.db")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from security_team import PASSWORD, SECRET_ARXIV, SECRET_AUTHOR, SECRET_SENTENCE, SECRET_TITLE, SECRET_VENUE
 
-from conftest import store_of
+from engine.store import Store
 from engine import corpus_access as access
 from engine.errors import NotFound
 
@@ -30,7 +30,7 @@ def world(team, embedder):
 
     data, doc_id = team
     settings = load_settings()
-    return settings, open_index(settings, embedder), store_of(data), doc_id
+    return settings, open_index(settings, embedder), Store(data / "peerdraft.db"), doc_id
 
 
 @pytest.mark.parametrize("name", OTHERS)

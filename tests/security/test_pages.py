@@ -6,7 +6,7 @@ import pytest
 from security_apptest import leaked, open_app, shown_text, sign_in, sign_out
 from security_team import SECRET_SENTENCE, SECRET_TITLE
 
-from conftest import store_of
+from engine.store import Store
 
 PAGES = ["pages/write.py", "pages/review.py", "pages/corpus.py", "pages/library.py", "pages/settings.py"]
 UNSAVED = "ANA-UNSAVED-PARAGRAPH about quokka attention that she typed but never saved."
@@ -34,7 +34,7 @@ def test_signing_out_leaves_nothing_of_ana_for_ben_in_the_same_browser(team):
     text = shown_text(at)
     assert leaked(text) == [] and UNSAVED not in text and "Quokka" not in text
     assert "outline" not in at.session_state and "cards" not in at.session_state or not at.session_state["cards"]
-    store = store_of(data)
+    store = Store(data / "peerdraft.db")
     ben, ana = store.user_by_name("ben"), store.user_by_name("ana")
     assert store.list_articles(ben) == [], "opening the Write page must not save ana's work into ben's library"
     # Signing out lost nothing of ana's: her unsaved paragraph was saved into her article first.
@@ -89,7 +89,7 @@ def test_the_review_page_cannot_probe_a_private_paper(team, name):
 
 def test_a_reviewer_of_a_shared_article_sees_neither_the_owners_private_pins_nor_their_sources(team):
     data, doc_id = team
-    store = store_of(data)
+    store = Store(data / "peerdraft.db")
     ana = store.user_by_name("ana")
     from engine.index import CorpusIndex
     from engine.records import Brief, Outline, Section
