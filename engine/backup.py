@@ -41,7 +41,7 @@ class BackupInfo:
 
 
 def backup(settings: Settings, dest: Path, on_event: OnEvent = ignore_event) -> BackupInfo:
-    """Copy the database and the live index generation into the new or empty folder `dest`."""
+    """Copy the database, the live index generation and the stored uploads into the new or empty folder `dest`."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise PeerDraftError(f"The backup folder {dest} is not empty.", "Choose a new folder name.")
@@ -59,6 +59,8 @@ def backup(settings: Settings, dest: Path, on_event: OnEvent = ignore_event) -> 
     temp.rename(dest / DB_NAME)
     on_event(Event("backup", "Copying the index", 1, 2))
     generation = _copy_index(settings.index_dir, dest / "index")
+    if settings.uploads_dir.is_dir():  # the files `peerdraft index --rebuild` re-adds uploads from
+        shutil.copytree(settings.uploads_dir, dest / "uploads")
     info = BackupInfo(time.time(), __version__, _schema_version(dest / DB_NAME), (dest / DB_NAME).stat().st_size,
                       generation)
     (dest / MANIFEST).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
@@ -67,7 +69,7 @@ def backup(settings: Settings, dest: Path, on_event: OnEvent = ignore_event) -> 
 
 
 def restore(settings: Settings, src: Path, on_event: OnEvent = ignore_event) -> BackupInfo:
-    """Replace the database and index with a backup's; the replaced ones are kept beside them.
+    """Replace the database, index and uploads with a backup's; the replaced ones are kept beside them.
 
     Stop the app first: a running app holds the old index in memory and would write it back.
     """
@@ -89,16 +91,23 @@ def restore(settings: Settings, src: Path, on_event: OnEvent = ignore_event) -> 
     _copy_database(src / DB_NAME, settings.db_path)
     on_event(Event("restore", "Restoring the index", 1, 2))
     if (src / "index").is_dir():
-        staging = settings.index_dir.with_name(settings.index_dir.name + ".restoring")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(src / "index", staging)
-        if settings.index_dir.exists():
-            previous_index = settings.index_dir.with_name(settings.index_dir.name + ".before-restore")
-            shutil.rmtree(previous_index, ignore_errors=True)
-            settings.index_dir.rename(previous_index)
-        staging.rename(settings.index_dir)
+        _swap_in(src / "index", settings.index_dir)
+    if (src / "uploads").is_dir():
+        _swap_in(src / "uploads", settings.uploads_dir)
     on_event(Event("restore", f"Restored from {src}", 2, 2))
     return info
+
+
+def _swap_in(source: Path, target: Path) -> None:
+    """Copy the folder `source` to `target`, keeping what `target` held as `<target>.before-restore`."""
+    staging = target.with_name(target.name + ".restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    if target.exists():
+        previous = target.with_name(target.name + ".before-restore")
+        shutil.rmtree(previous, ignore_errors=True)
+        target.rename(previous)
+    staging.rename(target)
 
 
 def _copy_database(source: Path, target: Path) -> None:

@@ -107,6 +107,20 @@ def test_restore_brings_back_database_and_index_and_keeps_the_replaced_ones(sett
     assert (settings.index_dir.with_name("index.before-restore") / "CURRENT").read_text() == "gen-000001"
 
 
+def test_uploads_travel_with_the_backup_so_a_restored_instance_can_rebuild_them(settings, tmp_path):
+    Store(settings.db_path).close()
+    upload = settings.uploads_dir / "ana" / "paper.md"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("# Ana's paper\n\nPrivate findings.\n")
+    backup(settings, tmp_path / "bk")
+    assert (tmp_path / "bk" / "uploads" / "ana" / "paper.md").read_text() == upload.read_text()
+    upload.write_text("overwritten by mistake")
+    restore(settings, tmp_path / "bk")
+    assert upload.read_text().startswith("# Ana's paper")
+    assert (settings.uploads_dir.with_name("uploads.before-restore") / "ana" / "paper.md").read_text() == \
+        "overwritten by mistake"
+
+
 def test_restore_refuses_a_folder_that_is_not_a_backup(settings, tmp_path):
     (tmp_path / "nope").mkdir()
     with pytest.raises(PeerDraftError, match="not a PeerDraft backup"):
