@@ -240,9 +240,11 @@ def test_step4b_review_inserts_a_suggested_definition(browser, shot):
     before = int(re.search(r"(\d+) term\(s\) to define", browser.page_text()).group(1))
     summary = browser.wait_for("[data-testid=stExpander] summary", "WordPiece", timeout=30)
     summary.click()
-    time.sleep(0.4)
+    deadline = time.monotonic() + 30  # the expander's body is drawn after the click; slow on a busy machine
+    while "Suggested definition" not in (expanded := summary.find_element("xpath", "..").text) \
+            and time.monotonic() < deadline:
+        time.sleep(0.3)
     shot("term-expanded")
-    expanded = summary.find_element("xpath", "..").text
     assert "Suggested definition" in expanded, f"no corpus definition offered:\n{expanded}"
     assert "Source: BERT" in expanded, f"the suggestion does not name its source:\n{expanded}"
     browser.click("Insert definition")
