@@ -119,7 +119,7 @@ def highlight_rows(results: str) -> list[tuple[str, str, str, str]]:
 
     article = section(results, "article")  # the first table is the default model's
     written = cell(article, "article", "**all**", "model-written")
-    rows.append(("whole articles, default model, 8 briefs: body sentences the model wrote (not quoted or copied)",
+    rows.append(("whole articles, default model: body sentences the model wrote (not quoted or copied)",
                  written, "≥ 70%", verdict(number(written) >= 70)))
     repeats = [cell(article, "article", "**all**", column) for column in ("duplicates", "debris")]
     rows.append(("whole articles, default model: duplicate sentences / debris", " / ".join(repeats), "0 / 0",
