@@ -270,7 +270,7 @@ def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation
 
 
 def finish_section(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
-                   cards: Sequence[EvidenceCard], embedder, strict: bool, words: int, *, repair: Repair | None = None,
+                   cards: Sequence[EvidenceCard], embedder, strict: bool, *, repair: Repair | None = None,
                    avoid: Iterable[str] = (), nli: EntailmentModel | None = None) -> DraftedSection:
     """Clean a finished generation, verify it, let the model repair what fails once, then apply strict mode.
 
@@ -350,7 +350,7 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
         example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict, words,
+    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict,
                           repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
 
 
@@ -369,10 +369,8 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
         example=min(citation_map) if citation_map else 1)
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    if "short" in instruction.lower():
-        words = max(30, words // 2)
     return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict,
-                          words, repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
 
 
 # --------------------------------------------------------------------------- the article
