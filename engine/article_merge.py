@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from engine.draft import renumber_citations
-from engine.export import _REFERENCE_HEADING, Reference, split_references  # noqa: PLC2701 (same package)
+from engine.export import Reference, split_references
+from engine.markup import REFERENCE_HEADING_LINE, renumber_citations
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -42,7 +42,7 @@ def _number_map(old: list[Reference], new: list[Reference]) -> dict[int, int]:
 
 
 def _renumber(text: str, numbers: dict[int, int]) -> str:
-    """The assembly's own citation renumbering, so kept text and new text number alike."""
+    """The renumbering the assembly uses (`engine.markup`), so kept text and new text number alike."""
     return renumber_citations(text, numbers) if numbers else text
 
 
@@ -78,7 +78,7 @@ def merge_edits(previous: str, assembled: str, edited: str) -> str:
         at = next((i + 1 for i, (m, _) in enumerate(merged) if m == anchor), 0)
         merged.insert(at, (key, _renumber(text, numbers)))
     body = "\n\n".join(text for _, text in merged).strip() + "\n"
-    heading = _REFERENCE_HEADING.search(assembled)
+    heading = REFERENCE_HEADING_LINE.search(assembled)
     if not assembled_refs or heading is None:
         return body
     return body.rstrip() + "\n\n" + assembled[heading.start():].strip() + "\n"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.markup import citations_in
+
 _LABEL = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.(?=\s+[A-Z]))\s*")
 _YEAR = re.compile(r"\b((?:19|20)\d{2})[a-z]?\b")
 _YEAR_ONLY = re.compile(r"^\(?((?:19|20)\d{2})[a-z]?\)?[.,]?$")
@@ -85,17 +87,9 @@ def reference_for(marker: str, entries: tuple[ReferenceEntry, ...]) -> Reference
     return next((entry for entry in entries if entry.number == number), None)
 
 
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*[-–,]\s*\d{1,3})*)\]")
-
-
 def cited_entries(text: str, entries: tuple[ReferenceEntry, ...]) -> list[ReferenceEntry]:
     """The works a passage of a paper cites by number ('[12]', '[3, 5]', '[7-9]'), in order of first citation."""
-    numbers: list[int] = []
-    for match in _CITATION.finditer(text):
-        for part in re.split(r"\s*,\s*", match.group(1)):
-            bounds = [int(n) for n in re.split(r"\s*[-–]\s*", part) if n]
-            span = range(bounds[0], bounds[-1] + 1) if len(bounds) == 2 and bounds[1] - bounds[0] < 30 else bounds
-            numbers.extend(n for n in span if n not in numbers)
+    numbers = citations_in(text)
     by_number = {entry.number: entry for entry in entries}
     return [by_number[n] for n in numbers if n in by_number]
 

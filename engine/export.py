@@ -19,14 +19,13 @@ from typing import Iterable, Mapping
 import nh3
 
 from engine import render
+from engine.markup import REFERENCE_HEADING_LINE, citations_in
 from engine.records import Document
 
 FORMATS = ("md", "html", "bibtex")
 
-_REFERENCE_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(references|bibliography|sources|works cited)\s*#*\s*$", re.I | re.M)
 _NEXT_HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S", re.M)
 _REFERENCE_LINE = re.compile(r"^\s*(?:[-*+]\s+)?(?:\[(\d{1,4})\]|(\d{1,4})[.)])\s+(.+?)\s*$")
-_CITATION = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
 _ARXIV = re.compile(r"arXiv[:\s]*(\d{4}\.\d{4,5}(?:v\d+)?)", re.I)
 _INITIALS = re.compile(r"^(?:[A-Z]\.?\s?-?)+$|^(?:[A-Z][a-z]?\.\s?-?)+$")
 _YEAR_IN_PARENS = re.compile(r"^(?P<authors>.*?)\s*\((?P<year>(?:19|20)\d{2})[a-z]?\)\.?\s*(?P<rest>.*)$")
@@ -62,7 +61,7 @@ def references_from_documents(numbered: Mapping[int, Document]) -> list[Referenc
 
 def split_references(markdown: str) -> tuple[str, list[Reference]]:
     """(body without its References section, the entries parsed from that section)."""
-    match = _REFERENCE_HEADING.search(markdown)
+    match = REFERENCE_HEADING_LINE.search(markdown)
     if match is None:
         return markdown, []
     after = markdown[match.end():]
@@ -239,7 +238,7 @@ def cited_documents(markdown: str, references: list[Reference] | None = None) ->
     """Documents of the references the body actually cites, in number order."""
     body, own = split_references(markdown)
     refs = own if references is None else references
-    cited = {int(n) for m in _CITATION.finditer(body) for n in re.findall(r"\d+", m.group(1))}
+    cited = set(citations_in(body))
     return [document_from_reference(r) for r in sorted(refs, key=lambda r: r.number) if r.number in cited]
 
 

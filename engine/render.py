@@ -29,6 +29,8 @@ from typing import Callable, Sequence
 
 import nh3
 
+from engine.markup import CITATION
+
 MAX_CHARS = 400_000  # a long article is ~60k characters; beyond this the preview shows plain text
 MAX_NESTING = 40  # lists/quotes deeper than this are shown as text (markdown-it stops nesting there)
 MAX_MATH_CHARS = 5_000  # one formula longer than this is shown as source
@@ -69,8 +71,6 @@ _ALLOWED_CLASSES = {
     "figure": {"diagram", "diagram-error"}, "section": {"footnotes"}, "li": {"footnote-item"},
     "hr": {"footnotes-sep"},
 }
-
-_CITATION = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
 
 
 def sanitize_html(fragment: str) -> str:
@@ -321,7 +321,7 @@ def _link_citations(fragment: str, known: set[int]) -> str:
         elif skip_depth > 0:
             out.append(piece)
         else:
-            out.append(_CITATION.sub(lambda m: _citation_links(m, known), piece))
+            out.append(CITATION.sub(lambda m: _citation_links(m, known), piece))
     return "".join(out)
 
 

@@ -19,8 +19,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-# Headings whose section body is a list of sources, not prose to score.
-REFERENCE_HEADINGS = frozenset({"references", "bibliography", "sources", "works cited", "citations"})
+from engine.markup import MATH_OPEN
+from engine.markup import display_math_closer, is_reference_heading, sentence_bounds
+
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,6 @@ _HTML_BLOCK_OPEN = re.compile(
     r"form|h[1-6]|header|hr|iframe|img|li|nav|ol|p|section|summary|table|tbody|td|tfoot|th|thead|tr|ul|video|audio|"
     r"svg|source|picture)(?:\s|/?>|$)",
     re.IGNORECASE)
-# Display math: $$ … $$, \[ … \], or a bare LaTeX math environment (\begin{aligned} … \end{aligned}).
-MATH_ENVIRONMENTS = ("equation", "align", "aligned", "alignat", "alignedat", "gather", "gathered", "multline",
-                     "eqnarray", "split", "cases", "matrix", "pmatrix", "bmatrix", "vmatrix", "Vmatrix", "array",
-                     "displaymath", "math")
-_MATH_OPEN = re.compile(r"^ {0,3}(\$\$|\\\[|\\begin\{(" + "|".join(MATH_ENVIRONMENTS) + r")\*?\})")
 _ATTRIBUTE_LINE = re.compile(r"^ {0,3}\{:[^}]*\}\s*$")  # kramdown: {: class="table-of-content"}, {:toc}
 _TOC_MARKER = re.compile(r"^ {0,3}(?:[-*+]\s+TOC|\[TOC\]|\[\[_?TOC_?\]\]|\{:toc\})\s*$", re.IGNORECASE)
 # A link text that cites people ("Karpukhin et al., 2020", "Baudis & Sedivy (2015)", "Yih, et al., 2011").
@@ -243,7 +239,7 @@ def prose_map(draft: str) -> ProseMap:
         nonlocal in_references
         close_block()
         sections.append(dict(heading=heading, offset=heading.offset, text_start=builder.size))
-        in_references = heading.text.strip().strip(":").lower() in REFERENCE_HEADINGS
+        in_references = is_reference_heading(heading.text)
 
     i = _front_matter_end(draft, lines, builder)
     prev_blank = True
@@ -263,7 +259,7 @@ def prose_map(draft: str) -> ProseMap:
             i = _skip_fence(draft, lines, i, fence.group(1), builder)
             prev_blank = True
             continue
-        if _MATH_OPEN.match(line):
+        if MATH_OPEN.match(line):
             close_block()
             i = _skip_display_math(draft, lines, i, builder)
             prev_blank = True
@@ -419,22 +415,11 @@ def _skip_fence(draft: str, lines, i: int, fence: str, builder: _Builder) -> int
     return n + 1
 
 
-def display_math_closer(line: str) -> str | None:
-    """What closes the display math that `line` opens ('$$', '\\]' or '\\end{env}'), or None if it opens none."""
-    match = _MATH_OPEN.match(line)
-    if match is None:
-        return None
-    opener = match.group(1)
-    if opener.startswith("\\begin"):
-        return "\\end" + opener[len("\\begin"):]
-    return "$$" if opener == "$$" else "\\]"
-
-
 def _skip_display_math(draft: str, lines, i: int, builder: _Builder) -> int:
     start, end = lines[i]
     line = draft[start:end]
     closer = display_math_closer(line) or "$$"
-    opened = _MATH_OPEN.match(line).end()
+    opened = MATH_OPEN.match(line).end()
     if closer in line[opened:]:
         builder.exclude("math", start, end)
         return i + 1
@@ -489,15 +474,6 @@ def _setext_headings(draft: str, lines) -> dict[int, tuple[int, int]]:
 
 # --- sentences ---------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]’”]*(?=\s)")
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "e.g i.e et al etc vs cf fig figs eq eqs sec secs ch approx dr mr mrs ms prof no vol pp resp "
-    "incl esp st jr sr inc ltd co".split()
-)
-_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.*$")
-
-
 @dataclass(frozen=True)
 class Sentence:
     """One sentence as a span of `ProseMap.text` (no surrounding whitespace) and its section."""
@@ -508,42 +484,9 @@ class Sentence:
 
 
 def sentences(mapped: ProseMap) -> tuple[Sentence, ...]:
-    """The sentences of the prose, block by block; a block boundary always ends a sentence."""
-    text = mapped.text
-    found: list[Sentence] = []
-    for block in mapped.blocks:
-        start = block.start
-        for match in _SENTENCE_END.finditer(text, block.start, block.end):
-            end = match.end()
-            if not _ends_sentence(text, start, match.start(), end, block.end):
-                continue
-            _add_sentence(found, text, start, end, block.section)
-            start = end
-        _add_sentence(found, text, start, block.end, block.section)
-    return tuple(found)
-
-
-def _ends_sentence(text: str, start: int, stop: int, end: int, block_end: int) -> bool:
-    if text[stop] == ".":
-        word = _LAST_WORD.search(text, start, stop + 1)
-        if word:
-            token = word.group(1).lower().rstrip(".")
-            if token in _ABBREVIATIONS or (len(token) == 1 and word.group(1)[0].isupper()):
-                return False
-    nxt = end
-    while nxt < block_end and text[nxt].isspace():
-        nxt += 1
-    # "... in Sec. 3 we" or "e.g. the": a lowercase next word continues the sentence.
-    return nxt >= block_end or not text[nxt].islower()
-
-
-def _add_sentence(found: list[Sentence], text: str, start: int, end: int, section: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        found.append(Sentence(start, end, section))
+    """The sentences of the prose, block by block (`engine.markup.sentence_bounds`); a block boundary ends one."""
+    return tuple(Sentence(start, end, block.section) for block in mapped.blocks
+                 for start, end in sentence_bounds(mapped.text, block.start, block.end))
 
 
 # --- people cited ------------------------------------------------------------------------

@@ -14,10 +14,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
+from engine.markup import CITATION
+
 SHINGLE = 8
 MIN_WORDS = 12
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
-_CITATION = re.compile(r"\[\d[\d,;\s\-\u2013]*\]")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class CopyingMeasure:
 
 def _tokens(text: str, skip_citations: bool) -> list[tuple[str, int, int]]:
     """(lower-cased word, start, end) for each word of `text`."""
-    holes = [(m.start(), m.end()) for m in _CITATION.finditer(text)] if skip_citations else []
+    holes = [(m.start(), m.end()) for m in CITATION.finditer(text)] if skip_citations else []
     out = []
     hole = 0
     for m in _TOKEN.finditer(text):

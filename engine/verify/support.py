@@ -24,7 +24,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from engine.records import Passage
-from engine.verify.sentences import _split_block, strip_citations
+from engine.markup import sentences_of_text, strip_citations
 from engine.verify import signals as sig
 
 # Logistic weights over the signals, and over the signals plus a judge's verdict, with their thresholds:
@@ -181,7 +181,7 @@ def evidence_units(passages: Sequence[Passage]) -> list[EvidenceSpan]:
     """Sentences of each passage and windows of adjacent sentences (similarity not yet set)."""
     units: list[EvidenceSpan] = []
     for index, passage in enumerate(passages):
-        sentences = _split_block(passage.text, 0, len(passage.text)) or []
+        sentences = sentences_of_text(passage.text)
         for i, first in enumerate(sentences):
             units.append(EvidenceSpan(index, first.offset, first.length, first.text, 0.0))
             if i + _WINDOW - 1 < len(sentences):

@@ -1,0 +1,116 @@
+"""One home for Markdown structure: every stage splits sentences, reads citations and finds the reference list alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import markup
+from engine.article_merge import merge_edits
+from engine.check.prose import prose_map, sentences
+from engine.export import cited_documents, split_references, to_markdown
+from engine.verify import split_sentences
+
+TAB_DRAFT = "# Results\n\nSee Tab. 2 for numbers. The gain holds on all sets.\n"
+
+
+def _check_sentences(draft: str) -> list[str]:
+    pm = prose_map(draft)
+    return [pm.text[s.start:s.end] for s in sentences(pm)]
+
+
+# --- the named bugs (each failed before the module existed) --------------------------------------------------
+
+def test_an_abbreviation_before_a_number_does_not_end_a_sentence_for_the_checks():
+    assert _check_sentences(TAB_DRAFT) == ["See Tab. 2 for numbers.", "The gain holds on all sets."]
+
+
+def test_checks_and_verify_split_the_same_draft_into_the_same_sentences():
+    draft = ("# Method\n\nWe compare BM25, DPR, etc. Then we rank. Results are in Fig. 3 and Sec. 4. "
+             "J. Smith et al. report the same. See Tab. 2 for numbers.\n")
+    assert _check_sentences(draft) == [span.text for span in split_sentences(draft)]
+
+
+def test_a_kept_edit_with_a_citation_range_keeps_every_source_when_renumbered():
+    previous = ("# T\n\n## A\n\n<!-- To draft -->\n\n## B\n\nThree papers agree [1-3].\n\n## References\n\n"
+                "[1] Alpha (2020). One.\n[2] Beta (2021). Two.\n[3] Gamma (2022). Three.\n")
+    assembled = ("# T\n\n## A\n\nA new claim [1].\n\n## B\n\nThree papers agree [2-4].\n\n## References\n\n"
+                 "[1] Delta (2019). Zero.\n[2] Alpha (2020). One.\n[3] Beta (2021). Two.\n[4] Gamma (2022). Three.\n")
+    edited = previous.replace("Three papers agree [1-3].", "Three papers agree, in my words [1-3].")
+    merged = merge_edits(previous, assembled, edited)
+    assert "Three papers agree, in my words [2-4]." in merged
+
+
+def test_export_finds_a_citations_heading_as_checks_and_verify_do():
+    draft = "# T\n\nA claim [1].\n\n## Citations\n\n[1] Alpha (2020). One.\n"
+    body, references = split_references(draft)
+    assert [(r.number, r.text) for r in references] == [(1, "Alpha (2020). One.")]
+    assert "Citations" not in body
+    assert to_markdown(draft).count("[1] Alpha") == 1
+    assert [s.text for s in split_sentences(draft)] == ["A claim [1]."]
+
+
+def test_bibtex_export_keeps_the_middle_source_of_a_range():
+    draft = "# T\n\nThree agree [1-3].\n\n## References\n\n[1] A (2020). One.\n[2] B (2021). Two.\n[3] C (2022). Three.\n"
+    assert [d.title for d in cited_documents(draft)] == ["One", "Two", "Three"]
+
+
+# --- the module itself --------------------------------------------------------------------------------------
+
+def test_renumbering_a_range_whose_new_numbers_stay_consecutive_keeps_a_range():
+    assert markup.renumber_citations("A claim [2-4].", {2: 1, 3: 2, 4: 3}) == "A claim [1-3]."
+    assert markup.renumber_citations("A claim [2\u20134].", {2: 1, 3: 2, 4: 3}) == "A claim [1-3]."
+
+
+def test_renumbering_a_range_that_scatters_lists_every_source():
+    assert markup.renumber_citations("A claim [2-4].", {2: 7, 3: 1, 4: 5}) == "A claim [7, 1, 5]."
+    assert markup.citations_in(markup.renumber_citations("A claim [2-4].", {3: 9})) == [2, 9, 4]
+
+
+def test_renumbering_keeps_lists_as_lists_and_unmapped_numbers_as_they_are():
+    assert markup.renumber_citations("X [1, 3] and Y [2; 5] and Z [4].", {1: 2, 3: 1}) == \
+        "X [2, 1] and Y [2, 5] and Z [4]."
+
+
+@pytest.mark.parametrize("marker, numbers", [("[1]", [1]), ("[1, 3]", [1, 3]), ("[2-4]", [2, 3, 4]),
+                                             ("[2\u20134]", [2, 3, 4]), ("[1; 5-6, 1]", [1, 5, 6]),
+                                             ("[1-9999]", [1, 9999])])
+def test_citation_forms_parse_to_the_sources_they_name(marker, numbers):
+    assert markup.citations_in(f"A claim {marker}.") == numbers
+
+
+def test_format_citation_writes_runs_of_three_as_ranges():
+    assert markup.format_citation([1, 2, 3, 7]) == "[1-3, 7]"
+    assert markup.format_citation([4, 5]) == "[4, 5]"
+    assert markup.format_citation([]) == ""
+    assert markup.citations_in(markup.format_citation([3, 4, 5, 9, 1])) == [3, 4, 5, 9, 1]
+
+
+def test_appearance_order_counts_every_source_of_a_range():
+    assert markup.appearance_order("B [5]. A [2-4]. C [3].") == {5: 1, 2: 2, 3: 3, 4: 4}
+
+
+@pytest.mark.parametrize("heading", ["## References", "## Citations", "### Bibliography", "## Works cited",
+                                     "## Sources", "## **References**", "## References:"])
+def test_every_reference_heading_form_is_recognised_by_line_and_by_text(heading):
+    assert markup.REFERENCE_HEADING_LINE.search(f"# T\n\nText.\n\n{heading}\n\n[1] A.\n")
+    assert markup.is_reference_heading(heading.lstrip("# "))
+
+
+def test_a_heading_that_only_mentions_references_is_not_a_reference_list():
+    assert not markup.REFERENCE_HEADING_LINE.search("## References in practice\n")
+    assert not markup.is_reference_heading("Sources of error")
+
+
+def test_sentence_offsets_point_back_into_the_markdown():
+    draft = "# T\n\n- First item, e.g. a list. Second sentence [2].\n\nText after `code`.\n"
+    for span in split_sentences(draft):
+        assert draft[span.offset:span.offset + span.length] == span.text
+    assert [s.text for s in split_sentences(draft)] == ["First item, e.g. a list.", "Second sentence [2].",
+                                                        "Text after `code`."]
+
+
+def test_plain_text_sentences_keep_offsets_into_the_passage():
+    text = "Dense retrieval helps. It uses A. Vaswani's encoder! Does it scale?"
+    spans = markup.sentences_of_text(text)
+    assert [s.text for s in spans] == ["Dense retrieval helps.", "It uses A. Vaswani's encoder!", "Does it scale?"]
+    assert all(text[s.offset:s.offset + s.length] == s.text for s in spans)
