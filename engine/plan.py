@@ -20,6 +20,7 @@ from typing import Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
+from engine.markup import sentences_of_text
 from engine.evidence import Retriever
 from engine.records import Brief, Outline, Passage, Section
 from engine.settings import Settings
@@ -91,7 +92,7 @@ def background_terms(passages: Sequence[Passage], assumed: Sequence[str], limit:
     glossary = [p for p in passages if p.section.strip().lower() in _GLOSSARY_SECTIONS]
     for passage in [*glossary, *(p for p in passages if p not in glossary)]:
         in_glossary = passage in glossary
-        for sentence in re.split(r"(?<=[.!?])\s+", passage.text):
+        for sentence in (span.text for span in sentences_of_text(passage.text)):
             match = _DEFINITION.match(sentence.strip())
             if not match or len(match.group("term").split()) > 5 or match.group("term").split()[0].lower() in _NOT_TERMS:
                 continue
