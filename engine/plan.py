@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
 from engine.markup import sentences_of_text
-from engine.evidence import Retriever
-from engine.records import Brief, Outline, Passage, Section
+from engine.records import KIND_LABELS, SECTION_KINDS, Brief, Outline, Passage, Section
 from engine.settings import Settings
 
-SECTION_KINDS = ("opening", "background", "core", "example", "limitations", "further_research", "questions")
-KIND_LABELS = {"opening": "Opening", "background": "Background", "core": "Core", "example": "Example",
-               "limitations": "Limitations", "further_research": "Further research", "questions": "Questions"}
-_LABEL_KINDS = {label.lower(): kind for kind, label in KIND_LABELS.items()}
+if TYPE_CHECKING:  # a type only: plan needs no retrieval code at run time
+    from engine.retrieve import Retriever
+
+__all__ = ["KIND_LABELS", "SECTION_KINDS"]  # re-exported: callers read the kinds from the plan stage
 # Share of the target length per kind (normalised over the outline's sections).
 KIND_WEIGHTS = {"opening": 0.6, "background": 0.8, "core": 1.5, "example": 1.0, "limitations": 0.7,
                 "further_research": 0.5, "questions": 0.25}
@@ -50,14 +49,15 @@ _PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
 
 # --------------------------------------------------------------------------- sections and kinds
 def make_purpose(kind: str, text: str) -> str:
-    """A purpose line 'Label — text' whose label names the section kind."""
+    """A purpose line in the old 'Label — text' form; `Section` reads its kind from it when given no `kind`.
+
+    Kept for callers that build sections this way; new code passes `kind=` and a plain purpose."""
     return f"{KIND_LABELS[kind]} — {text}"
 
 
 def section_kind(section: Section) -> str:
-    """The kind named at the start of the section's purpose ('core' when it names none)."""
-    label = section.purpose.split("—", 1)[0].strip().lower() if "—" in section.purpose else ""
-    return _LABEL_KINDS.get(label, "core")
+    """The section's kind (its `kind` field; the purpose text no longer decides it)."""
+    return section.kind
 
 
 def short_name(title: str) -> str:
@@ -137,8 +137,8 @@ def _core_from_passages(passages: Sequence[Passage], n_core: int) -> list[Sectio
         name = short_name(passage.title)
         patterns = _ASPECT_HEADINGS if len(name.split()) <= 3 else _LONG_ASPECT_HEADINGS
         heading = patterns.get(aspect, "{name}: " + (passage.section or "overview")).format(name=name)
-        sections.append(Section(heading=heading, purpose=make_purpose("core", f"explain {heading[0].lower()}"
-                                                                      f"{heading[1:]} from {passage.title}"),
+        sections.append(Section(heading=heading, kind="core", purpose=f"explain {heading[0].lower()}"
+                                                                    f"{heading[1:]} from {passage.title}",
                                 query=f"{name} {passage.section}".strip()))
     return sections
 
@@ -164,12 +164,12 @@ def plan_outline(brief: Brief, retriever: Retriever, *, llm=None, refine: bool =
         for point in brief.key_points:
             hits = retriever(f"{brief.topic}. {point}", k=2)
             sources = ", ".join(dict.fromkeys(f"{short_name(p.title)} ({p.section})" for p in hits))
-            core.append(Section(heading=_capitalised(point), purpose=make_purpose("core", f"cover: {point}"),
+            core.append(Section(heading=_capitalised(point), kind="core", purpose=f"cover: {point}",
                                 query=point, notes=f"Likely sources: {sources}" if sources else ""))
     else:
         core = _core_from_passages(overview, n_core)
     if not core:
-        core = [Section(heading=_capitalised(brief.topic), purpose=make_purpose("core", "the main idea"),
+        core = [Section(heading=_capitalised(brief.topic), kind="core", purpose="the main idea",
                         query=brief.topic)]
     on_event(Event("plan", "Choosing background terms", 1, 3))
     definitions = retriever(f"{brief.topic} key terms definitions", k=6)
@@ -183,22 +183,22 @@ def plan_outline(brief: Brief, retriever: Retriever, *, llm=None, refine: bool =
                                             mermaid_sketch(brief.topic, core_names)]))
     skipped = f" (skipping what the audience knows: {', '.join(brief.assumed_terms)})" if brief.assumed_terms else ""
     sections = [Section(heading="What you will learn",
-                        purpose=make_purpose("opening", "state what the reader will learn: " + "; ".join(core_names)),
+                        kind="opening", purpose="state what the reader will learn: " + "; ".join(core_names),
                         query=brief.goal or brief.topic)]
     if terms:
-        sections.append(Section(heading="Background", purpose=make_purpose("background",
-                                f"define {', '.join(terms)}{skipped}"), query="; ".join(terms),
+        sections.append(Section(heading="Background", kind="background",
+                                purpose=f"define {', '.join(terms)}{skipped}", query="; ".join(terms),
                                 notes=f"Define at first use: {', '.join(terms)}"))
     sections += core
     sections += [
-        Section(heading="A worked example", purpose=make_purpose("example", "show the ideas on one concrete case "
-                "with real numbers"), query=f"{core_names[0]} example results numbers"),
-        Section(heading="Limitations and trade-offs", purpose=make_purpose("limitations", "what does not work "
-                "or costs more"), query=f"{brief.topic} limitations"),
-        Section(heading="Further research", purpose=make_purpose("further_research", "open questions and "
-                "where to read next"), query=f"{brief.topic} further reading open problems"),
-        Section(heading="Questions?", purpose=make_purpose("questions", "invite the reader's questions and "
-                "comments"), query=""),
+        Section(heading="A worked example", kind="example", purpose="show the ideas on one concrete case "
+                "with real numbers", query=f"{core_names[0]} example results numbers"),
+        Section(heading="Limitations and trade-offs", kind="limitations", purpose="what does not work "
+                "or costs more", query=f"{brief.topic} limitations"),
+        Section(heading="Further research", kind="further_research", purpose="open questions and "
+                "where to read next", query=f"{brief.topic} further reading open problems"),
+        Section(heading="Questions?", kind="questions", purpose="invite the reader's questions and "
+                "comments", query=""),
     ]
     on_event(Event("plan", "Outline ready", 3, 3))
     return Outline(title=_capitalised(brief.topic), sections=sections)
@@ -248,11 +248,10 @@ def _copy(outline: Outline) -> Outline:
 
 
 def add_section(outline: Outline, heading: str, *, at: int | None = None, purpose: str = "",
-                query: str = "") -> Outline:
-    """The outline with a new section inserted at `at` (appended when None)."""
+                query: str = "", kind: str = "core") -> Outline:
+    """The outline with a new section (a fresh id) inserted at `at` (appended when None)."""
     new = _copy(outline)
-    section = Section(heading=_capitalised(heading), purpose=purpose or make_purpose("core", heading),
-                      query=query or heading)
+    section = Section(heading=_capitalised(heading), kind=kind, purpose=purpose or heading, query=query or heading)
     new.sections.insert(len(new.sections) if at is None else at, section)
     return new
 
@@ -283,19 +282,31 @@ def move_section(outline: Outline, index: int, to: int) -> Outline:
 
 
 def outline_rows(outline: Outline) -> list[dict[str, str]]:
-    """Rows (heading, purpose, query) for an editable table."""
-    return [{"heading": s.heading, "purpose": s.purpose, "query": s.query} for s in outline.sections]
+    """Rows (id, heading, kind label, purpose, query) for an editable table."""
+    return [{"id": s.id, "heading": s.heading, "kind": KIND_LABELS[s.kind], "purpose": s.purpose, "query": s.query}
+            for s in outline.sections]
+
+
+def _row_kind(value) -> str:
+    """A kind from a table cell holding its label ('Further research') or its name ('further_research')."""
+    text = str(value or "").strip()
+    labels = {label.lower(): kind for kind, label in KIND_LABELS.items()}
+    return labels.get(text.lower()) or (text if text in SECTION_KINDS else "core")
 
 
 def outline_from_rows(outline: Outline, rows: Sequence[dict]) -> Outline:
-    """The outline after table edits: rows matched by position keep their notes; blank headings are dropped."""
+    """The outline after table edits: a row keeps its section's id and notes (rows without an id are new
+    sections); blank headings are dropped."""
+    by_id = {s.id: s for s in outline.sections}
     sections = []
-    for i, row in enumerate(rows):
+    for row in rows:
         heading = str(row.get("heading") or "").strip()
         if not heading:
             continue
-        old = outline.sections[i] if i < len(outline.sections) else None
-        sections.append(Section(heading=heading, purpose=str(row.get("purpose") or make_purpose("core", heading)),
+        old = by_id.get(str(row.get("id") or ""))
+        sections.append(Section(heading=heading, kind=_row_kind(row.get("kind")) if row.get("kind") else
+                                (old.kind if old else "core"), purpose=str(row.get("purpose") or heading),
                                 query=str(row.get("query") or heading), notes=old.notes if old else "",
-                                text=old.text if old and old.heading == heading else ""))
+                                text=old.text if old and old.heading == heading else "", level=old.level if old else 2,
+                                **({"id": old.id} if old else {})))
     return Outline(outline.title, sections)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+
+from engine.errors import PeerDraftError
 
 
 SHARED = ""  # Document.owner of the shared team corpus
@@ -90,16 +93,47 @@ class Brief:
     must_cite: tuple[str, ...] = ()  # doc_ids
 
 
+SECTION_KINDS = ("opening", "background", "core", "example", "limitations", "further_research", "questions")
+KIND_LABELS = {"opening": "Opening", "background": "Background", "core": "Core", "example": "Example",
+               "limitations": "Limitations", "further_research": "Further research", "questions": "Questions"}
+_LABEL_KINDS = {label.lower(): kind for kind, label in KIND_LABELS.items()}
+
+
+def new_section_id() -> str:
+    """A short random id for a section, kept through renames, moves and saves."""
+    return uuid.uuid4().hex[:10]
+
+
+def kind_from_purpose(purpose: str) -> tuple[str, str]:
+    """(kind, rest) of a purpose written as 'Label — text' by outlines older than `Section.kind`; ('', purpose)
+    when it names no kind."""
+    label, dash, rest = purpose.partition("—")
+    kind = _LABEL_KINDS.get(label.strip().lower(), "") if dash else ""
+    return (kind, rest.strip()) if kind else ("", purpose)
+
+
 @dataclass
 class Section:
-    """One outline entry; `text` is filled by the draft stage."""
+    """One outline entry with a stable `id` and a `kind` (one of SECTION_KINDS); `text` is filled by drafting."""
 
     heading: str
     level: int = 2
-    purpose: str = ""  # what this section does for the reader (opening, background, ...)
+    purpose: str = ""  # what this section does for the reader
     notes: str = ""  # planning notes, e.g. a Mermaid diagram suggestion
     query: str = ""  # retrieval query for its evidence
     text: str = ""
+    kind: str = ""  # "" only while constructing: resolved in __post_init__
+    id: str = field(default_factory=new_section_id)  # evidence pins and drafted text key on it
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            # Outlines stored before `kind` existed named it in the purpose ("Questions — invite …"): read it
+            # once here, and from then on the purpose is free text the writer may reword.
+            kind, rest = kind_from_purpose(self.purpose)
+            self.kind, self.purpose = (kind, rest) if kind else ("core", self.purpose)
+        elif self.kind not in SECTION_KINDS:
+            raise PeerDraftError(f"A section's kind must be one of {', '.join(SECTION_KINDS)}, but is {self.kind!r}.",
+                                 "Pick one of those kinds for the section.")
 
 
 @dataclass

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
 from engine.errors import ConfigError
 from engine.index import CorpusIndex
-from engine.records import Passage
+from engine.records import Chunk, Document, Passage
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("rrf", "convex")
@@ -25,6 +25,12 @@ CONVEX_ALPHA = 0.3  # share of the (min-max scaled) dense score in convex fusion
 MIN_CANDIDATES = 50
 MMR_LAMBDA = 0.7
 _WORD = re.compile(r"\w+")
+
+
+class Retriever(Protocol):
+    """Anything that returns the k passages best matching a query, optionally within some documents."""
+
+    def __call__(self, query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]: ...
 
 
 def _rrf(rankings: Iterable[tuple[float, list[tuple[int, float]]]], rrf_k: int) -> list[tuple[int, float]]:
@@ -112,15 +118,27 @@ def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str =
                                index.search_bm25(query, depth, allowed), fusion=fusion, rrf_k=rrf_k,
                                dense_weight=dense_weight, alpha=alpha)
     ranked = _mmr(index, query_vector, ranked, k, mmr_lambda) if mmr else ranked[:k]
-    passages = []
-    for vid, score in ranked:
-        chunk = index.chunks[vid]
-        document = index.documents[chunk.doc_id].document
-        passages.append(Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=score,
-                                title=document.title, authors=document.authors, year=document.year,
-                                page=chunk.page, section=chunk.section, start=chunk.start, end=chunk.end,
-                                kind=chunk.kind, label=chunk.label))
-    return passages
+    return [passage_from_chunk(index.chunks[vid], index.documents[index.chunks[vid].doc_id].document, score)
+            for vid, score in ranked]
+
+
+def passage_from_chunk(chunk: Chunk, document: Document, score: float = 0.0) -> Passage:
+    """The Passage of an indexed chunk: its text and provenance with the document's citation metadata."""
+    return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=score, title=document.title,
+                   authors=document.authors, year=document.year, page=chunk.page, section=chunk.section,
+                   start=chunk.start, end=chunk.end, kind=chunk.kind, label=chunk.label)
+
+
+def passages_by_chunk_id(index: CorpusIndex, chunk_ids: Iterable[str], *, user=None) -> dict[str, Passage]:
+    """The passages of those chunk ids still indexed (and, given a `user`, readable by them), by chunk id."""
+    wanted = set(chunk_ids)
+    found: dict[str, Passage] = {}
+    for chunk in index.chunks.values():  # one pass for all of them
+        if chunk.chunk_id in wanted and chunk.doc_id in index.documents:
+            document = index.documents[chunk.doc_id].document
+            if user is None or document.readable_by(user.name):
+                found[chunk.chunk_id] = passage_from_chunk(chunk, document)
+    return found
 
 
 def highlight_terms(text: str, query: str) -> list[tuple[int, int]]:

@@ -36,9 +36,9 @@ VERSION_REASONS = ("autosave", "generation", "manual", "restore", "duplicate")
 RECOVERABLE_DAYS = 30
 _DAY = 86400.0
 
-# Each step runs once, in order, inside one transaction that also bumps PRAGMA user_version.
-# Never edit a released step: append a new one.
-MIGRATIONS: tuple[str, ...] = (
+# Each step runs once, in order, inside one transaction that also bumps PRAGMA user_version: SQL text, or
+# a function of the connection for a step that rewrites stored JSON. Never edit a released step: append one.
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
@@ -139,6 +139,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE evidence_pins ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: sections get ids and kinds; pins key on the section id instead of its heading.
+    """
+    ALTER TABLE evidence_pins RENAME COLUMN section TO section_id;
+    """,
+    lambda db: _give_sections_ids(db),
 )
 
 
@@ -192,10 +197,10 @@ class Version:
 
 @dataclass(frozen=True)
 class EvidencePin:
-    """A passage the writer pinned as evidence for a section ('' = whole article)."""
+    """A passage the writer pinned as evidence for a section (its `Section.id`; '' = whole article)."""
 
     article_id: int
-    section: str
+    section_id: str
     chunk_id: str
     doc_id: str
     note: str = ""
@@ -291,9 +296,28 @@ def outline_to_json(outline: Outline) -> str:
 
 
 def outline_from_json(text: str) -> Outline:
-    """JSON text → Outline."""
+    """JSON text → Outline (an outline stored before sections had kinds gets them from its purposes)."""
     data = json.loads(text)
     return Outline(title=data["title"], sections=[Section(**s) for s in data.get("sections", [])])
+
+
+def _give_sections_ids(db: sqlite3.Connection) -> None:
+    """Migration 3: every stored outline's sections get ids (the same id for the same heading in an article's
+    outline and its versions' outlines) and kinds; pins move from the section heading to its id."""
+    ids: dict[int, dict[str, str]] = {}  # article id → heading → section id
+    for article_id, text in db.execute("SELECT article_id, outline_json FROM outlines").fetchall():
+        outline = outline_from_json(text)
+        ids[article_id] = {s.heading: s.id for s in reversed(outline.sections)}  # a repeated heading: its first
+        db.execute("UPDATE outlines SET outline_json = ? WHERE article_id = ?", (outline_to_json(outline), article_id))
+        for heading, section_id in ids[article_id].items():
+            db.execute("UPDATE evidence_pins SET section_id = ? WHERE article_id = ? AND section_id = ?",
+                       (section_id, article_id, heading))
+    for version_id, article_id, text in db.execute(
+            "SELECT id, article_id, outline_json FROM versions WHERE outline_json IS NOT NULL").fetchall():
+        outline = outline_from_json(text)
+        for section in outline.sections:
+            section.id = ids.get(article_id, {}).get(section.heading, section.id)
+        db.execute("UPDATE versions SET outline_json = ? WHERE id = ?", (outline_to_json(outline), version_id))
 
 
 class Store:
@@ -373,8 +397,11 @@ class Store:
                 # failed step leaves the schema untouched.
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in _split_sql(MIGRATIONS[number]):
+                    step = MIGRATIONS[number]
+                    for statement in ([] if callable(step) else _split_sql(step)):
                         self._conn.execute(statement)
+                    if callable(step):
+                        step(self._conn)
                     self._conn.execute(f"PRAGMA user_version = {number + 1}")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
@@ -649,20 +676,13 @@ class Store:
         return _brief_from_json(rows[0][0]) if rows else None
 
     def save_outline(self, user: User, article_id: int, outline: Outline) -> None:
-        """Store the article's outline; pins follow a section renamed in place (same position, new heading)."""
+        """Store the article's outline (pins key on section ids, so they follow renames and moves)."""
         self._article_row(user, article_id, write=True)
         with self._tx() as db:
             self._write_outline(db, article_id, outline, self._clock())
 
     @staticmethod
     def _write_outline(db, article_id: int, outline: Outline, now: float) -> None:
-        row = db.execute("SELECT outline_json FROM outlines WHERE article_id = ?", (article_id,)).fetchone()
-        old = outline_from_json(row[0]) if row else None
-        if old is not None and len(old.sections) == len(outline.sections):
-            for before, after in zip(old.sections, outline.sections):
-                if before.heading != after.heading:
-                    db.execute("UPDATE OR REPLACE evidence_pins SET section = ? WHERE article_id = ? AND section = ?",
-                               (after.heading, article_id, before.heading))
         db.execute("INSERT INTO outlines (article_id, outline_json, updated_at) VALUES (?, ?, ?) "
                    "ON CONFLICT (article_id) DO UPDATE SET outline_json = excluded.outline_json, "
                    "updated_at = excluded.updated_at", (article_id, outline_to_json(outline), now))
@@ -674,25 +694,25 @@ class Store:
         return outline_from_json(rows[0][0]) if rows else None
 
     def pin_evidence(self, user: User, article_id: int, chunk_id: str, doc_id: str,
-                     section: str = "", note: str = "", *, dropped: bool = False) -> None:
-        """Pin a passage to a section, or with `dropped=True` remember that the writer dropped it."""
+                     section_id: str = "", note: str = "", *, dropped: bool = False) -> None:
+        """Pin a passage to a section (by id), or with `dropped=True` remember that the writer dropped it."""
         self._article_row(user, article_id, write=True)
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO evidence_pins "
-                       "(article_id, section, chunk_id, doc_id, note, created_at, dropped) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (article_id, section, chunk_id, doc_id, note, self._clock(), int(dropped)))
+                       "(article_id, section_id, chunk_id, doc_id, note, created_at, dropped) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (article_id, section_id, chunk_id, doc_id, note, self._clock(), int(dropped)))
 
-    def unpin_evidence(self, user: User, article_id: int, chunk_id: str, section: str = "") -> None:
+    def unpin_evidence(self, user: User, article_id: int, chunk_id: str, section_id: str = "") -> None:
         self._article_row(user, article_id, write=True)
         with self._tx() as db:
-            db.execute("DELETE FROM evidence_pins WHERE article_id = ? AND section = ? AND chunk_id = ?",
-                       (article_id, section, chunk_id))
+            db.execute("DELETE FROM evidence_pins WHERE article_id = ? AND section_id = ? AND chunk_id = ?",
+                       (article_id, section_id, chunk_id))
 
     def list_pins(self, user: User, article_id: int) -> list[EvidencePin]:
         self._article_row(user, article_id, write=False)
-        rows = self._query("SELECT * FROM evidence_pins WHERE article_id = ? ORDER BY section, created_at",
+        rows = self._query("SELECT * FROM evidence_pins WHERE article_id = ? ORDER BY section_id, created_at",
                            (article_id,))
-        return [EvidencePin(r["article_id"], r["section"], r["chunk_id"], r["doc_id"], r["note"], bool(r["dropped"]))
+        return [EvidencePin(r["article_id"], r["section_id"], r["chunk_id"], r["doc_id"], r["note"], bool(r["dropped"]))
                 for r in rows]
 
     # ----------------------------------------------------------------- versions

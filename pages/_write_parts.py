@@ -7,12 +7,11 @@ from functools import partial
 
 import streamlit as st
 
-from engine import autosave, export, plan, publish
+from engine import autosave, export, pins, plan, publish
 from engine import draft as drafting
 from engine import evidence as ev
-from engine.corpus_access import can_read
 from engine.errors import NotFound, PeerDraftError
-from engine.records import Brief, Outline, Passage
+from engine.records import Brief, Outline
 
 AUTOSAVE_TICK_S = 2.0  # how often the page looks for a pause in editing while nobody clicks anything
 
@@ -32,12 +31,7 @@ def ensure_article(store, user, outline: Outline, brief: Brief) -> int:
     if state.get("article_id") is None:
         article_id = store.create_article(user, outline.title, brief).id
         store.save_outline(user, article_id, outline)
-        for i, cards in state.get("cards", {}).items():
-            heading = outline.sections[i].heading if i < len(outline.sections) else ""
-            for card in cards:
-                if card.pinned or card.dropped:
-                    store.pin_evidence(user, article_id, card.chunk_id, card.passage.doc_id, section=heading,
-                                       dropped=card.dropped)
+        pins.save_pins(store, user, article_id, state.get("cards", {}))
         state.article_id = state.loaded_article = article_id
     return state.article_id
 
@@ -150,7 +144,7 @@ def open_article(store, user, index, retriever, documents) -> None:
     flush_pending(state.get("article_text"))
     article_id = state.article_id
     latest = store.latest_version(user, article_id)
-    state.stored_pins = stored_pins(store, user, article_id, index)
+    state.stored_pins = pins.stored_cards(store, user, article_id, index)
     state.cards, state.drafted, state.outline_edited, state.section_index = {}, {}, None, 0
     state.pop("section_choice", None)  # an opened article starts at its first section
     state.loaded_article, state.citations = article_id, drafting.ArticleCitations(documents=documents)
@@ -173,58 +167,28 @@ def save_now(store, user, outline: Outline, brief: Brief, text: str):
 
 
 # ---- evidence pins -----------------------------------------------------------------------------------
-def passage_for_chunk(index, chunk_id: str, user) -> Passage | None:
-    """The indexed passage of a chunk id, or None once its document has left the corpus or when `user` may
-    not read it (a reviewer opening a shared article does not see pins from the owner's private uploads)."""
-    chunk = next((c for c in index.chunks.values() if c.chunk_id == chunk_id), None)
-    if chunk is None or chunk.doc_id not in index.documents:
-        return None
-    doc = index.documents[chunk.doc_id].document
-    if not can_read(user, doc):
-        return None
-    return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=0.0, title=doc.title,
-                   authors=doc.authors, year=doc.year, page=chunk.page, section=chunk.section,
-                   start=chunk.start, end=chunk.end)
-
-
-def stored_pins(store, user, article_id: int, index) -> dict[str, list[ev.EvidenceCard]]:
-    """Pinned and dropped cards of a stored article by section heading (passages no longer indexed are left out)."""
-    pins: dict[str, list[ev.EvidenceCard]] = {}
-    for pin in store.list_pins(user, article_id):
-        passage = passage_for_chunk(index, pin.chunk_id, user)
-        if passage is not None:
-            card = ev.make_cards([passage])[0]
-            pins.setdefault(pin.section, []).append(
-                ev.EvidenceCard(card.passage, card.findings, pinned=not pin.dropped, dropped=pin.dropped))
-    return pins
-
-
 def set_pin(store, user, outline: Outline, brief: Brief, i: int, card: ev.EvidenceCard, *, pinned: bool | None = None,
             dropped: bool | None = None) -> None:
     """Pin/unpin or drop/restore a card of section i; pins and drops are kept in the store with the article."""
-    state = st.session_state
+    state, section_id = st.session_state, outline.sections[i].id
     if pinned is not None:
-        state.cards[i] = ev.pin(state.cards[i], card.chunk_id, pinned)
+        state.cards[section_id] = ev.pin(state.cards[section_id], card.chunk_id, pinned)
     if dropped is not None:
-        state.cards[i] = ev.drop(state.cards[i], card.chunk_id, dropped)
+        state.cards[section_id] = ev.drop(state.cards[section_id], card.chunk_id, dropped)
     if not editable(store, user, state.get("article_id")):
         return
-    now = next(c for c in state.cards[i] if c.chunk_id == card.chunk_id)
+    now = next(c for c in state.cards[section_id] if c.chunk_id == card.chunk_id)
     if (now.pinned, now.dropped) == (card.pinned, card.dropped):
         return
-    heading = outline.sections[i].heading
     if state.get("article_id") is None:
         ensure_article(store, user, outline, brief)  # writes every pinned or dropped card, this one included
-    elif now.pinned or now.dropped:
-        store.pin_evidence(user, state.article_id, card.chunk_id, card.passage.doc_id, section=heading,
-                           dropped=now.dropped)
     else:
-        store.unpin_evidence(user, state.article_id, card.chunk_id, section=heading)
+        pins.save_card_state(store, user, state.article_id, section_id, now)
 
 
 def evidence_cards(store, user, outline: Outline, brief: Brief, i: int) -> None:
     """The cards of section i with their Pin and Drop buttons."""
-    for card in st.session_state.cards[i]:
+    for card in st.session_state.cards[outline.sections[i].id]:
         p = card.passage
         with st.container(border=True):
             head, pin_col, drop_col = st.columns([6, 1, 1])

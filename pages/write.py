@@ -63,12 +63,16 @@ if "outline" not in state:
 
 brief = state.brief
 st.subheader("Outline")
-st.caption("Edit headings and purposes; add or delete rows; change *order* to move a section.")
+st.caption("Edit headings, kinds and purposes; add or delete rows; change *order* to move a section.")
 if f"outline_{state.outline_version}" not in state and state.get("outline_edited") is not None:
     state.outline = state.outline_edited  # the table forgot its edits while another page was shown
 rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
 edited = st.data_editor(rows, num_rows="dynamic", width="stretch", key=f"outline_{state.outline_version}",
-                        column_config={"order": st.column_config.NumberColumn(width="small")})
+                        column_order=("order", "heading", "kind", "purpose", "query"),  # the id travels unseen
+                        column_config={"order": st.column_config.NumberColumn(width="small"),
+                                       "kind": st.column_config.SelectboxColumn(
+                                           options=list(plan.KIND_LABELS.values()), default="Core", required=True,
+                                           help="What the section does; it decides how it is drafted.")})
 edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
 outline = state.outline_edited = plan.outline_from_rows(state.outline, edited)
 if not outline.sections:
@@ -83,10 +87,11 @@ i = st.selectbox("Section", range(len(names)), index=min(state.get("section_inde
                  format_func=lambda n: names[n], key="section_choice")
 state.section_index = i
 section, words = outline.sections[i], plan.section_words(outline, brief)[i]
-if st.button("Find evidence", key="find_evidence") or i not in state.cards:
-    kept = state.cards.get(i) or state.get("stored_pins", {}).get(section.heading, [])  # pins saved with the article
-    used = {c.chunk_id for n, cards in state.cards.items() if n != i for c in cards}  # other sections' passages
-    state.cards[i] = ev.gather_evidence(retriever, brief, section, previous=kept, avoid=used)
+sid = section.id  # cards and drafts key on the section's id: they follow it through renames and moves
+if st.button("Find evidence", key="find_evidence") or sid not in state.cards:
+    kept = state.cards.get(sid) or state.get("stored_pins", {}).get(sid, [])  # pins saved with the article
+    used = {c.chunk_id for n, cards in state.cards.items() if n != sid for c in cards}  # other sections' passages
+    state.cards[sid] = ev.gather_evidence(retriever, brief, section, previous=kept, avoid=used)
 parts.evidence_cards(store, user, outline, brief, i)
 
 strict = st.toggle("Strict mode: remove what the sources do not support", value=settings.strict, key="strict",
@@ -96,7 +101,7 @@ instruction = st.text_input("Revise with an instruction", key="instruction",
                             placeholder="shorter · add an example · define KV cache")
 go, revise, stop = st.columns(3)
 draft_clicked = go.button("Draft section", type="primary", key="draft_section")
-revise_clicked = revise.button("Revise", key="revise", disabled=i not in state.drafted or not instruction)
+revise_clicked = revise.button("Revise", key="revise", disabled=sid not in state.drafted or not instruction)
 stop.button("Stop", key="stop", help="Stops generation; the partial text is still verified.")
 generated = False
 if draft_clicked or revise_clicked:
@@ -104,24 +109,24 @@ if draft_clicked or revise_clicked:
     if llm is None:
         st.stop()
     params = drafting.section_params(GenerationParams.from_settings(settings), words)
-    cards, drafted = state.cards[i], state.drafted
+    cards, drafted = state.cards[sid], state.drafted
     common = dict(embedder=get_embedder(settings), citations=state.citations, strict=strict, words=words,
-                  avoid=drafting.article_sentence_keys(d for n, d in drafted.items() if n != i))
+                  avoid=drafting.article_sentence_keys(d for n, d in drafted.items() if n != sid))
 
     def run(on_text, stop_event):
         if revise_clicked:
-            return drafting.revise_section(llm, section, drafted[i], cards, brief, params, instruction, on_text,
+            return drafting.revise_section(llm, section, drafted[sid], cards, brief, params, instruction, on_text,
                                            stop_event, **common)
         return drafting.draft_section(llm, section, cards, brief, params, on_text, stop_event, **common)
 
     try:
         st.caption("Model output (unverified):")
-        st.write_stream(drafting.SectionStream(run, on_done=lambda result: drafted.__setitem__(i, result)))
+        st.write_stream(drafting.SectionStream(run, on_done=lambda result: drafted.__setitem__(sid, result)))
         generated = True
     except PeerDraftError as exc:
         st.error(str(exc))
 
-done = state.drafted.get(i)
+done = state.drafted.get(sid)
 if done is not None:
     checks = done.report.sentences if done.report else []
     flagged = [c for c in checks if c.status in ("unsupported", "uncited_claim", "replaced")]
@@ -134,7 +139,8 @@ if done is not None:
                      width="stretch", hide_index=True, key=f"checks_{i}")
 
 st.subheader("Article")
-assembled = drafting.assemble_article(outline, state.drafted, state.citations.references())
+assembled = drafting.assemble_article(outline, {n: state.drafted[s.id] for n, s in enumerate(outline.sections)
+                                                if s.id in state.drafted}, state.citations.references())
 if state.get("assembled") != assembled:  # a new draft or outline change: saved first, hand edits carried over
     previous, current = state.get("assembled"), state.get("article_text")
     parts.flush_pending(current)

@@ -141,3 +141,54 @@ def test_long_titles_put_the_aspect_after_the_title():
     outline = plan_outline(Brief(topic="compute-optimal training method"), OverlapRetriever(long), n_core=2)
     core = [s.heading for s in outline.sections if section_kind(s) == "core"]
     assert core[0] == "Training Compute-Optimal Large Language Models: the problem"
+
+
+def test_rewording_a_purpose_keeps_the_sections_kind():
+    outline = plan_outline(Brief(topic="LoRA"), OverlapRetriever())
+    rows = outline_rows(outline)
+    questions = next(r for r in rows if r["heading"] == "Questions?")
+    questions["purpose"] = "Core — wrap up with the two things to remember"  # the writer's words, not a kind
+    edited = outline_from_rows(outline, rows)
+    assert section_kind(next(s for s in edited.sections if s.heading == "Questions?")) == "questions"
+
+
+def test_the_kind_is_chosen_in_the_table_by_its_label():
+    outline = plan_outline(Brief(topic="LoRA"), OverlapRetriever())
+    rows = outline_rows(outline)
+    assert rows[0]["kind"] == "Opening"
+    rows[0]["kind"] = "Further research"
+    assert outline_from_rows(outline, rows).sections[0].kind == "further_research"
+
+
+def test_a_section_moved_and_renamed_in_the_table_keeps_its_id_and_notes():
+    outline = plan_outline(Brief(topic="LoRA"), OverlapRetriever())
+    rows = outline_rows(outline)
+    core = next(r for r in rows if r["kind"] == "Core")
+    rows.remove(core)
+    rows.insert(0, core | {"heading": "Moved and renamed"})
+    rows.append({"heading": "A new one", "purpose": "", "query": ""})  # added in the table: no id yet
+    edited = outline_from_rows(outline, rows)
+    old = next(s for s in outline.sections if s.id == core["id"])
+    assert edited.sections[0].id == old.id and edited.sections[0].notes == old.notes
+    assert edited.sections[-1].id not in {s.id for s in outline.sections} and edited.sections[-1].kind == "core"
+
+
+def test_planned_sections_have_distinct_ids_and_purposes_without_a_kind_label():
+    outline = plan_outline(Brief(topic="LoRA"), OverlapRetriever())
+    assert len({s.id for s in outline.sections}) == len(outline.sections)
+    assert not any("—" in s.purpose.split(" ", 1)[0] or s.purpose.startswith(("Core", "Opening"))
+                   for s in outline.sections)
+
+
+def test_an_old_purpose_naming_its_kind_is_read_once_into_the_kind_field():
+    section = Section("Questions?", purpose="Questions — invite the reader's questions")
+    assert (section.kind, section.purpose) == ("questions", "invite the reader's questions")
+    section.purpose = "Core — anything"
+    assert section_kind(section) == "questions"
+
+
+def test_an_unknown_kind_is_refused_with_the_choices():
+    from engine.errors import PeerDraftError
+
+    with pytest.raises(PeerDraftError, match="opening, background, core"):
+        Section("X", kind="intro")

@@ -80,9 +80,9 @@ def test_article_brief_outline_and_pins_round_trip(store, team):
     outline = Outline("KV cache explained", [Section("Why", purpose="opening"), Section("How", level=3)])
     store.save_outline(alice, article.id, outline)
     assert store.get_outline(alice, article.id) == outline
-    store.pin_evidence(alice, article.id, "c1", "d1", section="Why", note="key number")
+    store.pin_evidence(alice, article.id, "c1", "d1", section_id="why", note="key number")
     store.pin_evidence(alice, article.id, "c2", "d2")
-    assert [(p.section, p.chunk_id) for p in store.list_pins(alice, article.id)] == [("", "c2"), ("Why", "c1")]
+    assert [(p.section_id, p.chunk_id) for p in store.list_pins(alice, article.id)] == [("", "c2"), ("why", "c1")]
     store.unpin_evidence(alice, article.id, "c2")
     assert [p.chunk_id for p in store.list_pins(alice, article.id)] == ["c1"]
     got = store.get_article(alice, article.id)
@@ -99,10 +99,10 @@ def test_versions_are_numbered_skip_identical_text_and_restore_as_new_version(st
     checkpoint = store.save_version(alice, article.id, "first draft", reason="manual")  # Save after autosave
     assert (checkpoint.id, checkpoint.reason) == (v1.id, "manual")
     assert store.save_version(alice, article.id, "first draft").reason == "manual"  # autosave never demotes it
-    v2 = store.save_version(alice, article.id, "second draft words here", reason="generation",
-                            outline=Outline("A", [Section("S")]))
+    outline = Outline("A", [Section("S")])
+    v2 = store.save_version(alice, article.id, "second draft words here", reason="generation", outline=outline)
     assert [v.number for v in store.list_versions(alice, article.id)] == [2, 1]
-    assert store.get_version(alice, v2.id).outline == Outline("A", [Section("S")])
+    assert store.get_version(alice, v2.id).outline == outline
     restored = store.restore_version(alice, v1.id)
     assert (restored.number, restored.markdown, restored.reason) == (3, "first draft", "restore")
     assert store.get_article(alice, article.id).word_count == 2
@@ -368,8 +368,8 @@ def test_a_dropped_evidence_card_round_trips(tmp_path):
     store = Store(tmp_path / "w.db")
     writer = store.insert_user("wendy", "writer")
     article = store.create_article(writer, "A")
-    store.pin_evidence(writer, article.id, "c1", "d1", section="Intro")
-    store.pin_evidence(writer, article.id, "c2", "d1", section="Intro", dropped=True)
+    store.pin_evidence(writer, article.id, "c1", "d1", section_id="intro")
+    store.pin_evidence(writer, article.id, "c2", "d1", section_id="intro", dropped=True)
     assert [(p.chunk_id, p.dropped) for p in store.list_pins(writer, article.id)] == [("c1", False), ("c2", True)]
 
 
@@ -395,25 +395,68 @@ def test_a_schema_1_database_migrates_and_keeps_its_pins(tmp_path):
     assert [(p.chunk_id, p.dropped) for p in store.list_pins(writer, 1)] == [("c1", False)]
 
 
-def test_pins_follow_a_section_renamed_in_the_outline(tmp_path):
+def test_a_schema_2_outline_gets_section_ids_kinds_and_its_pins_follow_the_ids(tmp_path):
+    """A database written before sections had ids: kinds lived in the purpose, pins named the heading."""
+    import json
+    import sqlite3
+
+    from engine.store import _split_sql
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:
+        for statement in _split_sql(step):
+            db.execute(statement)
+    old_sections = [{"heading": "What you will learn", "level": 2, "purpose": "Opening — what the reader learns",
+                     "notes": "", "query": "q", "text": ""},
+                    {"heading": "Questions?", "level": 2, "purpose": "Questions — invite questions", "notes": "",
+                     "query": "", "text": ""}]
+    outline_json = json.dumps({"title": "A", "sections": old_sections})
+    db.execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'wendy', 'writer', 0)")
+    db.execute("INSERT INTO articles (id, owner_id, title, created_at, updated_at) VALUES (1, 1, 'A', 0, 0)")
+    db.execute("INSERT INTO outlines (article_id, outline_json, updated_at) VALUES (1, ?, 0)", (outline_json,))
+    db.execute("INSERT INTO versions (article_id, number, markdown, content_hash, reason, outline_json, author_id, "
+               "created_at) VALUES (1, 1, '# A', 'h', 'autosave', ?, 1, 0)", (outline_json,))
+    db.execute("INSERT INTO evidence_pins (article_id, section, chunk_id, doc_id, created_at, dropped) "
+               "VALUES (1, 'Questions?', 'c1', 'd1', 0, 1)")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+
+    store = Store(path)
+    writer = store.user_by_name("wendy")
+    outline = store.get_outline(writer, 1)
+    assert [(s.kind, s.purpose) for s in outline.sections] == [("opening", "what the reader learns"),
+                                                                ("questions", "invite questions")]
+    assert store.get_outline(writer, 1).sections[1].id == outline.sections[1].id  # stored, not drawn at each load
+    assert [(p.section_id, p.chunk_id, p.dropped) for p in store.list_pins(writer, 1)] == \
+        [(outline.sections[1].id, "c1", True)]
+    assert [s.id for s in store.list_versions(writer, 1)[0].outline.sections] == [s.id for s in outline.sections]
+
+
+def test_pins_follow_a_section_moved_and_renamed_at_once(tmp_path):
+    from dataclasses import replace
+
     store = Store(tmp_path / "w.db")
     writer = store.insert_user("wendy", "writer")
     article = store.create_article(writer, "A")
-    outline = Outline("A", [Section("Intro", purpose="why"), Section("Method", purpose="how")])
-    store.save_outline(writer, article.id, outline)
-    store.pin_evidence(writer, article.id, "c1", "d1", section="Method")
-    store.save_outline(writer, article.id, Outline("A", [Section("Intro", purpose="why"), Section("How it works", purpose="how")]))
-    assert [(p.section, p.chunk_id) for p in store.list_pins(writer, article.id)] == [("How it works", "c1")]
-    store.save_outline(writer, article.id, Outline("A", [Section("How it works", purpose="how")]))  # a removal: no guessing
-    assert [p.section for p in store.list_pins(writer, article.id)] == ["How it works"]
+    intro, method = Section("Intro", purpose="why"), Section("Method", purpose="how")
+    store.save_outline(writer, article.id, Outline("A", [intro, method]))
+    store.pin_evidence(writer, article.id, "c1", "d1", section_id=method.id)
+    store.save_outline(writer, article.id, Outline("A", [replace(method, heading="How it works"), intro]))
+    saved = store.get_outline(writer, article.id)
+    assert [s.heading for s in saved.sections] == ["How it works", "Intro"]
+    assert [(p.section_id, p.chunk_id) for p in store.list_pins(writer, article.id)] == [(saved.sections[0].id, "c1")]
 
 
 def test_an_autosaved_version_with_an_outline_makes_it_the_articles_outline(tmp_path):
     store = Store(tmp_path / "w.db")
     writer = store.insert_user("wendy", "writer")
     article = store.create_article(writer, "A")
-    store.save_outline(writer, article.id, Outline("A", [Section("Method")]))
-    store.pin_evidence(writer, article.id, "c1", "d1", section="Method")
-    store.save_version(writer, article.id, "# A\n\n## How it works\n", outline=Outline("A", [Section("How it works")]))
-    assert [s.heading for s in store.get_outline(writer, article.id).sections] == ["How it works"]
-    assert [p.section for p in store.list_pins(writer, article.id)] == ["How it works"]
+    method = Section("Method")
+    store.save_outline(writer, article.id, Outline("A", [method]))
+    store.pin_evidence(writer, article.id, "c1", "d1", section_id=method.id)
+    renamed = Section("How it works", id=method.id)
+    store.save_version(writer, article.id, "# A\n\n## How it works\n", outline=Outline("A", [renamed]))
+    assert [(s.heading, s.id) for s in store.get_outline(writer, article.id).sections] == [("How it works", method.id)]
+    assert [p.section_id for p in store.list_pins(writer, article.id)] == [method.id]

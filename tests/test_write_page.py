@@ -30,6 +30,11 @@ def app_env(monkeypatch, tmp_path, session_settings, default_index):
     st.cache_resource.clear()
 
 
+def by_section(at, key: str, n: int):
+    """The page's cards or drafted text ('cards', 'drafted') of section n: both key on the section's id."""
+    return at.session_state[key][at.session_state["outline"].sections[n].id]
+
+
 def walk_to_one_drafted_section(topic: str):
     from streamlit.testing.v1 import AppTest
 
@@ -47,7 +52,7 @@ def walk_to_one_drafted_section(topic: str):
     core = next(n for n, s in enumerate(outline.sections) if "LoRA" in s.heading)
     at.selectbox(key="section_choice").set_value(core)
     at.run()
-    cards = at.session_state["cards"][core]
+    cards = by_section(at, "cards", core)
     assert cards and any(cards[0].passage.title in m.value for m in at.markdown)
     at.button(key="draft_section").click()
     at.run()
@@ -58,7 +63,7 @@ def walk_to_one_drafted_section(topic: str):
 def test_write_page_plans_drafts_one_section_and_saves(app_env, monkeypatch):
     monkeypatch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM(REPLY))
     at, core = walk_to_one_drafted_section("LoRA low-rank adaptation")
-    drafted = at.session_state["drafted"][core]
+    drafted = by_section(at, "drafted", core)
     assert "Hinton" not in drafted.markdown  # strict mode is on by default
     assert any(c.status == "replaced" for c in drafted.report.sentences)
     article = at.text_area(key="article_md").value
@@ -92,14 +97,14 @@ def test_drafting_another_section_keeps_the_writers_hand_edits(app_env, monkeypa
     article = at.text_area(key="article_md").value
     assert "A hand-written aside about rank choice." in article  # kept in the section it was written in
     assert article.index(heading) < article.index("A hand-written aside")
-    new_text = at.session_state["drafted"][other].markdown
+    new_text = by_section(at, "drafted", other).markdown
     assert new_text.split(" [")[0][:40] in article and article.count("## References") == 1
 
 
 @pytest.mark.model
 def test_write_page_drafts_one_section_with_the_bundled_model(app_env):
     at, core = walk_to_one_drafted_section("Low-rank adaptation (LoRA) for fine-tuning language models")
-    drafted = at.session_state["drafted"][core]
+    drafted = by_section(at, "drafted", core)
     assert drafted.markdown and drafted.generation.new_tokens > 0
     assert all(c.status in ("supported", "replaced", "no_claim") for c in drafted.report.sentences)
 
@@ -244,9 +249,9 @@ def test_pinned_evidence_survives_a_fresh_session(drafted):
 
     at, core, data_dir = drafted
     at.selectbox(key="section_choice").set_value(core).run()
-    card = at.session_state["cards"][core][-1]
+    card = by_section(at, "cards", core)[-1]
     at.button(key=f"pin_{core}_{card.chunk_id}").click().run()
-    assert not at.exception and next(c for c in at.session_state["cards"][core] if c.chunk_id == card.chunk_id).pinned
+    assert not at.exception and next(c for c in by_section(at, "cards", core) if c.chunk_id == card.chunk_id).pinned
     store, user = workspace(data_dir)
     article_id = at.session_state["article_id"]
     assert [p.chunk_id for p in store.list_pins(user, article_id)] == [card.chunk_id]
@@ -257,7 +262,7 @@ def test_pinned_evidence_survives_a_fresh_session(drafted):
     fresh.switch_page("pages/write.py").run()
     fresh.selectbox(key="section_choice").set_value(core).run()
     assert not fresh.exception
-    cards = fresh.session_state["cards"][core]
+    cards = by_section(fresh, "cards", core)
     assert cards[0].chunk_id == card.chunk_id and cards[0].pinned  # kept, and placed first
     assert any(":blue[pinned]" in m.value for m in fresh.markdown)
 
@@ -267,7 +272,7 @@ def test_a_dropped_card_stays_dropped_in_a_fresh_session(drafted):
 
     at, core, data_dir = drafted
     at.selectbox(key="section_choice").set_value(core).run()
-    card = next(c for c in at.session_state["cards"][core] if not c.pinned)  # (the fixture's article is shared)
+    card = next(c for c in by_section(at, "cards", core) if not c.pinned)  # (the fixture's article is shared)
     at.button(key=f"drop_{core}_{card.chunk_id}").click().run()
     assert not at.exception
     store, user = workspace(data_dir)
@@ -280,7 +285,7 @@ def test_a_dropped_card_stays_dropped_in_a_fresh_session(drafted):
     fresh.switch_page("pages/write.py").run()
     fresh.selectbox(key="section_choice").set_value(core).run()
     assert not fresh.exception
-    assert card.chunk_id not in [c.chunk_id for c in fresh.session_state["cards"][core]]  # not retrieved again
+    assert card.chunk_id not in [c.chunk_id for c in by_section(fresh, "cards", core)]  # not retrieved again
 
 
 def test_autosaver_waits_for_a_pause_in_editing_but_not_past_max_wait(tmp_path):

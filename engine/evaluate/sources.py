@@ -16,6 +16,7 @@ import re
 from typing import Collection, Sequence
 
 from engine.records import Passage
+from engine.retrieve import passage_from_chunk
 
 
 def _normal(text: str) -> str:
@@ -26,9 +27,7 @@ def document_passages(index, doc_id: str) -> list[Passage]:
     """Every chunk of one indexed document as a Passage, in document order."""
     document = index.documents[doc_id].document
     chunks = sorted((c for c in index.chunks.values() if c.doc_id == doc_id), key=lambda c: (c.start, c.chunk_id))
-    return [Passage(chunk_id=c.chunk_id, doc_id=c.doc_id, text=c.text, score=1.0, title=document.title,
-                    authors=document.authors, year=document.year, page=c.page, section=c.section,
-                    start=c.start, end=c.end) for c in chunks]
+    return [passage_from_chunk(c, document, score=1.0) for c in chunks]
 
 
 def match_reference(text: str, index, readable: Collection[str] | None = None) -> str | None:

@@ -98,8 +98,9 @@ def test_a_reviewer_of_a_shared_article_sees_neither_the_owners_private_pins_nor
     chunk = next(c for c in CorpusIndex.open(data / "index", HashEmbedder(), check_embedder=False).chunks.values()
                  if c.doc_id == doc_id)
     article = store.create_article(ana, "Ana on quokkas", Brief("Quokka attention", must_cite=(doc_id,)))
-    store.save_outline(ana, article.id, Outline("Ana on quokkas", [Section("Quokka attention")]))
-    store.pin_evidence(ana, article.id, chunk.chunk_id, doc_id, section="Quokka attention")
+    section = Section("Quokka attention")
+    store.save_outline(ana, article.id, Outline("Ana on quokkas", [section]))
+    store.pin_evidence(ana, article.id, chunk.chunk_id, doc_id, section_id=section.id)
     store.save_version(ana, article.id, "# Ana on quokkas\n\nHer own words about quokkas.\n")
     store.share_article(ana, article.id, "rita")
 
