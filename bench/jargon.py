@@ -63,33 +63,50 @@ def load_passages(include_added: bool = False) -> list[dict]:
 
 def _label_for(result, labels):
     names = {result.key, term_key(result.term)} | {term_key(a) for a in result.aliases}
+
+    def keys(label: dict) -> set[str]:
+        return {term_key(label["term"])} | {term_key(a) for a in label.get("aliases", [])}
+
+    # An exact match wins over containment: "RAG-Sequence" is its own label, not "RAG".
+    exact = next((label for label in labels if names & keys(label)), None)
+    if exact is not None:
+        return exact
     for label in labels:
-        keys = {term_key(label["term"])} | {term_key(a) for a in label.get("aliases", [])}
-        if any(n == k or f" {n} " in f" {k} " or f" {k} " in f" {n} " for n in names for k in keys):
+        if any(f" {n} " in f" {k} " or f" {k} " in f" {n} " for n in names for k in keys(label)):
             return label
     return None
 
 
-def score(passages: list[dict]) -> dict:
-    """Recall of undefined terms, false flags and their examples over these passages."""
+def score(passages: list[dict], audience: str | None = None) -> dict:
+    """Recall of undefined terms, false flags and their examples over these passages, for one reader.
+
+    The labels follow the policy in engine/check/reader.py: a term labeled `"known": true` is one
+    the default reader (ML/AI peers) knows, so leaving it undefined is a defect only for readers
+    new to ML. For the default reader a flag on it is a false flag; for `audience` "software
+    engineers new to ML" it is an undefined term to find.
+    """
     from engine.check.jargon import check_jargon
 
+    newcomer = audience is not None
     hits = undefined = flags = false_flags = plain_flags = 0
     misses, wrong = [], []
     for p in passages:
-        report = check_jargon(p["text"])
+        report = check_jargon(p["text"], audience=audience)
         flagged_labels = set()
         for result in report.undefined:
             flags += 1
             label = _label_for(result, p["terms"])
-            if label is None or label["defined"]:
+            if label is None and newcomer:
+                continue  # a newcomer needs more words explained than anyone labeled: not counted either way
+            if label is None or label["defined"] or label.get("known") and not newcomer:
                 false_flags += 1
                 plain_flags += not p["terms"]
-                wrong.append(f"{p['id']}: {result.term} ({'labeled defined' if label else 'not a labeled term'})")
+                why = "not a labeled term" if label is None else "labeled defined" if label["defined"] else "known to the reader"
+                wrong.append(f"{p['id']}: {result.term} ({why})")
             else:
                 flagged_labels.add(label["term"])
         for label in p["terms"]:
-            if not label["defined"]:
+            if not label["defined"] and (newcomer or not label.get("known")):
                 undefined += 1
                 if label["term"] in flagged_labels:
                     hits += 1
@@ -269,22 +286,31 @@ def main(argv: list[str] | None = None) -> int:
         plain = sum(1 for p in chosen if not p["terms"])
         return (f"{len(chosen)} passages ({len(chosen) - plain} technical, {plain} plain prose), "
                 f"{sum(len(p['terms']) for p in chosen)} labeled terms, "
-                f"{sum(1 for p in chosen for t in p['terms'] if not t['defined'])} of them undefined")
+                f"{sum(1 for p in chosen for t in p['terms'] if not t['defined'])} of them undefined, "
+                f"{sum(1 for p in chosen for t in p['terms'] if not t['defined'] and t.get('known'))} of those "
+                f"known to the default reader")
 
     lines = ["## Jargon check (bench/jargon.py)", "",
-             f"Labeled set: original {describe(original)}; with the session-2 additions (n01-n18) "
-             f"{describe(passages)}. Targets: recall >= 0.85, false flags <= 10%.", "",
-             "| set | split | passages | recall of undefined terms | false-flag rate | flags on plain prose |",
-             "|---|---|---:|---:|---:|---:|"]
+             f"Labeled set (our own labeled passages): original {describe(original)}; with the session-2 additions "
+             f"(n01-n18) {describe(passages)}. Labels follow the policy in engine/check/reader.py: for the default "
+             "reader (ML/AI engineers and researchers) an undefined term it knows (RAG, RLHF, BLEU) is no defect, "
+             "and a flag on it is a false flag; for 'software engineers new to ML' every undefined term is one to "
+             "find (flags on unlabeled words not counted). Targets: recall >= 0.85, false flags <= 10%.", "",
+             "| reader | set | split | passages | recall of undefined terms | false-flag rate | flags on plain prose |",
+             "|---|---|---|---:|---:|---:|---:|"]
     results = {}
-    for set_name, chosen_set in (("original", original), ("with additions", passages)):
-        for split in ("dev", "test", "all"):
-            chosen = chosen_set if split == "all" else [p for p in chosen_set if p["split"] == split]
-            r = score(chosen)
-            results[(set_name, split)] = r
-            lines.append(f"| {set_name} | {split} | {len(chosen)} | {r['recall']:.2f} ({r['hits']}/{r['undefined']}) | "
-                         f"{r['false_rate']:.1%} ({r['false']}/{r['flags']}) | {r['plain_flags']} |")
-    full = results[("with additions", "all")]
+    for audience, reader_name in ((None, "ML/AI peers (default)"), ("software engineers new to ML", "new to ML")):
+        for set_name, chosen_set in (("original", original), ("with additions", passages)):
+            for split in ("dev", "test", "all"):
+                if audience is not None and (set_name, split) != ("with additions", "all"):
+                    continue
+                chosen = chosen_set if split == "all" else [p for p in chosen_set if p["split"] == split]
+                r = score(chosen, audience)
+                results[(audience, set_name, split)] = r
+                false = "-" if audience else f"{r['false_rate']:.1%} ({r['false']}/{r['flags']})"
+                lines.append(f"| {reader_name} | {set_name} | {split} | {len(chosen)} | {r['recall']:.2f} "
+                             f"({r['hits']}/{r['undefined']}) | {false} | {r['plain_flags']} |")
+    full = results[(None, "with additions", "all")]
     lines += ["", "Missed undefined terms (all passages): " + "; ".join(full["misses"]) + ".",
               "", "False flags (all passages): " + ("; ".join(full["wrong"]) or "none") + ".", ""]
 

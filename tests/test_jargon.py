@@ -29,8 +29,8 @@ def test_undefined_term_is_flagged_at_first_use_with_draft_offset_and_line():
 
 
 def test_acronym_expanded_in_parentheses_is_defined():
-    assert term(check_jargon("We align the model with RLHF (reinforcement learning from human feedback)."),
-                "RLHF").status == "defined"
+    assert term(check_jargon("We tune the schedule with PBT (population based training)."),
+                "PBT").status == "defined"
 
 
 def test_long_form_before_acronym_in_parentheses_defines_the_acronym_and_its_later_uses():
@@ -87,10 +87,10 @@ def test_terms_every_peer_knows_are_not_reported_unless_the_audience_is_general(
 
 
 def test_heading_mention_is_not_the_first_use():
-    draft = "## Why RLHF\n\nWe use RLHF. RLHF is a fine-tuning method that learns from human preferences.\n"
-    rlhf = term(check_jargon(draft), "RLHF")
-    assert rlhf.first_use == draft.index("We use RLHF") + len("We use ")
-    assert rlhf.status == "defined"  # defined in the sentence after the first use
+    draft = "## Why PBT\n\nWe use PBT. PBT is a tuning method that copies the weights of the best runs.\n"
+    pbt = term(check_jargon(draft), "PBT")
+    assert pbt.first_use == draft.index("We use PBT") + len("We use ")
+    assert pbt.status == "defined"  # defined in the sentence after the first use
 
 
 def test_code_urls_and_citations_are_ignored():
@@ -100,7 +100,7 @@ def test_code_urls_and_citations_are_ignored():
 
 
 def test_case_and_plural_variants_are_one_term():
-    report = check_jargon("We add KV caches per layer. The kv cache grows. A KV-cache is stored per request.")
+    report = check_jargon("We keep inverted lists per cluster. The Inverted list grows. An inverted-list is stored per centroid.")
     assert len(report.terms) == 1 and len(report.terms[0].mentions) == 3
 
 
@@ -413,8 +413,9 @@ def test_renaming_a_list_label_and_a_bracketed_token_define_their_terms():
                              "masked sentence.\n"), "trivial retrieval").status == "defined"
     assert term(check_jargon('Here the "ranker" model of the R^3 paper is referred to as the retriever.'),
                 "ranker").status == "defined"
-    assert term(check_jargon("The input starts with a special [CLS] token. CLS here stands for Classification."),
-                "[CLS] token").status == "defined"
+    # Peers know CLS; for a reader new to ML it is a term, and the next sentence defines it.
+    assert term(check_jargon("The input starts with a special [CLS] token. CLS here stands for Classification.",
+                             audience="software engineers new to ML"), "[CLS] token").status == "defined"
     assert term(check_jargon("We use FlashAttention. It was fast."), "FlashAttention").status == "undefined"
 
 
@@ -422,3 +423,13 @@ def test_a_list_label_explained_next_is_defined_even_when_a_later_sentence_defin
     draft = ("REALM adds three ideas.\n\n1. Use *salient span masking*. Named entities and dates are found and one "
              "is masked. Salient span masking is a special case of masked language modeling.\n")
     assert term(check_jargon(draft), "salient span masking").status == "defined"
+
+
+def test_terms_every_ml_peer_knows_are_flagged_only_for_readers_new_to_ml():
+    # The policy in engine/check/reader.py: RLHF, PPO, DPO and MMLU are the field's shared vocabulary.
+    draft = ("After supervised fine-tuning the model is aligned with RLHF and optimised with PPO. DPO is cheaper. "
+             "We report MMLU. The schedule comes from PBT.")
+    peers = {t.term for t in check_jargon(draft).undefined}
+    newcomers = {t.term for t in check_jargon(draft, audience="software engineers new to ML").undefined}
+    assert peers == {"PBT"}  # one paper's acronym, not spelled out
+    assert {"RLHF", "PPO", "DPO", "MMLU", "PBT"} <= newcomers
