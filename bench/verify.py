@@ -39,9 +39,12 @@ from engine.settings import load_settings  # noqa: E402
 from engine.verify import judge as judge_mod  # noqa: E402
 from engine.verify import judge_data as data  # noqa: E402
 from engine.verify import support  # noqa: E402
+from engine.verify.sentences import strip_citations  # noqa: E402
 from engine.verify.support import VectorCache, judge_evidence, measure_signals  # noqa: E402
 
 SIGNALS = support.SIGNAL_FEATURES
+# The signals as they were before the word-order and self-reference signals: the reference in the same run.
+WORD_SIGNALS = tuple(f for f in SIGNALS if f not in ("ordered_overlap", "self_reference"))
 # The signal weights the engine ships (engine/data/verify_weights.json as this run found it).
 SHIPPED = (dict(support.WEIGHTS), support.SUPPORT_THRESHOLD)
 WITH_JUDGE = SIGNALS + ("judge",)
@@ -85,7 +88,10 @@ class SignalStore:
 def measure(claims: list[data.Claim], store: SignalStore, judge) -> dict:
     """Features, judge probabilities and labels of `claims` (and the seconds each part took)."""
     rows = [store.get(c) for c in claims]
-    feats = [dict(r["features"]) for r in rows]
+    # The word-order and self-reference signals came after the stored rows: computed from the stored judge
+    # evidence, exactly as measure_signals computes them.
+    feats = [{**r["features"], **support.order_signals(strip_citations(c.claim), r["evidence"])}
+             for r, c in zip(rows, claims)]
     t0 = time.time()
     probs = (judge.entailment_batch([(r["evidence"], c.claim) for r, c in zip(rows, claims)]) if judge
              else [0.5] * len(claims))
@@ -180,9 +186,11 @@ def table(rows: list[tuple[str, str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def scorers(signals_w, signals_t, judged_w, judged_t, judge_t, has_judge):
-    out = [("signals, shipped weights", lambda m: scores(m, SHIPPED[0]), SHIPPED[1]),
-           ("signals alone, refit now", lambda m: scores(m, signals_w), signals_t)]
+def scorers(signals_w, signals_t, judged_w, judged_t, judge_t, has_judge, before=None):
+    out = [("signals, shipped weights", lambda m: scores(m, SHIPPED[0]), SHIPPED[1])]
+    if before is not None:
+        out.append(("signals refit, without order/self-reference", lambda m: scores(m, before[0]), before[1]))
+    out.append(("signals alone, refit now", lambda m: scores(m, signals_w), signals_t))
     if has_judge:
         out += [("judge alone", lambda m: m["judge"], judge_t),
                 ("combined", lambda m: scores(m, judged_w), judged_t)]
@@ -224,28 +232,112 @@ def article_timing(cache: VectorCache, judge) -> str:
     return "\n".join(lines)
 
 
-def llm_judge_rows(store: SignalStore, n: int, threads: int) -> str:
-    """The drafting model as a yes/no judge on n fit and n report AttributionBench claims (evidence windows)."""
+def load_llm_cache(path: Path) -> dict[str, dict]:
+    """LLM judge answers kept on disk, by claim key: {"yes", "no", "seconds", ...} (a rerun never re-asks)."""
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["key"]: r for r in rows}
+
+
+def fill_llm_cache(path: Path, claims: list[data.Claim], store: SignalStore, threads: int) -> None:
+    """Ask the drafting model (yes/no judge) about each claim not yet in the cache; append as it goes."""
     from engine.embedded import profile_llm
 
-    path = profile_llm("default").path
-    llm_judge = judge_mod.LlmJudge(path, n_threads=threads)
-    parts = {}
-    for part in ("fit", "report"):
-        claims = data.attributionbench(part)
-        step = max(1, len(claims) // n)
-        chosen = claims[::step][:n]
-        t0 = time.time()
-        probs = np.array([llm_judge.entailment(store.get(c)["evidence"], c.claim) for c in chosen])
-        parts[part] = (np.array([1.0 if c.supported else 0.0 for c in chosen]), probs, (time.time() - t0) / len(chosen))
-    y_fit, p_fit, _ = parts["fit"]
-    y, p, per_claim = parts["report"]
-    calibrated = choose_threshold(y_fit, p_fit)
-    rows = [("AttributionBench dev, report half (every k-th claim)", "LLM judge, argmax Yes/No", figures(y, p, 0.5)),
-            ("AttributionBench dev, report half (every k-th claim)",
-             f"LLM judge, threshold {calibrated:.2f} from {len(y_fit)} fit claims", figures(y, p, calibrated))]
-    return (f"LLM judge: {path.name} (llama.cpp, {threads} thread(s), shared machine), one prompt per claim with "
-            f"its ~150-word evidence window: {per_claim:.1f} s per claim.\n\n" + table(rows))
+    cached = load_llm_cache(path)
+    todo = [c for c in claims if _key(c) not in cached]
+    if not todo:
+        return
+    llm_judge = judge_mod.LlmJudge(profile_llm("default").path, n_threads=threads)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for i, c in enumerate(todo):
+            t0 = time.time()
+            yes, no = llm_judge.yes_no(store.get(c)["evidence"], c.claim)
+            out.write(json.dumps({"key": _key(c), "source": c.source, "supported": c.supported, "yes": yes, "no": no,
+                                  "seconds": round(time.time() - t0, 2)}) + "\n")
+            out.flush()
+            print(f"  LLM judge {i + 1}/{len(todo)}", flush=True)
+
+
+def _with_llm(claims: list[data.Claim], store: SignalStore, cached: dict[str, dict]) -> dict:
+    chosen = [c for c in claims if _key(c) in cached]
+    m = measure(chosen, store, None)
+    answers = [cached[_key(c)] for c in chosen]
+    m["judge"] = np.array([a["yes"] / (a["yes"] + a["no"]) if a["yes"] + a["no"] > 0 else 0.5 for a in answers])
+    for f, p in zip(m["x"], m["judge"]):
+        f["judge"] = support.judge_feature(float(p))
+    m["seconds"] = [a["seconds"] for a in answers]
+    return m
+
+
+def _cascade(m: dict, signals: tuple[dict, float], stacked: dict, band: float | None) -> tuple[np.ndarray, float, float]:
+    """Verdict scores where the judge is asked only within `band` of the signals' threshold (None: always),
+    mapped so one threshold (0.5) reads them; and the share of claims the judge read."""
+    base = scores(m, signals[0]) - signals[1]
+    judged = np.ones(len(base), bool) if band is None else np.abs(base) < band
+    combined = scores(m, stacked["weights"]) - stacked["threshold"]
+    return np.where(judged, combined, base) + 0.5, 0.5, float(judged.mean()) if len(base) else 0.0
+
+
+def llm_judge_section(cache_path: Path, store: SignalStore, signals: tuple[dict, float],
+                      report_sets: dict[str, list[data.Claim]]) -> tuple[str, dict | None]:
+    """The drafting model as a yes/no judge from cached answers: alone, stacked on the signals, and asked only
+    where the signals are unsure; fitted on the AttributionBench fit half's cached claims. Returns the
+    Markdown and the combination to ship (None when nothing is cached)."""
+    cached = load_llm_cache(cache_path)
+    fit = _with_llm(data.attributionbench("fit"), store, cached)
+    if len(fit["y"]) < 20:
+        return "", None
+    # Stack: logistic over (the shipped signals' log-odds, the judge's log-odds), then written out as weights
+    # over the features so support.combine reads it like any other combination.
+    z = np.log(np.clip(scores(fit, signals[0]), 1e-6, 1 - 1e-6) / np.clip(1 - scores(fit, signals[0]), 1e-6, 1))
+    a, b, c = fit_logistic(np.column_stack([z, [f["judge"] for f in fit["x"]]]), fit["y"])
+    weights = {"bias": float(a + b * signals[0]["bias"]),
+               **{k: float(b * v) for k, v in signals[0].items() if k != "bias"}, "judge": float(c)}
+    stacked = {"weights": weights, "threshold": choose_threshold(fit["y"], scores(fit, weights))}
+    llm_t = choose_threshold(fit["y"], fit["judge"])
+    # The band: the narrowest whose fit-half balanced accuracy is within 0.01 of asking the judge always.
+    always = figures(fit["y"], *_cascade(fit, signals, stacked, None)[:2])["balanced_accuracy"]
+    band = None
+    for width in (0.05, 0.1, 0.15, 0.2, 0.3):
+        if figures(fit["y"], *_cascade(fit, signals, stacked, width)[:2])["balanced_accuracy"] >= always - 0.01:
+            band = width
+            break
+    stacked["unsure_band"] = band
+    rows, shares = [], []
+    for material, claims in [("AttributionBench dev, fit half (fitted on: not held out)", data.attributionbench("fit")),
+                             *report_sets.items()]:
+        m = _with_llm(claims, store, cached)
+        if len(m["y"]) == 0:
+            continue
+        label = f"{material}, the claims the LLM judged"
+        rows += [(label, "signals alone (shipped)", figures(m["y"], scores(m, signals[0]), signals[1])),
+                 (label, "LLM judge alone, argmax Yes/No", figures(m["y"], m["judge"], 0.5)),
+                 (label, f"LLM judge alone, threshold {llm_t:.2f} from the fit half", figures(m["y"], m["judge"], llm_t)),
+                 (label, "signals + LLM judge (stacked), judge on every claim",
+                  figures(m["y"], *_cascade(m, signals, stacked, None)[:2]))]
+        if band is not None:
+            score, limit, share = _cascade(m, signals, stacked, band)
+            rows.append((label, f"signals + LLM judge, judge only within {band} of the threshold "
+                                f"({share:.0%} of claims judged)", figures(m["y"], score, limit)))
+            shares.append(share)
+        if material.startswith("draft"):
+            for kind in sorted({s.split("/")[-1] for s in m["source"]}):
+                idx = [i for i, s in enumerate(m["source"]) if s.endswith("/" + kind)]
+                part = {"x": [m["x"][i] for i in idx], "judge": m["judge"][idx], "y": m["y"][idx]}
+                passed = int(np.sum(_cascade(part, signals, stacked, None)[0] >= 0.5))
+                rows.append((f"… {kind} ({passed}/{len(idx)} passed, stacked)", "signals + LLM judge (stacked)",
+                             figures(part["y"], *_cascade(part, signals, stacked, None)[:2])))
+    seconds = [a["seconds"] for a in cached.values()]
+    text = (f"LLM judge: the default drafting model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, llama.cpp, 1 thread, "
+            f"nice 10, on a 2-core machine shared with other jobs), one yes/no prompt per claim with its ~150-word "
+            f"evidence window, P(Yes)/(P(Yes)+P(No)) of the first answer token; {len(cached)} claims judged once and "
+            f"cached ({np.mean(seconds):.1f} s per claim on average, median {np.median(seconds):.1f} s). Fitted on "
+            f"the {len(fit['y'])} judged claims of the AttributionBench fit half: the stack weighs signals "
+            f"{b:+.2f} and judge log-odds {c:+.2f} (threshold {stacked['threshold']:.2f}); unsure band "
+            f"{band}. Figures below are on the judged claims only (a stratified subset).\n\n" + table(rows))
+    return text, stacked
 
 
 def main() -> int:
@@ -255,7 +347,10 @@ def main() -> int:
     parser.add_argument("--weights-out", type=Path, default=support.WEIGHTS_PATH)
     parser.add_argument("--epochs", type=int, default=2, help="judge training epochs (with --train)")
     parser.add_argument("--llm-judge", type=int, default=0, metavar="N",
-                        help="also measure the drafting model as a yes/no judge on N fit + N report claims")
+                        help="ask the drafting model (yes/no judge) about N fit + N report AttributionBench claims "
+                             "and N draft sentences of the report half not yet in --llm-cache")
+    parser.add_argument("--llm-cache", type=Path, default=None,
+                        help="JSONL of the LLM judge's answers to reuse and extend (default: <cache dir>/verify-llm-judge.jsonl)")
     parser.add_argument("--llm-threads", type=int, default=1)
     parser.add_argument("--ship-refit", action="store_true",
                         help="also replace the shipped signal weights with the ones refit in this run")
@@ -295,6 +390,7 @@ def main() -> int:
     fit = measure(fit_claims, store, judge)
     print(f"fit material: {len(fit_claims)} claims, judge {fit['t_judge']:.0f} s", flush=True)
     signals_w, signals_t = fit_combiner(fit, SIGNALS)
+    before = fit_combiner(fit, WORD_SIGNALS)
     judged_w, judged_t = fit_combiner(fit, WITH_JUDGE) if has_judge else (None, None)
     ab_fit = _subset(fit, "AttributionBench")
     judge_t = choose_threshold(ab_fit["y"], ab_fit["judge"]) if has_judge else 0.5
@@ -308,7 +404,8 @@ def main() -> int:
         seconds[0] += m["t_signals"]
         seconds[1] += m["t_judge"]
         sentences += len(claims)
-        for name, score_of, threshold in scorers(signals_w, signals_t, judged_w, judged_t, judge_t, has_judge):
+        for name, score_of, threshold in scorers(signals_w, signals_t, judged_w, judged_t, judge_t, has_judge,
+                                                 before):
             rows.append((material, name, figures(m["y"], score_of(m), threshold)))
             if material.startswith("AttributionBench"):
                 for source in sorted({s for s in m["source"]}):
@@ -326,7 +423,7 @@ def main() -> int:
                 idx = [i for i, s in enumerate(m["source"]) if s.endswith("/" + kind)]
                 part = {"x": [m["x"][i] for i in idx], "judge": m["judge"][idx], "y": m["y"][idx]}
                 for name, score_of, threshold in scorers(signals_w, signals_t, judged_w, judged_t, judge_t,
-                                                         has_judge):
+                                                         has_judge, before):
                     passed = int(np.sum(score_of(part) >= threshold))
                     rows.append((f"… {kind} ({passed}/{len(idx)} passed)", name,
                                  figures(part["y"], score_of(part), threshold)))
@@ -334,7 +431,15 @@ def main() -> int:
     print(main_table + "\n\n" + "\n".join(scifact_lines), flush=True)
     timing = article_timing(cache, judge)
     print(timing)
-    llm_table = llm_judge_rows(store, args.llm_judge, args.llm_threads) if args.llm_judge else ""
+    kept = (signals_w, signals_t) if args.ship_refit else SHIPPED
+    # Features the kept weights predate weigh nothing (so every feature has a weight, as support.py expects).
+    kept = ({**{f: 0.0 for f in SIGNALS}, **kept[0]}, kept[1])
+    llm_cache = args.llm_cache or settings.cache_dir / "verify-llm-judge.jsonl"
+    if args.llm_judge:
+        fill_llm_cache(llm_cache, data.stratified_subset(data.attributionbench("fit"), args.llm_judge)
+                       + data.stratified_subset(data.attributionbench("report"), args.llm_judge)
+                       + data.stratified_subset(data.draft_sentences("report"), args.llm_judge), store, args.llm_threads)
+    llm_table, llm_combination = llm_judge_section(llm_cache, store, kept, report_sets)
     print(llm_table)
     per_sentence = (f"Seconds per verified claim on the report material (1 torch thread, shared machine): signals "
                     f"{seconds[0] / max(1, sentences):.3f}, judge {seconds[1] / max(1, sentences):.3f}.")
@@ -358,8 +463,12 @@ def main() -> int:
     if not args.no_write:
         # The refit signal weights replace the shipped ones only when asked: on our pairs and the draft
         # sentences they did worse than the pair-fitted ones (see the table), and tests pin that behaviour.
-        kept = (signals_w, signals_t) if args.ship_refit else SHIPPED
-        support.save_weights(args.weights_out, kept[0], kept[1], judged_w, judged_t,
+        if not has_judge and support.JUDGED_WEIGHTS is not None:
+            # No cross-encoder built in this run: its combination from the run that had one stays (the
+            # signals added since weigh nothing in it, as when it was fitted).
+            judged_w = {**{f: 0.0 for f in WITH_JUDGE}, **support.JUDGED_WEIGHTS}
+            judged_t = support.JUDGED_THRESHOLD
+        support.save_weights(args.weights_out, kept[0], kept[1], judged_w, judged_t, with_llm_judge=llm_combination,
                              note=f"with_judge fitted by bench/verify.py on {len(fit_claims)} fit claims; signals "
                                   + ("refit with them" if args.ship_refit else "kept as shipped"))
         write_section("verify", section)

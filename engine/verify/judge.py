@@ -92,6 +92,8 @@ def _encode(tokenizer, claims: Sequence[str], evidence: Sequence[str]):
 class LlmJudge:
     """The drafting model as a yes/no judge: P(Yes) / (P(Yes) + P(No)) of its first answer token."""
 
+    weights_key = "with_llm_judge"  # its own combination and unsure band in engine/data/verify_weights.json
+
     def __init__(self, model_path: str | Path, *, n_threads: int = 2, n_ctx: int = 2048) -> None:
         from llama_cpp import Llama  # heavy: imported when the judge is built
 
@@ -102,6 +104,11 @@ class LlmJudge:
         self._lock = threading.Lock()
 
     def entailment(self, premise: str, hypothesis: str) -> float:
+        yes, no = self.yes_no(premise, hypothesis)
+        return yes / (yes + no) if yes + no > 0 else 0.5
+
+    def yes_no(self, premise: str, hypothesis: str) -> tuple[float, float]:
+        """P("Yes") and P("No") of the model's first answer token (each summed over casing and spacing)."""
         from engine import prompts
 
         user = prompts.JUDGE_CLAIM.format(notice=prompts.SOURCES_NOTICE,
@@ -114,7 +121,7 @@ class LlmJudge:
         top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         yes = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().lower() == "yes")
         no = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().lower() == "no")
-        return yes / (yes + no) if yes + no > 0 else 0.5
+        return yes, no
 
 
 def load_judge(cache_dir: Path) -> CrossEncoderJudge | None:

@@ -214,6 +214,37 @@ def entity_is_supported(entity: str, index: set[str]) -> bool:
     return len(parts) > 1 and all(p in index for p in parts)
 
 
+def _content_sequence(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 2]
+
+
+def ordered_overlap(sentence: str, evidence: str) -> float:
+    """Share of the sentence's adjacent content-word pairs found near each other, in order, in the evidence.
+
+    Word salad reuses a source's words in another order ("a neural encoder that builds on the previous
+    index"): its words are all there, their pairings are not. A pair counts when the evidence has the two
+    stems in that order with at most one content word between them (room for a paraphrase).
+    """
+    said = _content_sequence(sentence)
+    pairs = list(zip(said, said[1:]))
+    if not pairs:
+        return 0.0
+    source = _content_sequence(evidence)
+    near = set(zip(source, source[1:])) | set(zip(source, source[2:]))
+    return sum(pair in near for pair in pairs) / len(pairs)
+
+
+# A sentence about the text itself ("The article explains ...", "This section covers ...") rather than the
+# subject: small drafting models write these, and no source supports them.
+_SELF_REFERENCE = re.compile(r"\b(?:the|this|our)\s+(?:article|section|post|piece|essay|text|source|summary)\b|"
+                             r"\b(?:let's|let us|we will|you will learn)\b", re.I)
+
+
+def refers_to_text(sentence: str) -> bool:
+    """True when the sentence talks about the article or section instead of its subject."""
+    return bool(_SELF_REFERENCE.search(sentence))
+
+
 def has_negation(text: str) -> bool:
     """True when the text contains a negation cue (not, no, never, without, fails to, ...)."""
     return bool(_NEGATIONS.search(text))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -33,7 +33,7 @@ from engine.verify import signals as sig
 # fit half) and kept in engine/data/verify_weights.json; bench/results.md ("verify") has the figures on held-out data.
 WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "data" / "verify_weights.json"
 SIGNAL_FEATURES = ("dense", "lexical", "best_lexical", "content_words", "unsupported_numbers",
-                   "unsupported_entities", "negation_mismatch", "antonym_swap")
+                   "unsupported_entities", "negation_mismatch", "antonym_swap", "ordered_overlap", "self_reference")
 
 
 def _load_weights(path: Path) -> dict:
@@ -41,11 +41,15 @@ def _load_weights(path: Path) -> dict:
 
 
 def save_weights(path: Path, signals: dict[str, float], threshold: float, with_judge: dict[str, float] | None,
-                 judged_threshold: float | None, note: str = "") -> None:
+                 judged_threshold: float | None, note: str = "", with_llm_judge: dict | None = None) -> None:
     """Write fitted weights and thresholds where support.py reads them (bench/verify.py calls this)."""
     data = {"note": note, "signals": {"weights": _rounded(signals), "threshold": round(threshold, 2)}}
     if with_judge is not None:
         data["with_judge"] = {"weights": _rounded(with_judge), "threshold": round(judged_threshold or 0.5, 2)}
+    if with_llm_judge is not None:  # {"weights", "threshold", "unsure_band"}
+        data["with_llm_judge"] = {"weights": _rounded(with_llm_judge["weights"]),
+                                  "threshold": round(with_llm_judge["threshold"], 2),
+                                  "unsure_band": with_llm_judge.get("unsure_band")}
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
@@ -65,6 +69,23 @@ WEIGHTS: dict[str, float] = _FITTED["signals"]["weights"]
 SUPPORT_THRESHOLD: float = _FITTED["signals"]["threshold"]
 JUDGED_WEIGHTS: dict[str, float] | None = (_FITTED.get("with_judge") or {}).get("weights")
 JUDGED_THRESHOLD: float = (_FITTED.get("with_judge") or {}).get("threshold", 0.5)
+
+
+@dataclass(frozen=True)
+class JudgedCombination:
+    """Weights over the signals plus one judge's log-odds, its threshold, and where the judge is consulted."""
+
+    weights: dict[str, float] | None
+    threshold: float
+    # The judge runs only when the signals-alone score lies within this distance of SUPPORT_THRESHOLD
+    # (None: on every sentence). A slow judge (the drafting model, seconds per call) sets it.
+    unsure_band: float | None = None
+
+
+def judged_combination(judge: object) -> JudgedCombination:
+    """What bench/verify.py fitted for this kind of judge (its `weights_key` in verify_weights.json)."""
+    entry = _FITTED.get(getattr(judge, "weights_key", "with_judge")) or {}
+    return JudgedCombination(entry.get("weights"), entry.get("threshold", 0.5), entry.get("unsure_band"))
 _WINDOW = 2  # evidence units: single passage sentences and pairs of adjacent ones
 _TOP_CANDIDATES = 5
 _LEXICAL_RANK_WEIGHT = 0.5
@@ -97,6 +118,8 @@ class Signals:
     nli: float | None = None  # the judge's P(supported), when a judge ran
     best_lexical: float = 0.0  # share of the sentence's content words in its best-matching evidence unit
     content_words: int = 0  # how much the sentence claims
+    ordered_overlap: float = 0.0  # share of its word pairs the judge evidence has in the same order (word salad: low)
+    self_reference: bool = False  # the sentence talks about the article, not its subject
 
     def features(self) -> dict[str, float]:
         """The signals as the numeric features the logistic model weighs (plus 'judge' when a judge ran)."""
@@ -105,7 +128,8 @@ class Signals:
                "unsupported_numbers": float(bool(self.unsupported_numbers)),
                "unsupported_entities": float(bool(self.unsupported_entities)),
                "negation_mismatch": float(self.negation_mismatch),
-               "antonym_swap": float(self.antonym_swap)}
+               "antonym_swap": float(self.antonym_swap),
+               "ordered_overlap": self.ordered_overlap, "self_reference": float(self.self_reference)}
         if self.nli is not None:
             out["judge"] = judge_feature(self.nli)
         return out
@@ -211,6 +235,11 @@ def judge_evidence(ranked: Sequence[EvidenceSpan], budget_words: int = _JUDGE_WO
     return " ... ".join(" ".join(u.text.split()) for u in chosen)
 
 
+def order_signals(claim: str, evidence: str) -> dict[str, float]:
+    """The word-order and self-reference signals of `claim` (citations stripped) against its judge evidence."""
+    return {"ordered_overlap": sig.ordered_overlap(claim, evidence), "self_reference": float(sig.refers_to_text(claim))}
+
+
 def combine(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
     """The logistic support score of a feature dict under `weights` (default: the calibrated WEIGHTS)."""
     weights = WEIGHTS if weights is None else weights
@@ -244,9 +273,11 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
                             if not sig.number_is_supported(n, evidence_numbers))
     names = sig.name_index(evidence_text + " " + metadata)
     missing_entities = tuple(e for e in sig.entities_in(claim) if not sig.entity_is_supported(e, names))
+    judged_text = judge_evidence(ranked)
+    order = order_signals(claim, judged_text)
     nli_score = None
     if nli is not None:
-        nli_score = nli.entailment(judge_evidence(ranked), claim)
+        nli_score = nli.entailment(judged_text, claim)
     signals = Signals(
         dense=max(u.similarity for u in units),
         lexical=sig.lexical_overlap(claim, evidence_text),
@@ -257,6 +288,8 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
         nli=nli_score,
         best_lexical=sig.lexical_overlap(claim, best.text),
         content_words=len(sig.content_stems(claim)),
+        ordered_overlap=order["ordered_overlap"],
+        self_reference=bool(order["self_reference"]),
     )
     return signals, ranked
 
@@ -265,16 +298,18 @@ def support_score(sentence: str, passages: Sequence[Passage], embedder: Embedder
                   nli: EntailmentModel | None = None, threshold: float | None = None) -> SupportResult:
     """How well `passages` support `sentence`: a score in [0, 1], the verdict, signals and best span."""
     cache = embedder if isinstance(embedder, VectorCache) else VectorCache(embedder)
-    signals, ranked = measure_signals(sentence, passages, cache, nli)
+    signals, ranked = measure_signals(sentence, passages, cache)
     if not ranked:
         return SupportResult(0.0, False, signals, None)
+    score, limit = combine(signals.features()), SUPPORT_THRESHOLD
+    fitted = judged_combination(nli) if nli is not None else None
+    if fitted is not None and (fitted.unsure_band is None or abs(score - SUPPORT_THRESHOLD) < fitted.unsure_band):
+        signals = replace(signals, nli=nli.entailment(judge_evidence(ranked), strip_citations(sentence)))
+        if fitted.weights is not None:
+            score, limit = combine(signals.features(), fitted.weights), fitted.threshold
+        else:  # a judge without fitted weights for it: an equal say beside the signals
+            score = 0.5 * score + 0.5 * signals.nli
     judged = signals.nli is not None
-    if judged and JUDGED_WEIGHTS is not None:
-        score, limit = combine(signals.features(), JUDGED_WEIGHTS), JUDGED_THRESHOLD
-    elif judged:  # a judge without fitted weights for it: an equal say beside the signals
-        score, limit = 0.5 * combine(signals.features()) + 0.5 * signals.nli, SUPPORT_THRESHOLD
-    else:
-        score, limit = combine(signals.features()), SUPPORT_THRESHOLD
     limit = limit if threshold is None else threshold
     singles = tuple(u for u in ranked if not u.window)[:_TOP_CANDIDATES]
     return SupportResult(score=score, supported=score >= limit, signals=signals, best_span=ranked[0],
