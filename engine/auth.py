@@ -95,7 +95,7 @@ def authenticate(store: Store, name: str, password: str, *, now: float | None = 
     The attempt is counted as a failure before the (slow) password check, in the transaction that checks
     the lockout, and turned into a success only when the password matches: parallel guesses each see the
     ones before them, so at most MAX_FAILURES are ever checked."""
-    now = store._clock() if now is None else now
+    now = store.now() if now is None else now
     before: list[LockState] = []
 
     def admit(attempts: list[tuple[float, bool]]) -> None:

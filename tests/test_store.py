@@ -151,7 +151,7 @@ def test_library_shows_grounding_and_readability_from_latest_checks(store, team)
     v1 = store.save_version(alice, a.id, "one two three")
     store.save_check_result(alice, v1.id, "grounding", {"percent": 40.0})
     v2 = store.save_version(alice, a.id, "one two three four")
-    store.save_check_result(alice, v2.id, "grounding", {"grounded_fraction": 0.875})
+    store.save_check_result(alice, v2.id, "grounding", {"percent": 87.5})
     store.save_check_result(alice, v2.id, "readability", {"band": "peer researchers: on target"})
     rows = {r.article.title: r for r in store.library(alice)}
     assert rows["Checked"].grounding_percent == pytest.approx(87.5)
@@ -159,6 +159,22 @@ def test_library_shows_grounding_and_readability_from_latest_checks(store, team)
     assert rows["Checked"].article.word_count == 4
     assert (rows["Unchecked"].grounding_percent, rows["Unchecked"].readability_band) == (None, "")
     assert b.id in {r.article.id for r in store.library(alice)}
+
+
+def test_the_library_is_one_query_however_many_articles(store, team):
+    alice, rita = team["alice"], team["rita"]
+    for n in range(5):
+        article = store.create_article(alice, f"A{n}")
+        version = store.save_version(alice, article.id, "text")
+        store.save_check_result(alice, version.id, "grounding", {"percent": 10.0 * n})
+    store.share_article(alice, article.id, "rita")
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    rows = store.library(alice)
+    store._conn.set_trace_callback(None)
+    assert len(rows) == 5 and len(statements) == 1
+    assert sorted(r.grounding_percent for r in rows) == [0.0, 10.0, 20.0, 30.0, 40.0]
+    assert [r.article.title for r in store.library(rita)] == ["A4"]  # shared with her: the same one query
 
 
 def test_review_round_trips_with_scores_and_section_comments(store, team):
