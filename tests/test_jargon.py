@@ -433,3 +433,10 @@ def test_terms_every_ml_peer_knows_are_flagged_only_for_readers_new_to_ml():
     newcomers = {t.term for t in check_jargon(draft, audience="software engineers new to ML").undefined}
     assert peers == {"PBT"}  # one paper's acronym, not spelled out
     assert {"RLHF", "PPO", "DPO", "MMLU", "PBT"} <= newcomers
+
+
+def test_a_candidate_cut_out_of_a_known_longer_phrase_is_not_a_term():
+    # "adaptive learning" is a piece of "adaptive learning rate": its edge word and the next make "learning rate".
+    draft = "The RNN is trained with per-parameter adaptive learning rate methods."
+    assert "per-parameter adaptive learning" not in {t.term for t in check_jargon(draft).terms}
+    assert "adaptive learning" not in {t.term for t in check_jargon(draft).terms}

@@ -284,7 +284,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
                                                   basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
     aliases.update(_acronyms_of_phrases(mentions, aliases))
     mentions = _without_compositions(text, mentions, reader)
-    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans)]
+    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)]
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
@@ -430,6 +430,27 @@ _CLASSIFIERS = (r"toolkit|library|package|framework|dataset|data\s+set|database|
 _KIND_AFTER = re.compile(rf"^(?:\s*(?:,|and|or|&)?\s*[\w-]+){{0,3}}?\s+(?:{_CLASSIFIERS})(?:s|es)?\b", re.IGNORECASE)
 _KIND_BEFORE = re.compile(rf"\b(?:{_CLASSIFIERS})(?:s|es)?\s*(?:,|:|called|named)?\s*$", re.IGNORECASE)
 _EXAMPLE_LEAD = re.compile(r"(?:\be\.g\.|\bsuch\s+as|\bincluding|\blike|\bfor\s+example|\bfor\s+instance)[^.;()]*$", re.IGNORECASE)
+
+
+def _cuts_known_term(text: str, m: Mention, reader: Reader) -> bool:
+    """True when the mention is a piece of a longer term the reader knows, cut at the wrong word.
+
+    "nearest neighbor search" read as "neighbor search", "adaptive learning rate methods" as
+    "adaptive learning": the word beside the mention and the mention's own edge word make a
+    phrase of the field ("nearest neighbor", "learning rate"), so the candidate's boundary is wrong
+    and what the reader meets is the known phrase, not a new term.
+    """
+    words = re.split(r"[\s-]+", m.surface)
+    if len(words) < 2:
+        return False
+    before = re.search(r"([A-Za-z][A-Za-z0-9]*)[ -]$", text[max(0, m.start - 40):m.start])
+    after = re.match(r"[ -]([A-Za-z][A-Za-z0-9]*)", text[m.end:m.end + 40])
+    pairs = []
+    if before and before.group(1).lower() not in STOPWORDS:
+        pairs.append(f"{before.group(1)} {words[0]}")
+    if after and after.group(1).lower() not in STOPWORDS:
+        pairs.append(f"{words[-1]} {after.group(1)}")
+    return any(reader.knows(term_key(pair), phrase=True) for pair in pairs)
 
 
 def _kind_named(text: str, sent: tuple[int, int], m: Mention) -> bool:
