@@ -10,7 +10,9 @@ was matched to and returns P(supported):
   1,150 examples, 2 epochs, 21 minutes on one core of a busy shared 2-core machine) into
   `<data dir>/cache/verify-judge`; nothing is downloaded.
 - `LlmJudge`: the drafting model (llama.cpp) asked "is the claim supported? Yes/No", scored from the
-  token probabilities of its answer.
+  token probabilities of its answer. It costs seconds per call, so support_score asks it only where the
+  signals alone are unsure (the `unsure_band` bench/verify.py fits into verify_weights.json), and weighs
+  its log-odds with its own fitted combination (`with_llm_judge`). `load_llm_judge` shares one copy.
 
 `load_judge` returns the built cross-encoder when it exists, else None: verify then runs on the
 signals alone and says so (`judge_name`).
@@ -136,6 +138,16 @@ def load_judge(cache_dir: Path) -> CrossEncoderJudge | None:
 def _loaded(directory: str, _version: int) -> CrossEncoderJudge:
     # One copy per built judge (a rebuild changes the version): every evaluation shares it, under its lock.
     return CrossEncoderJudge(Path(directory))
+
+
+def load_llm_judge(model_path: str | Path, n_threads: int = 2) -> LlmJudge:
+    """The drafting model's GGUF file as a yes/no judge, loaded once per file and shared (under its lock)."""
+    return _loaded_llm(str(Path(model_path).resolve()), n_threads)
+
+
+@functools.lru_cache(maxsize=1)
+def _loaded_llm(path: str, n_threads: int) -> LlmJudge:
+    return LlmJudge(path, n_threads=n_threads)
 
 
 def judge_name(judge) -> str:
