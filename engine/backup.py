@@ -146,12 +146,13 @@ def _copy_index(index_dir: Path, target: Path, attempts: int = 5) -> str:
     """Copy CURRENT and the generation it names; returns that name ('' no index, '*' whole folder)."""
     if not index_dir.is_dir():
         return ""
-    pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
+    from engine.index import current_generation, point_to
+
+    if current_generation(index_dir) is None:
         shutil.copytree(index_dir, target)
         return "*"
     for _ in range(attempts):
-        name = pointer.read_text(encoding="utf-8").strip()
+        name = current_generation(index_dir) or ""
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         try:
@@ -161,7 +162,7 @@ def _copy_index(index_dir: Path, target: Path, attempts: int = 5) -> str:
         # Generations are never modified once named, so one that still exists after the copy was whole.
         if (index_dir / name).is_dir() and sorted(p.name for p in (index_dir / name).iterdir()) == \
                 sorted(p.name for p in (target / name).iterdir()):
-            (target / "CURRENT").write_text(name, encoding="utf-8")
+            point_to(target, name)
             return name
     raise PeerDraftError(f"The index in {index_dir} kept changing while it was being copied.",
                          "Run the backup again when indexing has finished.")

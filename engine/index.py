@@ -55,6 +55,7 @@ _REBUILD_FIX = "Run `peerdraft index --rebuild` to re-embed the corpus with the 
 _DAMAGED_FIX = ("Run `peerdraft index --rebuild`: it moves the damaged index aside and re-adds the bundled notes "
                 "and every stored upload.")
 UPLOAD_META = "upload.json"
+POINTER = "CURRENT"  # the file naming the live generation: read and written only through the helpers below
 
 
 class DamagedGeneration(IndexStateError):
@@ -138,6 +139,26 @@ def exclusive_lock(path: Path, timeout_s: float = LOCK_WAIT_S, on_event: OnEvent
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def current_generation(index_dir: Path) -> str | None:
+    """The name of the live generation `index_dir`'s pointer names, or None when no index was written there yet."""
+    pointer = Path(index_dir) / POINTER
+    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+
+
+def has_index(index_dir: Path) -> bool:
+    """Whether an index was ever written in `index_dir` (it has a pointer to a live generation)."""
+    return (Path(index_dir) / POINTER).is_file()
+
+
+def point_to(index_dir: Path, name: str) -> None:
+    """Make generation `name` the live one: the pointer is replaced atomically and flushed to disk."""
+    index_dir = Path(index_dir)
+    temp = index_dir / f".{POINTER}.tmp-{os.getpid()}"
+    _fsync_write(temp, name.encode())
+    os.replace(temp, index_dir / POINTER)
+    _fsync_dir(index_dir)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -184,11 +205,10 @@ class CorpusIndex:
         options = dict(check_embedder=check_embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
                        lock_timeout_s=lock_timeout_s)
         directory = Path(directory)
-        current = directory / "CURRENT"
-        if not current.is_file():
+        name = current_generation(directory)
+        if name is None:
             return cls(directory, embedder, index_kind=index_kind, hnsw_threshold=hnsw_threshold,
                        lock_timeout_s=lock_timeout_s)
-        name = current.read_text(encoding="utf-8").strip()
         try:
             return cls._open_generation(directory, name, embedder, **options)
         except DamagedGeneration as damaged:
@@ -228,7 +248,7 @@ class CorpusIndex:
         from contextlib import nullcontext
 
         with nullcontext() if lock_held else exclusive_lock(directory / LOCK_FILE, options["lock_timeout_s"]):
-            if (directory / "CURRENT").read_text(encoding="utf-8").strip() != damaged_name:
+            if current_generation(directory) != damaged_name:
                 return cls.open(directory, embedder, **options, lock_held=True)  # another process committed
             older = sorted((p.name for p in directory.iterdir() if p.is_dir() and p.name.startswith("gen-")
                             and p.name < damaged_name), reverse=True)
@@ -241,10 +261,7 @@ class CorpusIndex:
                 aside = directory / f"broken-{damaged_name}-{time.strftime('%Y%m%d-%H%M%S')}"
                 if (directory / damaged_name).exists():  # CURRENT may name a folder that is gone altogether
                     os.rename(directory / damaged_name, aside)
-                pointer = directory / f".CURRENT.tmp-{os.getpid()}"
-                _fsync_write(pointer, name.encode())
-                os.replace(pointer, directory / "CURRENT")
-                _fsync_dir(directory)
+                point_to(directory, name)
                 index.generation = max(index.generation, int(damaged_name.removeprefix("gen-") or 0))
                 written = json.loads((directory / name / "manifest.json").read_text(encoding="utf-8")).get(
                     "written_at", "")
@@ -293,9 +310,7 @@ class CorpusIndex:
 
     def _refresh(self) -> None:
         """Load the live generation if another process switched CURRENT since this copy last read or wrote it."""
-        current = self.directory / "CURRENT"
-        if not current.is_file() or current.read_text(encoding="utf-8").strip() in (
-                f"gen-{self.generation:06d}", self._loaded_name):
+        if current_generation(self.directory) in (None, f"gen-{self.generation:06d}", self._loaded_name):
             return
         log.info("index in %s changed on disk; reloading before writing", self.directory)
         fresh = CorpusIndex.open(self.directory, self.embedder, check_embedder=False, index_kind=self.index_kind,
@@ -398,10 +413,7 @@ class CorpusIndex:
         _fsync_write(temp / "manifest.json", json.dumps(self.manifest(), indent=2).encode("utf-8"))
         _fsync_dir(temp)
         os.rename(temp, final)
-        pointer = self.directory / f".CURRENT.tmp-{os.getpid()}"
-        _fsync_write(pointer, name.encode())
-        os.replace(pointer, self.directory / "CURRENT")
-        _fsync_dir(self.directory)
+        point_to(self.directory, name)
         # Keep the generation this change started from: it is the fallback should the new one be damaged.
         self._prune(keep={name, f"gen-{self.generation - 1:06d}", self._loaded_name})
         self._loaded_name = name
@@ -706,7 +718,7 @@ def restore_stored_uploads(index: CorpusIndex, settings: Settings, on_event: OnE
 
 def seed_default_corpus(index: CorpusIndex, settings: Settings, on_event: OnEvent = ignore_event) -> IngestReport | None:
     """Index the bundled corpus/ notes if this index has never been written; None when nothing was due."""
-    if (index.directory / "CURRENT").exists() or not default_corpus_dir().is_dir():
+    if has_index(index.directory) or not default_corpus_dir().is_dir():
         return None
     on_event(Event("index", "Indexing the bundled reference corpus (first start)", 0, 1))
     report = index_paths(index, [default_corpus_dir()], settings, on_event)

@@ -177,11 +177,12 @@ def run_evaluation(draft: str, settings, store, user, article_id, version, check
     """Run the evaluation inside st.status with a progress bar; store it with the version when it is the saved text."""
     from engine.evaluate.report import report_markdown
     from engine.evaluate.workspace import evaluate_with_settings
+    from engine.index import has_index
 
     with st.status("Evaluating the draft…", expanded=True) as status:
         bar = st.progress(0.0)
         try:
-            index = get_index(settings) if (settings.index_dir / "CURRENT").exists() else None
+            index = get_index(settings) if has_index(settings.index_dir) else None
             report = evaluate_with_settings(
                 draft, settings, embedder=get_embedder(settings), index=index, load_model=False,
                 brief=store.get_brief(user, article_id) if article_id else None,

@@ -32,7 +32,9 @@ def _definition_passages(query: str, corpus_key: str, _index, _doc_ids: frozense
 
 def corpus_search(settings, user):
     """(search function, index, note): suggestions search the index; without a usable one, (None, None, why)."""
-    if not (settings.index_dir / "CURRENT").exists():
+    from engine.index import has_index
+
+    if not has_index(settings.index_dir):
         return None, None, NO_INDEX
     from engine.corpus_access import visible_doc_ids
     from pages._ui import get_index

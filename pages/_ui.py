@@ -189,7 +189,7 @@ def _cached_index(index_dir: str, embedding_model: str, _settings: Settings):
 
 def corpus_index(settings: Settings):
     """The index; the first start indexes the bundled corpus with a progress bar. None (and an error) if unusable."""
-    from engine.index import seed_default_corpus
+    from engine.index import has_index, seed_default_corpus
 
     try:
         index = get_index(settings)
@@ -199,7 +199,7 @@ def corpus_index(settings: Settings):
     if index.recovered and st.session_state.get("index_recovery_seen") != index.recovered:
         st.session_state["index_recovery_seen"] = index.recovered  # said once per browser session
         st.warning(index.recovered, icon=":material/restore:")
-    if not (index.directory / "CURRENT").exists():
+    if not has_index(index.directory):
         with st.status("Indexing the bundled reference corpus (first start)…", expanded=True) as status:
             seed_default_corpus(index, settings, progress_reporter(status))
             status.update(label="Reference corpus indexed", state="complete", expanded=False)

@@ -132,3 +132,12 @@ def test_the_corpus_page_says_it_fell_back_and_keeps_working(page_data_dir, sess
     assert not at.exception, [e.value for e in at.exception]
     assert any("damaged" in w.value and "peerdraft index --rebuild" in w.value for w in at.warning)
     assert at.dataframe[0].value.shape[0] == len(default_index.documents)
+
+
+def test_the_index_pointer_is_read_and_switched_through_one_helper(tmp_path):
+    from engine.index import current_generation, has_index, point_to
+
+    assert current_generation(tmp_path) is None and not has_index(tmp_path)
+    point_to(tmp_path, "gen-000003")
+    assert current_generation(tmp_path) == "gen-000003" and has_index(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["CURRENT"]  # no temporary file left behind

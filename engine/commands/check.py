@@ -48,7 +48,9 @@ def evaluation_json(markdown: str, args, settings: Settings) -> dict:
 
 def corpus_search(settings: Settings):
     """A search function over the corpus index, or (None, why not) when there is no index yet."""
-    if not (settings.index_dir / "CURRENT").exists():
+    from engine.index import has_index
+
+    if not has_index(settings.index_dir):
         return None, "no corpus index yet: no definition suggestions (run 'peerdraft index' to build one)"
     from engine.index import open_index  # loads the embedder: only when an index exists
     from engine.retrieve import retrieve_passages

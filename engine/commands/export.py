@@ -78,9 +78,13 @@ def _article_markdown(settings: Settings, article_id: int, user_name: str | None
 
 def index_documents(settings: Settings) -> list[Document]:
     """Documents of the live index generation, read from its files (no embedder needed); [] if none."""
-    pointer = settings.index_dir / "CURRENT"
+    from engine.index import current_generation
+
     try:
-        generation = settings.index_dir / pointer.read_text(encoding="utf-8").strip()
+        name = current_generation(settings.index_dir)
+        if name is None:
+            return []
+        generation = settings.index_dir / name
         stored = json.loads((generation / "store.json").read_text(encoding="utf-8"))
         return [Document(**{**entry["document"], "authors": tuple(entry["document"].get("authors", ()))})
                 for entry in stored.get("documents", [])]

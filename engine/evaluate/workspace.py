@@ -22,9 +22,10 @@ from engine.settings import Settings
 
 def open_existing_index(settings: Settings, embedder):
     """The corpus index when one has been built, else None (evaluation never builds one)."""
-    if not (settings.index_dir / "CURRENT").exists():
+    from engine.index import has_index, open_index
+
+    if not has_index(settings.index_dir):
         return None
-    from engine.index import open_index
 
     return open_index(settings, embedder)
 
