@@ -80,7 +80,7 @@ class Paragraph:
     end: int
     page: int
     section: str
-    kind: str = "text"  # text | table | figure | caption | footnote (a chunk never mixes kinds)
+    kind: str = "text"  # text | table | figure | caption | footnote | equation (a chunk never mixes kinds)
     label: str = ""
 
 
@@ -127,7 +127,7 @@ def assemble_body(blocks: list[Block]) -> Body:
         if block.kind == "heading":
             section = text
         else:
-            kind = block.kind if block.kind in ("table", "figure", "caption", "footnote") else "text"
+            kind = block.kind if block.kind in ("table", "figure", "caption", "footnote", "equation") else "text"
             paragraphs.append(Paragraph(start, offset, block.page, section, kind, block.label))
     pages = tuple((page, s, e) for page, (s, e) in sorted(page_spans.items()))
     return Body("\n\n".join(parts), "\n\n".join(references), pages, tuple(paragraphs))

@@ -134,6 +134,46 @@ class PdfContent:
 # ---------------------------------------------------------------- page text
 
 
+# TeX's math symbol and extension fonts (OMS and OMX encodings) embedded without a ToUnicode map: pdfminer
+# gives their glyphs as '(cid:N)'. The two encodings are fixed by TeX, so a code maps to its symbol; any other
+# font's unmapped glyph is dropped rather than left as '(cid:N)' in the text.
+_OMS = ("−·×∗÷⋄±∓⊕⊖⊗⊘⊙◯∘•≍≡⊆⊇≤≥⪯⪰∼≈⊂⊃≪≫≺≻←→↑↓↔↗↘≃⇐⇒⇑⇓⇔↖↙∝′∞∈∋△▽\u0338↦∀∃¬∅ℜℑ⊤⊥ℵ"
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ∪∩⊎∧∨⊢⊣⌊⌋⌈⌉{}⟨⟩|‖↕⇕\\≀√⨿∇∫⊔⊓⊑⊒§†‡¶♣♢♡♠")
+_OMX = ("()[]⌊⌋⌈⌉{}⟨⟩|‖/\\" "()()[]⌊⌋⌈⌉{}⟨⟩/\\" "()[]⌊⌋⌈⌉{}⟨⟩/\\/\\" "()" + "[]" * 3 + "{}" * 4 + "()" * 2
+        + "⟨⟩⊔⊔∮∮⊙⊙⊕⊕⊗⊗∑∏∫⋃⋂⊎⋀⋁∑∏∫⋃⋂⊎⋀⋁∐∐^^^~~~[]⌊⌋⌈⌉{}√√√√√")
+_GLYPH_ID = re.compile(r"\(cid:(\d+)\)")
+# spacing accents that LaTeX sets as a glyph of their own over the letter ('Gre´gory', 'Rockta¨schel')
+_SPACING_ACCENTS = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "ˆ": "\u0302", "˜": "\u0303", "¸": "\u0327",
+                    "ˇ": "\u030c", "˚": "\u030a", "¯": "\u0304", "˘": "\u0306", "˙": "\u0307", "˝": "\u030b"}
+
+
+def _glyph_text(text: str, fontname: str) -> str:
+    """A character's text with TeX math glyph ids ('(cid:80)' in CMEX10) mapped to their symbols ('∑'); a glyph
+    id of another font becomes U+FFFD, which counts towards a garbled page and is dropped from its lines."""
+    if "(cid:" not in text:
+        return text
+    family = fontname.split("+")[-1].lower()
+    table = _OMS if family.startswith(("cmsy", "cmbsy", "lmsy")) else _OMX if family.startswith(("cmex", "lmex")) \
+        else ""
+    return _GLYPH_ID.sub(lambda m: table[int(m.group(1))] if int(m.group(1)) < len(table) else "\ufffd", text)
+
+
+def _word_text(chars: list[dict]) -> str:
+    """A word's text from its characters: glyph ids decoded, a spacing accent put on the letter under it."""
+    texts = [_glyph_text(c["text"], c.get("fontname", "")) for c in chars]
+    for i, c in enumerate(chars):
+        mark = _SPACING_ACCENTS.get(texts[i])
+        if not mark or len(chars) < 2:
+            continue
+        middle = (c["x0"] + c["x1"]) / 2
+        under = [j for j, o in enumerate(chars) if j != i and texts[j].isalpha() and o["x0"] - 1 <= middle <= o["x1"] + 1]
+        if under:
+            j = min(under, key=lambda k: abs((chars[k]["x0"] + chars[k]["x1"]) / 2 - middle))
+            texts[j] = unicodedata.normalize("NFC", texts[j] + mark)
+            texts[i] = ""
+    return "".join(texts).replace("\u0338=", "≠").replace("\u0338∈", "∉").replace("\u0338", "/")
+
+
 def _is_bold(font: str) -> bool:
     return bool(_BOLD_FONT.search(font.split("+")[-1]))
 
@@ -149,6 +189,8 @@ def _words(page) -> list[dict]:
             # right-to-left script comes out in visual order: each glyph's text kept whole (a lam-alef
             # ligature maps to two letters in reading order), the glyphs put back in reading order
             word["text"], word["rtl"] = "".join(c["text"] for c in reversed(chars)), True
+        else:
+            word["text"] = _word_text(chars)
         word["size"] = max(c["size"] for c in chars)
         word["fontname"] = Counter(c["fontname"] for c in chars).most_common(1)[0][0]
     return words
@@ -184,7 +226,8 @@ def _line(words: list[dict], page: int, left: float, right: float) -> Line:
     size = size_weight.most_common(1)[0][0]
     gaps = [b["x0"] - a["x1"] for a, b in zip(words, words[1:])]
     # A gap wider than the font size separates cells (author grid, table columns): kept as two spaces.
-    text = "".join(w["text"] + ("  " if g > 1.2 * size else " ") for w, g in zip(words, gaps + [0])).strip()
+    text = "".join(w["text"] + ("  " if g > 1.2 * size else " ") for w, g in zip(words, gaps + [0]))
+    text = text.replace("\ufffd", "").strip()
     if sum(w.get("rtl", False) for w in words) > len(words) / 2:  # Arabic, Hebrew: words read right to left
         text = " ".join(w["text"] for w in reversed(words))
     return Line(text=text, x0=words[0]["x0"], x1=max(w["x1"] for w in words), top=min(w["top"] for w in words),
@@ -237,8 +280,10 @@ def _page_lines(words: list[dict], width: float, page: int) -> list[Line]:
             return True
         left = [w for w in row if w["x1"] < gutter]
         right = [w for w in row if w["x0"] > gutter]
-        # a centred title's word space at the gutter is narrower than a column gap
-        return bool(left and right) and right[0]["x0"] - left[-1]["x1"] < 0.9 * max(w["size"] for w in row)
+        # a centred title's word space at the gutter is narrower than a column gap; an outdented reference label
+        # ('[Andreas et al.2016]') can come as close to the left column, but is set in another size
+        return bool(left and right) and right[0]["x0"] - left[-1]["x1"] < 0.9 * max(w["size"] for w in row) \
+            and abs(max(w["size"] for w in left) - max(w["size"] for w in right)) < 0.3
 
     for row in rows:
         if spans(row):
@@ -549,8 +594,12 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
     title_lines: list[Line] = []
     if biggest >= body_size * 1.15:
         for line in front:
-            if abs(line.size - biggest) <= 0.6 and (not title_lines or line.top - title_lines[-1].bottom
-                                                     < 1.2 * line.size):
+            # the title's lines share its size, weight and case: a bold capitalised title over an author list
+            # set in the same size ends where the regular, mixed-case names begin
+            same_style = not title_lines or (line.bold == title_lines[0].bold and (
+                (line.text.upper() == line.text) == (title_lines[0].text.upper() == title_lines[0].text)))
+            if abs(line.size - biggest) <= 0.6 and same_style and (not title_lines or line.top - title_lines[-1].bottom
+                                                                   < 1.2 * line.size):
                 title_lines.append(line)
             elif title_lines:
                 break
@@ -565,9 +614,12 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
         if line.size < body_size * 0.75:
             continue
         for cell in re.split(r"\s{2,}", line.text):
-            if cells[cell.strip()] > 1:
+            parts = _split_cells(cell)
+            # a cell repeated under several names, or one that starts with an institution ('Google, Inc., New
+            # York, NY'), is an affiliation: the places after the institution are no people
+            if cells[cell.strip()] > 1 or parts and _AFFILIATION.search(parts[0]):
                 continue
-            for part in _split_cells(cell):
+            for part in parts:
                 for name in _names_in(part):
                     if name not in authors:
                         authors.append(name)

@@ -6,7 +6,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-FONTS = {"F1": "Times-Roman", "F2": "Times-Bold", "F3": "Helvetica", "F4": "Helvetica-Bold"}
+FONTS = {"F1": "Times-Roman", "F2": "Times-Bold", "F3": "Helvetica", "F4": "Helvetica-Bold",
+         # TeX's math symbol and extension fonts embedded without a Unicode map: the PDF reader sees only glyph
+         # ids ('(cid:48)'); text in them is given as glyph codes, tex_glyphs(48, 80)
+         "F5": "CMSY10", "F6": "CMEX10"}
+
+
+def tex_glyphs(*codes: int) -> str:
+    """Text for the F5/F6 fonts: each glyph code as the two bytes their Identity-H encoding reads."""
+    return "".join(chr(code >> 8) + chr(code & 0xFF) for code in codes)
 WIDTH, HEIGHT = 612, 792
 
 
@@ -45,8 +53,16 @@ def build_pdf(pages: list[list[Text]], title: str = "", author: str = "") -> byt
                        f"/Resources << /Font << {fonts} >> >> >>".encode())
         objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
     for name in FONTS:
-        objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} "
-                       f"/Encoding /WinAnsiEncoding >>".encode())
+        if FONTS[name].startswith("CM"):  # a composite font with two-byte glyph ids and no ToUnicode map
+            descriptor = (f"<< /Type /FontDescriptor /FontName /{FONTS[name]} /Flags 4 /FontBBox [0 -250 1000 750] "
+                          "/ItalicAngle 0 /Ascent 750 /Descent -250 /CapHeight 700 /StemV 50 >>")
+            objects.append(f"<< /Type /Font /Subtype /Type0 /BaseFont /{FONTS[name]} /Encoding /Identity-H "
+                           f"/DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /{FONTS[name]} "
+                           "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+                           f"/FontDescriptor {descriptor} /DW 500 >>] >>".encode())
+        else:
+            objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} "
+                           f"/Encoding /WinAnsiEncoding >>".encode())
     objects.append(f"<< /Title ({_escape(title)}) /Author ({_escape(author)}) >>".encode())
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -112,3 +128,11 @@ def concatenate(*pdfs: bytes) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def text_width(text: str, size: float, font: str = "F1") -> float:
+    """The width in points of `text` set in one of the standard FONTS (their published metrics)."""
+    from pdfminer.fontmetrics import FONT_METRICS
+
+    widths = FONT_METRICS[FONTS[font]][1]
+    return sum(widths.get(ch, 500) for ch in text) * size / 1000

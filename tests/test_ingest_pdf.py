@@ -12,7 +12,7 @@ from engine.bibliography import parse_reference, reference_for
 from engine.errors import IngestError
 from engine.ingest import ingest_bytes
 from engine import ingest_pdf
-from pdf_layout import Text, build_pdf, column, concatenate, scanned_page_pdf
+from pdf_layout import Text, build_pdf, column, concatenate, scanned_page_pdf, tex_glyphs, text_width
 
 INTRO = ("Retrieval lets a small language model look facts up instead of storing them in its weights. "
          "We study how the size of the retrieval database changes perplexity for models of several sizes, "
@@ -334,3 +334,83 @@ def test_arabic_text_in_embedded_fonts_is_read_in_reading_order(settings, fontty
     doc = ingest_bytes("arabic.pdf", buffer.getvalue(), settings)
     assert doc.document.title == "Retrieval over Arabic News"
     assert arabic in doc.body
+
+
+def _math_note() -> bytes:
+    """A one-column note whose prose and display equation use TeX's math fonts without a Unicode map."""
+    y = 150
+    prose = [Text(72, y, "From the hidden layer we use the matrix W", 10),
+             Text(262, y, tex_glyphs(48), 10, "F5"),  # prime, set after the W
+             Text(272, y, "which is not the transpose of the input weights.", 10)]
+    equation = [Text(200, y + 20, tex_glyphs(80), 10, "F6"), Text(212, y + 20, "j", 10),  # sum over j
+                Text(220, y + 20, tex_glyphs(20), 10, "F5"), Text(232, y + 20, "V", 10)]  # <= V
+    after = column(72, y + 44, [INTRO, METHOD], width=90)[0]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 82, "Ada Lovelace", 10, "F2"),
+            Text(72, 120, "# 1 Introduction".lstrip("# "), 11, "F2"), *prose, *equation, *after]
+    return build_pdf([page])
+
+
+def test_tex_math_glyphs_come_out_as_symbols_never_as_glyph_ids(settings):
+    doc = ingest_bytes("note.pdf", _math_note(), settings)
+    assert "(cid:" not in doc.body and all("(cid:" not in chunk.text for chunk in doc.chunks)
+    assert "the matrix W ′ which is not the transpose" in doc.body.replace("W′", "W ′")
+
+
+def test_display_equation_is_its_own_equation_chunk_not_prose(settings):
+    doc = ingest_bytes("note.pdf", _math_note(), settings)
+    equations = [chunk for chunk in doc.chunks if chunk.kind == "equation"]
+    assert len(equations) == 1 and "∑" in equations[0].text and "≤" in equations[0].text
+    assert not any("∑" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+    assert doc.report.equations == 1
+
+
+def test_spacing_accent_set_over_a_letter_joins_it(settings):
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    # LaTeX's Gr\'egory: the acute accent is a glyph of its own, placed over the e
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 82, "Gre", 10, "F2"),
+            Text(88.6, 82, "gory Nuel", 10, "F2"), Text(84.8, 82, "\xb4", 10, "F2"), *body]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.document.authors == ("Grégory Nuel",)
+
+
+def test_outdented_reference_label_next_to_the_left_column_stays_in_the_right_column(settings):
+    # ACL's bracketed author-year labels hang out of the right column towards the gutter; a left-column line
+    # justified to x=290 comes within 8 points of one: the two must not be read as one full-width line
+    prose = ("Our model is trained on the full corpus with the same settings as the baseline and evaluated on "
+             "every held out split so that the gains can be compared directly across all of the tasks we study")
+    left = [Text(290 - text_width(line, 10), 100 + 12 * i, line, 10)  # set flush with the column's right edge
+            for i, line in enumerate(wrap_words(prose, 44) * 2)]
+    entries = [("[Lee et al.2016]", "Kenton Lee, Luheng He, and Mike Lewis. 2016. End-to-end"),
+               ("", "neural coreference resolution. In Proceedings of EMNLP."),
+               ("[Zhou et al.2015]", "Jie Zhou, Ying Cao, and Wei Xu. 2015. Deep recurrent"),
+               ("", "models with fast-forward connections. In Proceedings of ACL."),
+               ("[Wang et al.2018]", "Qiang Wang, Fuxue Li, and Tong Xiao. 2018. Multi-layer"),
+               ("", "representation fusion for neural translation. In COLING.")]
+    right = [Text(310, 80, "References", 11, "F2")]
+    for i, (label, text) in enumerate(entries):
+        right.append(Text(298 if label else 310, 100 + 12 * i, f"{label} {text}".strip(), 9))
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 76, "Ada Lovelace", 10, "F2"),
+            Text(72, 88, "1 Introduction", 11, "F2"), *left, *right]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert "[Lee" not in doc.body and "Zhou" not in doc.body
+    assert len(doc.bibliography) == 3 and doc.bibliography[0].title.startswith("End-to-end")
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    from pdf_layout import wrap
+
+    return wrap(text, width)
+
+
+def test_capitalised_title_ends_where_an_author_line_in_its_size_begins(settings):
+    # ICASSP sets a bold capitalised title and the author list in the same 12-point size, 14 points apart
+    body = column(72, 170, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(108, 95, "CNN ARCHITECTURES FOR LARGE-SCALE AUDIO CLASSIFICATION", 12, "F2"),
+            Text(60, 109, "Shawn Hershey, Sourish Chaudhuri, Daniel P. W. Ellis, Jort F. Gemmeke,", 12),
+            Text(72, 122, "Manoj Plakal, Devin Platt, Rif A. Saurous", 12),
+            Text(175, 140, "Google, Inc., New York, NY, and Mountain View, CA, USA", 12),
+            Text(150, 160, "ABSTRACT", 9, "F2"), *body]
+    doc = ingest_bytes("cnn.pdf", build_pdf([page]), settings).document
+    assert doc.title == "CNN ARCHITECTURES FOR LARGE-SCALE AUDIO CLASSIFICATION"
+    assert doc.authors == ("Shawn Hershey", "Sourish Chaudhuri", "Daniel P. W. Ellis", "Jort F. Gemmeke",
+                           "Manoj Plakal", "Devin Platt", "Rif A. Saurous")
