@@ -440,3 +440,9 @@ def test_a_candidate_cut_out_of_a_known_longer_phrase_is_not_a_term():
     draft = "The RNN is trained with per-parameter adaptive learning rate methods."
     assert "per-parameter adaptive learning" not in {t.term for t in check_jargon(draft).terms}
     assert "adaptive learning" not in {t.term for t in check_jargon(draft).terms}
+
+
+def test_a_misspelling_one_letter_from_a_rare_english_word_is_not_a_term():
+    # "interpretible" is one letter from "interpretable", itself not a common word.
+    draft = "The cells are interpretible and the model is small."
+    assert "interpretible" not in {t.term for t in check_jargon(draft).terms}
