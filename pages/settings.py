@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine.commands.doctor import diagnose
+from engine.diagnosis import diagnose
 from engine.embedded import describe_llm
 from pages._ui import get_settings
 

@@ -185,6 +185,6 @@ def test_cli_doctor_exits_1_naming_a_missing_model(capsys, tmp_path, monkeypatch
     monkeypatch.setenv("PEERDRAFT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PEERDRAFT_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("PEERDRAFT_LLM_BACKEND", "llama-cpp")
-    monkeypatch.setattr("engine.commands.doctor.llama_cpp_available", lambda: False)
+    monkeypatch.setattr("engine.diagnosis.llama_cpp_available", lambda: False)
     assert cli_main(["doctor"]) == 1
     assert "llama-cpp-python is not installed" in capsys.readouterr().out
