@@ -114,3 +114,24 @@ def test_plain_text_sentences_keep_offsets_into_the_passage():
     spans = markup.sentences_of_text(text)
     assert [s.text for s in spans] == ["Dense retrieval helps.", "It uses A. Vaswani's encoder!", "Does it scale?"]
     assert all(text[s.offset:s.offset + s.length] == s.text for s in spans)
+
+
+# --- one prose map for checks and verify ----------------------------------------------------------------------
+
+def test_a_comment_over_several_lines_is_not_prose_to_the_checks_or_to_verify():
+    draft = "# T\n\nReal text here.\n<!-- a note\nthat spans lines. Still a note.\n-->\n\nAfter it.\n"
+    assert _check_sentences(draft) == ["Real text here.", "After it."]
+    assert [s.text for s in split_sentences(draft)] == ["Real text here.", "After it."]
+
+
+def test_front_matter_and_setext_headings_are_not_sentences_to_verify():
+    draft = "---\ntitle: A draft\nyear: 2024\n---\n\nRetrieval\n=========\n\nBM25 ranks passages [1].\n"
+    assert [s.text for s in split_sentences(draft)] == ["BM25 ranks passages [1]."]
+
+
+def test_verify_blocks_are_the_checks_blocks_in_draft_offsets():
+    draft = "# T\n\n1. `faiss` is fast [1].\n\n> Quoted claim [2]. Second one.\n\n    indented code.\n"
+    mapped = markup.prose_map(draft)
+    assert [draft[s:e] for s, e in markup.prose_blocks(draft)] == ["`faiss` is fast [1].",
+                                                                   "Quoted claim [2]. Second one."]
+    assert len(mapped.blocks) == 2
