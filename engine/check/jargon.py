@@ -27,8 +27,8 @@ Suggestions come only from retrieved passages (`search`): definitional sentences
 same patterns, explicit definitions with the term as subject first, then best retrieval score,
 each with its citation. When the term's own passages hold no explicit definition the search
 widens once (the acronym's long form found in them, or "TERM is a"). When the corpus holds none,
-the suggestion is None; nothing is invented. (An LLM-written suggestion, marked unverified, is
-a later follow-up.)
+the suggestion is None; nothing is invented. A definition in the model's own words, always marked
+unverified and never inserted for the writer, is `engine.check.definitions.model_definition`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from typing import Callable, Iterable, Sequence
 from engine.check.prose import ProseMap, cited_names, prose_map, sentences
 from engine.check.reader import Reader, reader_for
 from engine.check.terms import STOPWORDS, Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
-from engine.records import Finding, Passage
+from engine.records import Passage
 
 STATUSES = ("defined", "undefined", "defined_late", "assumed")
 FLAGGED = ("undefined", "defined_late")
@@ -117,8 +117,6 @@ class JargonReport:
     """All technical terms of a draft in order of first use."""
 
     terms: tuple[TermResult, ...] = ()
-    notes: tuple[str, ...] = ()  # e.g. "no index: no suggestions"
-    markdown_length: int = 0
 
     @property
     def undefined(self) -> tuple[TermResult, ...]:
@@ -140,7 +138,6 @@ class JargonReport:
                 lines.append(f"               suggestion: {t.suggestion.text}  [{t.suggestion.title}, p. {t.suggestion.page}]")
             elif t.flagged:
                 lines.append("               no definition found in the corpus")
-        lines.extend(f"  note: {n}" for n in self.notes)
         return lines
 
 
@@ -362,10 +359,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             definition_text=def_text, mentions=tuple(pm.original_span(m.start, m.end) for m in ms),
             aliases=long_forms, reason=reason))
     results.sort(key=lambda r: r.first_use)
-    notes: list[str] = []
     if search is not None:
         results = [replace(r, suggestion=suggest_definition(r, search)) if r.flagged else r for r in results]
-    return JargonReport(terms=tuple(results), notes=tuple(notes), markdown_length=len(markdown))
+    return JargonReport(terms=tuple(results))
 
 
 # Heads that name a thing's role or kind rather than a new idea: "BERT model", "QA system", "ICT loss".
@@ -795,18 +791,6 @@ def highlight_spans(report: JargonReport, statuses: Sequence[str] = FLAGGED) -> 
             length = next((ln for off, ln in t.mentions if off == t.definition_offset), 0)
             spans.append(HighlightSpan(t.definition_offset, length, t.term, t.status, "definition"))
     return sorted(spans, key=lambda s: s.offset)
-
-
-def findings(report: JargonReport) -> list[Finding]:
-    """One Finding per term to define, at its first use."""
-    out = []
-    for t in report.undefined:
-        if t.status == "defined_late":
-            message = f"'{t.term}' is used on line {t.first_use_line} but defined only on line {t.definition_line}."
-        else:
-            message = f"'{t.term}' is not defined where it is first used."
-        out.append(Finding("jargon", t.first_use, t.first_use_length, message, "warning"))
-    return out
 
 
 def glossary(report: JargonReport, fmt: str = "markdown") -> str:
