@@ -145,6 +145,14 @@ def highlight_rows(results: str) -> list[tuple[str, str, str, str]]:
     rows.append((f"jargon: recall of undefined terms / false flags ({row.get('passages', 'all')} labeled passages)",
                  f"{recall} / {false_flags}", "≥ 0.85 / ≤ 10%",
                  verdict(number(recall) >= 0.85 and number(false_flags) <= 10)))
+    # Real expert posts, held out from tuning (present when bench/jargon.py ran with --posts).
+    held = [row for row in table_rows(jargon) if row[""] == "**all held-out posts**"]
+    if held:
+        precision = held[0]["precision (undefined / labeled)"].split()[0]
+        rate = held[0]["flags / 1,000 words"]
+        rows.append(("jargon on real expert posts held out from tuning: flag precision / flags per 1,000 words",
+                     f"{precision} / {rate}", "≥ 0.8 / ≤ 5",
+                     verdict(number(precision) >= 0.8 and number(rate) <= 5)))
 
     checks = section(results, "checks")
     ratio = number(found(r"textstat alone: \*\*([\d.]+)x\*\*", checks, "checks").group(1))

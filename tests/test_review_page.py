@@ -119,13 +119,13 @@ ARTICLE = """# Tokenizers and serving
 
 ## Background
 
-BERT splits rare words with WordPiece before pre-training. We then serve the model behind a gateway with a KV cache.
+BERT splits rare words with WordPiece before pre-training. We then serve the model behind a gateway with paged attention.
 """
 
 
 @pytest.fixture
 def corpus_dir(data_dir, session_settings, default_index):
-    """The data dir with a copy of the session's default index (BERT's note defines WordPiece; none defines KV cache)."""
+    """The data dir with a copy of the session's default index (BERT's note defines WordPiece; none defines paged attention)."""
     shutil.copytree(session_settings.index_dir, data_dir / "index")
     st.cache_data.clear()  # cached passages are keyed by index path and generation; start clean all the same
     yield data_dir
@@ -159,9 +159,9 @@ def test_a_term_the_corpus_defines_gets_a_suggestion_with_its_citation(corpus_di
     assert any(m.value.startswith("**Suggested definition:** WordPiece is a") for m in wordpiece.markdown)
     assert any(c.value.startswith("Source: *BERT: Pre-training") and c.value.endswith("page 1")
                for c in wordpiece.caption)
-    _, kv_cache = _term(at, "KV cache")
-    assert not kv_cache.markdown
-    assert any("No definition found in your corpus" in c.value for c in kv_cache.caption)
+    _, paged = _term(at, "paged attention")
+    assert not paged.markdown
+    assert any("No definition found in your corpus" in c.value for c in paged.caption)
     downloads = [d.proto.label for d in at.get("download_button")]
     assert {"Glossary (Markdown)", "Glossary (CSV)"} <= set(downloads)
 
@@ -188,12 +188,12 @@ def test_an_ignored_term_stays_ignored_when_the_article_is_opened_again(corpus_d
     store, local, article = _article(corpus_dir)
     at = _opened(article.id)
     before = int(_metric(at, "Undefined terms"))
-    i, _ = _term(at, "KV cache")
+    i, _ = _term(at, "paged attention")
     at.button(key=f"ignore_{i}").click().run()
     assert not at.exception
     again = _opened(article.id)  # a new browser session: only what was stored remains
     assert int(_metric(again, "Undefined terms")) == before - 1
-    assert not any(e.label.startswith("KV cache ·") for e in again.expander)
+    assert not any(e.label.startswith("paged attention ·") for e in again.expander)
     assert store.get_brief(local, article.id) is None  # ignoring is per article, not the audience's knowledge
 
 
@@ -201,10 +201,10 @@ def test_assuming_a_term_adds_it_to_the_briefs_assumed_terms(corpus_dir):
     store, local, article = _article(corpus_dir)
     at = _opened(article.id)
     before = int(_metric(at, "Undefined terms"))
-    i, _ = _term(at, "KV cache")
+    i, _ = _term(at, "paged attention")
     at.button(key=f"assume_{i}").click().run()
     assert not at.exception
-    assert "KV cache" in store.get_brief(local, article.id).assumed_terms
+    assert "paged attention" in store.get_brief(local, article.id).assumed_terms
     assert int(_metric(at, "Undefined terms")) == before - 1
 
 
@@ -220,7 +220,7 @@ def test_rerunning_the_page_does_not_query_the_corpus_again(corpus_dir, monkeypa
     asked = list(queries)
     assert "WordPiece" in asked
     at.run()
-    at.text_area(key="review_paste").input(ARTICLE + "\nThe KV cache grows with the context.\n").run()
+    at.text_area(key="review_paste").input(ARTICLE + "\nPaged attention grows with the context.\n").run()
     assert not at.exception
     assert queries == asked  # same terms: the cached passages answer
 
@@ -245,16 +245,16 @@ def test_each_flagged_term_says_why_it_was_flagged(data_dir):
 def test_asking_the_model_shows_its_definition_marked_unverified_and_offers_no_insert(data_dir, monkeypatch):
     from fakes_drafting import ScriptedLLM
 
-    monkeypatch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM("A KV cache is a store of keys. More."))
+    monkeypatch.setattr("engine.llm.load_llm", lambda settings: ScriptedLLM("Paged attention stores keys in blocks. More."))
     at = _page().run()
     at.text_area(key="review_paste").input(ARTICLE).run()
-    i, _ = _term(at, "KV cache")
+    i, _ = _term(at, "paged attention")
     at.button(key=f"ask_{i}").click().run()
     assert not at.exception
-    _, kv_cache = _term(at, "KV cache")
-    assert [w.value for w in kv_cache.warning] == [
-        "Unverified (the model's words, not from your corpus): A KV cache is a store of keys."]
-    assert not [b for b in kv_cache.button if b.label == "Insert definition"]
+    _, paged = _term(at, "paged attention")
+    assert [w.value for w in paged.warning] == [
+        "Unverified (the model's words, not from your corpus): Paged attention stores keys in blocks."]
+    assert not [b for b in paged.button if b.label == "Insert definition"]
     assert int(_metric(at, "Undefined terms")) >= 2  # nothing was inserted
 
 
