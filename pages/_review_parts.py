@@ -175,8 +175,7 @@ def review_form(store, user, article_id: int, version_id: int, sections: list[st
 def run_evaluation(draft: str, settings, store, user, article_id, version, checks: dict, *, with_model: bool,
                    saved: bool) -> dict | None:
     """Run the evaluation inside st.status with a progress bar; store it with the version when it is the saved text."""
-    from engine.evaluate.report import report_markdown
-    from engine.evaluate.workspace import evaluate_with_settings
+    from engine.evaluate.workspace import evaluate_with_settings, store_evaluation
     from engine.index import has_index
 
     with st.status("Evaluating the draft…", expanded=True) as status:
@@ -194,12 +193,6 @@ def run_evaluation(draft: str, settings, store, user, article_id, version, check
             return None
         evaluation = report.to_dict()
         if version is not None and saved and store.can_edit(user, article_id):
-            readability = checks["readability"]
-            title = store.get_article(user, article_id).title
-            store.save_evaluation(user, version.id, evaluation, report_markdown(report, title=title, checks=checks))
-            if evaluation["grounding"]:
-                store.save_check_result(user, version.id, "grounding", {"percent": evaluation["grounding"]["percent"]})
-            store.save_check_result(user, version.id, "readability",
-                                    {"band": readability.target.place(readability.overall.flesch_kincaid_grade)})
+            store_evaluation(store, user, article_id, version.id, report, checks)
         status.update(label="Evaluation done", state="complete", expanded=False)
     return evaluation

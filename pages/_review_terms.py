@@ -18,7 +18,6 @@ from engine.check.jargon import glossary
 from engine.errors import NotFound, PeerDraftError
 from engine.records import Brief
 
-IGNORED_KIND = "jargon_ignored"  # check_results kind holding an article's ignore list
 NO_INDEX = "The corpus index is not ready yet (open the Corpus page to build it): no definition suggestions."
 
 
@@ -61,11 +60,8 @@ def checks_for(draft: str, assumed: list[str], audience: str | None, search, ind
 
 
 def stored_ignored(store, user, article_id: int | None) -> list[str]:
-    """The article's persisted ignore list ([] for a pasted draft or none saved yet)."""
-    if article_id is None:
-        return []
-    result = store.latest_check_result(user, article_id, IGNORED_KIND)
-    return list(result.data) if result else []
+    """The article's stored ignore list ([] for a pasted draft)."""
+    return [] if article_id is None else store.ignored_terms(user, article_id)
 
 
 def _document(index, doc_id: str):
@@ -128,12 +124,9 @@ def terms_panel(checks: dict, *, settings, store, user, article_id, editable: bo
                     state["review_draft"] = draft
                 st.rerun()
             if ignore.button("Ignore", key=f"ignore_{i}", help="Not flagged in this article again"):
-                ignored = [*state["review_ignored"], term.term]
-                state["review_ignored"] = ignored
+                state["review_ignored"] = [*state["review_ignored"], term.term]
                 if editable:
-                    latest = store.latest_version(user, article_id)
-                    store.save_check_result(user, latest.id, IGNORED_KIND,
-                                            sorted({*stored_ignored(store, user, article_id), *ignored}))
+                    store.ignore_term(user, article_id, term.term)
                 st.rerun()
             if assume.button("Assume", key=f"assume_{i}", help="The audience knows it: added to the brief's "
                              "assumed terms (also used when planning and drafting)"):

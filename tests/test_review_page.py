@@ -112,6 +112,8 @@ def test_run_evaluation_saves_the_figures_with_the_version(data_dir):
     assert saved is not None and saved.data["bias"]["terms"]
     assert "# Evaluation report: Serving notes" in saved.report_markdown
     assert _metric(at, "Grounded claims").endswith("%")
+    (row,) = Store(data_dir / "peerdraft.db").library(local)  # the Library's two figures came with it
+    assert row.readability_band and row.grounding_percent == saved.data["grounding"]["percent"]
 
 
 # ---- definition suggestions from the corpus (the bundled notes, indexed once per session) ---------------------

@@ -476,3 +476,52 @@ def test_an_autosaved_version_with_an_outline_makes_it_the_articles_outline(tmp_
     store.save_version(writer, article.id, "# A\n\n## How it works\n", outline=Outline("A", [renamed]))
     assert [(s.heading, s.id) for s in store.get_outline(writer, article.id).sections] == [("How it works", method.id)]
     assert [p.section_id for p in store.list_pins(writer, article.id)] == [method.id]
+
+
+def test_ignored_terms_are_kept_per_article_and_only_the_owner_adds_them(store, team):
+    alice, rita = team["alice"], team["rita"]
+    article = store.create_article(alice, "A")
+    store.ignore_term(alice, article.id, "paged attention")
+    store.ignore_term(alice, article.id, "Paged Attention")  # the same term
+    store.share_article(alice, article.id, "rita")
+    assert store.ignored_terms(rita, article.id) == ["paged attention"]
+    with pytest.raises(AccessDenied):
+        store.ignore_term(rita, article.id, "KV cache")
+    assert store.ignored_terms(alice, store.create_article(alice, "B").id) == []
+
+
+def test_a_schema_3_ignore_list_stored_as_a_check_result_becomes_ignored_terms(tmp_path):
+    import sqlite3
+
+    from engine.store import _split_sql
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:
+        for statement in _split_sql(step):
+            db.execute(statement)
+    db.execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'wendy', 'writer', 0)")
+    db.execute("INSERT INTO articles (id, owner_id, title, created_at, updated_at) VALUES (1, 1, 'A', 0, 0)")
+    db.execute("INSERT INTO versions (id, article_id, number, markdown, content_hash, reason, author_id, created_at) "
+               "VALUES (1, 1, 1, '# A', 'h', 'autosave', 1, 0)")
+    db.execute("INSERT INTO check_results (version_id, kind, result_json, created_at) "
+               "VALUES (1, 'jargon_ignored', '[\"KV cache\", \"paged attention\"]', 5)")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    store = Store(path)
+    writer = store.user_by_name("wendy")
+    assert sorted(store.ignored_terms(writer, 1)) == ["KV cache", "paged attention"]
+    assert store.latest_check_result(writer, 1, "jargon_ignored") is None  # no fake check result left
+
+
+def test_library_figures_are_stored_in_the_shape_the_library_reads(store, team):
+    alice = team["alice"]
+    article = store.create_article(alice, "A")
+    version = store.save_version(alice, article.id, "text")
+    store.save_library_figures(alice, version.id, grounding_percent=62.5, readability_band="on target")
+    (row,) = store.library(alice)
+    assert (row.grounding_percent, row.readability_band) == (62.5, "on target")
+    store.save_library_figures(alice, version.id, grounding_percent=None, readability_band="too hard")
+    (row,) = store.library(alice)
+    assert (row.grounding_percent, row.readability_band) == (62.5, "too hard")  # no grounding measured: kept

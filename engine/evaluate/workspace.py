@@ -118,3 +118,16 @@ def evaluation_for_reader(data: dict, readable: set[str]) -> dict:
                                           for key in ("must_cite", "cited_docs", "missing_docs")},
                            "key_points": [{**k, "evidence": ""} for k in coverage.get("key_points", [])]}
     return out
+
+
+def store_evaluation(store, user, article_id: int, version_id: int, report: EvaluationReport, checks: dict) -> None:
+    """Keep an evaluation of a saved version: its figures, its Markdown report, and the Library's two figures
+    (grounded-claims percent and the readability band of the grade)."""
+    from engine.evaluate.report import report_markdown
+
+    evaluation = report.to_dict()
+    title = store.get_article(user, article_id).title
+    store.save_evaluation(user, version_id, evaluation, report_markdown(report, title=title, checks=checks))
+    readability = checks["readability"]
+    store.save_library_figures(user, version_id, grounding_percent=(evaluation["grounding"] or {}).get("percent"),
+                               readability_band=readability.target.place(readability.overall.flesch_kincaid_grade))

@@ -1,4 +1,4 @@
-"""What is attached to an article: evidence pins, check results, evaluations and peer reviews."""
+"""What is attached to an article: evidence pins, check results, evaluations, peer reviews, ignored terms."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from engine.store.rows import (CheckResult, EvidencePin, Evaluation, Review, Rev
 
 
 class Annotations(Database):
-    """Pins, checks, evaluations and reviews of an article (readers may add reviews; the owner the rest)."""
+    """Pins, checks, evaluations, reviews and ignored terms of an article (readers may add reviews; the owner
+    the rest)."""
 
     def pin_evidence(self, user: User, article_id: int, chunk_id: str, doc_id: str,
                      section_id: str = "", note: str = "", *, dropped: bool = False) -> None:
@@ -106,3 +107,27 @@ class Annotations(Database):
         return [Review(r["id"], r["article_id"], r["version_id"], r["reviewer_name"], json.loads(r["scores_json"]),
                        tuple(ReviewComment(**c) for c in json.loads(r["comments_json"])), r["created_at"])
                 for r in rows]
+
+    def save_library_figures(self, user: User, version_id: int, *, grounding_percent: float | None,
+                             readability_band: str) -> None:
+        """Store the two figures the Library shows for a version, in the one shape `library()` reads:
+        a `grounding` result {"percent": 0-100} (when grounding was measured) and a `readability` {"band": …}."""
+        if grounding_percent is not None:
+            self.save_check_result(user, version_id, "grounding", {"percent": float(grounding_percent)})
+        self.save_check_result(user, version_id, "readability", {"band": readability_band})
+
+    def ignore_term(self, user: User, article_id: int, term: str) -> None:
+        """Tell the jargon check to leave `term` alone in this article (owner only; case does not matter)."""
+        self._article_row(user, article_id, write=True)
+        if not term.strip():
+            raise PeerDraftError("An ignored term cannot be empty.", "Name the term to ignore.")
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO ignored_terms (article_id, term, created_at) VALUES (?, ?, ?)",
+                       (article_id, term.strip(), self.now()))
+
+    def ignored_terms(self, user: User, article_id: int) -> list[str]:
+        """The terms the jargon check ignores in this article, in the order they were ignored."""
+        self._article_row(user, article_id, write=False)
+        rows = self._query("SELECT term FROM ignored_terms WHERE article_id = ? ORDER BY created_at, term",
+                           (article_id,))
+        return [r[0] for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Callable
 
@@ -115,6 +116,16 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     ALTER TABLE evidence_pins RENAME COLUMN section TO section_id;
     """,
     lambda db: _give_sections_ids(db),
+    # 4: the terms a writer told the jargon check to ignore, per article (were a fake 'jargon_ignored' check result).
+    """
+    CREATE TABLE ignored_terms (
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        term TEXT NOT NULL COLLATE NOCASE,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (article_id, term)
+    );
+    """,
+    lambda db: _move_ignored_terms(db),
 )
 
 
@@ -135,6 +146,19 @@ def _give_sections_ids(db: sqlite3.Connection) -> None:
         for section in outline.sections:
             section.id = ids.get(article_id, {}).get(section.heading, section.id)
         db.execute("UPDATE versions SET outline_json = ? WHERE id = ?", (outline_to_json(outline), version_id))
+
+
+def _move_ignored_terms(db: sqlite3.Connection) -> None:
+    """Migration 5: every term of the stored 'jargon_ignored' lists moves into ignored_terms; those rows go."""
+    rows = db.execute("SELECT v.article_id, c.result_json, c.created_at FROM check_results c "
+                      "JOIN versions v ON v.id = c.version_id WHERE c.kind = 'jargon_ignored'").fetchall()
+    for article_id, result_json, created_at in rows:
+        terms = json.loads(result_json)
+        for term in terms if isinstance(terms, list) else []:
+            if isinstance(term, str) and term.strip():
+                db.execute("INSERT OR IGNORE INTO ignored_terms (article_id, term, created_at) VALUES (?, ?, ?)",
+                           (article_id, term.strip(), created_at))
+    db.execute("DELETE FROM check_results WHERE kind = 'jargon_ignored'")
 
 
 def split_sql(script: str) -> list[str]:
