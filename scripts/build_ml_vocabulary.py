@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.check.prose import prose_map  # noqa: E402
+from engine.markup import prose_map  # noqa: E402
 from engine.check.terms import STOPWORDS, term_key  # noqa: E402
 
 OUT = ROOT / "engine" / "data" / "ml_vocabulary.json"

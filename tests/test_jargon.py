@@ -318,7 +318,7 @@ def test_site_templates_toc_markers_and_path_link_texts_are_not_prose():
     draft = ("---\ntitle: \"A post\"\n---\n\n{: class=\"table-of-content\"}\n* TOC\n{:toc}\n\n"
              "See the [language model]({{ site.baseurl }}{% post_url 2019-01-31-lm %}) post. (Image source: "
              "[acl2020-openqa-tutorial/slides/part4](https://github.com/x/y.pdf))\n")
-    from engine.check.prose import prose_map
+    from engine.markup import prose_map
 
     pm = prose_map(draft)
     assert "TOC" not in pm.text and "toc" not in pm.text and "part4" not in pm.text and "site.baseurl" not in pm.text
@@ -445,3 +445,10 @@ def test_a_misspelling_one_letter_from_a_rare_english_word_is_not_a_term():
     # "interpretible" is one letter from "interpretable", itself not a common word.
     draft = "The cells are interpretible and the model is small."
     assert "interpretible" not in {t.term for t in check_jargon(draft).terms}
+
+
+def test_a_known_word_spelled_in_parts_is_known():
+    # ML writing writes "seq2seq" whole; "seq-2-seq" is the same word to a peer, and still a term to a newcomer.
+    draft = "Each seq-2-seq maps one sequence to another."
+    assert not any("seq-2-seq" in t.term for t in check_jargon(draft).terms)
+    assert any("seq-2-seq" in t.term for t in check_jargon(draft, audience="software engineers new to ML").terms)

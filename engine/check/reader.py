@@ -95,6 +95,10 @@ class Reader:
         if not self.field_vocabulary:
             return False
         entry = ml_vocabulary().get(key)
+        if entry is None and " " in key:
+            # "seq-2-seq", "multi-lingual": a spelling in parts of a word ML writing writes whole.
+            entry = ml_vocabulary().get(key.replace(" ", ""))
+            phrase = False
         if entry is None:
             return False
         zipf, share = entry
