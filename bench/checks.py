@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._results import write_section  # noqa: E402
-from engine.check.prose import prose_map, sentences  # noqa: E402
 from engine.check.readability import readability, textstat_scores  # noqa: E402
 from engine.check.style import style_findings  # noqa: E402
+from engine.markup import prose_map, sentences  # noqa: E402
 
 TARGET_WORDS = 3000
 # textstat's loaders whose caches we keep: clearing them would time dictionary loading, not scoring.

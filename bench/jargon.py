@@ -125,7 +125,7 @@ def score(passages: list[dict], audience: str | None = None) -> dict:
 def real_posts(folder: Path) -> list[dict]:
     """Each post's flags with their hand labels: [{id, words, flags: [(term, status, line, label or None)]}]."""
     from engine.check.jargon import check_jargon
-    from engine.check.prose import prose_map
+    from engine.markup import prose_map
 
     labels: dict[tuple[str, str], dict] = {}
     read_in_full: set[str] = set()
@@ -247,7 +247,7 @@ def speed(runs: int) -> dict:
     from bench.checks import _clear_textstat_caches, build_draft
     from engine.check import run_checks
     from engine.check.jargon import check_jargon
-    from engine.check.prose import prose_map
+    from engine.markup import prose_map
 
     draft = build_draft()
     text = prose_map(draft).text

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from engine.check.prose import prose_map
 from engine.corpus_access import visible_doc_ids
 from engine.evaluate.workspace import evaluation_for_reader
 from engine.evaluate.reviews import summarize_reviews
+from engine.markup import prose_map
 from engine.render import render_html
 from pages import _review_parts as parts
 from pages import _review_terms as terms

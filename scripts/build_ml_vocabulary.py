@@ -3,7 +3,7 @@
 The jargon check's default reader (ML/AI engineers and researchers, engine/check/reader.py)
 knows what ML writing uses all the time even when general English rarely does ("softmax",
 "encoder", "hidden state"). This script measures that from real text instead of a hand list:
-it reads Markdown files (their prose only, through engine.check.prose: code, math, URLs and
+it reads Markdown files (their prose only, through engine.markup.prose_map: code, math, URLs and
 tables are not counted; Markdown tables are split into rows, each read as a document),
 counts each word and each adjacent pair of content words by the jargon check's own term keys,
 and keeps those that ML writing uses clearly more than general English does (wordfreq).

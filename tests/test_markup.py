@@ -6,9 +6,8 @@ import pytest
 
 from engine import markup
 from engine.article_merge import merge_edits
-from engine.check.prose import prose_map, sentences
 from engine.export import cited_documents, split_references, to_markdown
-from engine.verify import split_sentences
+from engine.markup import prose_map, sentences, split_sentences
 
 TAB_DRAFT = "# Results\n\nSee Tab. 2 for numbers. The gain holds on all sets.\n"
 

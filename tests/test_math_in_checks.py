@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from engine.check import run_checks
-from engine.check.prose import prose_map
-from engine.markup import split_sentences
+from engine.markup import prose_map, split_sentences
 
 DRAFT = r"""# Retrieval, with math
 

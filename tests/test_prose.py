@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.check.prose import prose_map
+from engine.markup import prose_map
 
 DRAFT = textwrap.dedent("""\
     ---
@@ -143,7 +143,7 @@ def test_textstat_works_when_nltk_cannot_download(tmp_path: Path):
 
 
 def test_raw_html_blocks_and_site_templates_are_not_prose():
-    from engine.check.prose import prose_map
+    from engine.markup import prose_map
 
     draft = ("Intro text here.\n\n<pre>\nRudi\nLevette\n</pre>\n\n<div class=\"imgcap\">\n<img src=\"a.png\">\n"
              "<div class=\"thecap\">A caption about softmax.</div>\n</div>\n\n"

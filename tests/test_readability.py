@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 
-from engine.check.prose import prose_map
+from engine.markup import prose_map
 from engine.check.readability import (AUDIENCE_BANDS, SentenceLevels, readability, sentence_grade,
                                       target_band, textstat_scores)
 from engine.errors import ConfigError

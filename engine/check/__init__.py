@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Callable, Iterable, Sequence
 
 from engine.check.jargon import JargonReport, check_jargon
-from engine.check.prose import prose_map, sentences
 from engine.check.readability import DEFAULT_AUDIENCE, TargetBand, readability
 from engine.check.style import check_style
+from engine.markup import prose_map, sentences
 from engine.records import Passage
 
 

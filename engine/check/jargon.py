@@ -1,7 +1,7 @@
 """Jargon check: is every technical term defined where the reader first meets it?
 
 `check_jargon(markdown)` finds the terms (engine/check/terms.py) in the draft's prose
-(engine/check/prose.py: code, URLs, citations, tables, math and HTML are not prose), then
+(engine/markup.py: code, URLs, citations, tables, math and HTML are not prose), then
 decides for each term whether the writer defined it at its first use.
 
 Rules a writer can rely on:
@@ -40,9 +40,10 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
-from engine.check.prose import ProseMap, cited_names, prose_map, sentences
+from engine.check.prose import cited_names
 from engine.check.reader import Reader, reader_for
 from engine.check.terms import STOPWORDS, Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
+from engine.markup import ProseMap, prose_map, sentences
 from engine.records import Passage
 
 STATUSES = ("defined", "undefined", "defined_late", "assumed")

@@ -1,15 +1,14 @@
 """The people a draft cites (`cited_names`), so that no check takes a name for a term.
 
 The prose map the checks read (`prose_map`, `ProseMap`, `sentences`) lives in `engine.markup`, the one home
-of Markdown structure; it is imported here for the checks that import it from this module.
+of Markdown structure.
 """
 
 from __future__ import annotations
 
 import re
 
-# The prose map lives in engine.markup (one home for Markdown structure); the checks import it from here too.
-from engine.markup import ProseMap, Sentence, prose_map, sentences  # noqa: F401
+from engine.markup import ProseMap
 
 
 # --- people cited ------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from engine.check.prose import ProseMap, Sentence, prose_map, sentences
 from engine.errors import ConfigError
+from engine.markup import ProseMap, Sentence, prose_map, sentences
 from engine.textstat_data import CORPUS_FILE, ensure_cmudict
 
 MS_PER_CHAR = 14.69  # textstat's default reading speed

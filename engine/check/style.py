@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from statistics import median
 
-from engine.check.prose import ProseMap, Sentence, prose_map, sentences
+from engine.markup import ProseMap, Sentence, prose_map, sentences
 from engine.records import Finding
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
-from engine.check.prose import prose_map
 from engine.events import OnEvent, ignore_event
+from engine.markup import prose_map
 from engine.records import Passage
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from engine.check.prose import prose_map
 from engine.errors import ModelError
 from engine.events import Event, OnEvent, ignore_event
+from engine.markup import prose_map
 
 EXPLANATION = (
     "Perplexity is how surprised the local language model is by each word, on average: lower means the "

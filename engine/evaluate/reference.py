@@ -1,6 +1,6 @@
 """Comparison with a reference text: ROUGE-1/2/L (rouge-score), BLEU (sacrebleu), and section-by-section similarity.
 
-Both texts are reduced to their prose first (engine.check.prose: code, URLs, citation markers,
+Both texts are reduced to their prose first (engine.markup.prose_map: code, URLs, citation markers,
 tables and math left out), so a reference list or a code block does not count as overlap.
 The numbers are the libraries' own on that prose: rouge-score with the Porter stemmer
 (as in its README and most papers), sacrebleu's corpus BLEU with its default 13a tokenizer.
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from engine.check.prose import prose_map
+from engine.markup import prose_map
 
 
 @dataclass(frozen=True)
