@@ -166,6 +166,30 @@ def save_now(store, user, outline: Outline, brief: Brief, text: str):
     return version
 
 
+# ---- the outline table ------------------------------------------------------------------------------
+def outline_editor() -> Outline:
+    """The editable outline table (heading, kind, purpose, query; *order* moves a row); returns the edited outline.
+
+    Each row carries its section's id unseen, so a section renamed, moved or given another kind keeps its
+    pins, cards and draft."""
+    state = st.session_state
+    st.subheader("Outline")
+    st.caption("Edit headings, kinds and purposes; add or delete rows; change *order* to move a section.")
+    if f"outline_{state.outline_version}" not in state and state.get("outline_edited") is not None:
+        state.outline = state.outline_edited  # the table forgot its edits while another page was shown
+    rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
+    edited = st.data_editor(rows, num_rows="dynamic", width="stretch", key=f"outline_{state.outline_version}",
+                            column_order=("order", "heading", "kind", "purpose", "query"),
+                            column_config={"order": st.column_config.NumberColumn(width="small"),
+                                           "kind": st.column_config.SelectboxColumn(
+                                               options=list(plan.KIND_LABELS.values()), default="Core",
+                                               required=True, help="What the section does; it decides how it "
+                                                                   "is drafted.")})
+    edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
+    state.outline_edited = plan.outline_from_rows(state.outline, edited)
+    return state.outline_edited
+
+
 # ---- evidence pins -----------------------------------------------------------------------------------
 def set_pin(store, user, outline: Outline, brief: Brief, i: int, card: ev.EvidenceCard, *, pinned: bool | None = None,
             dropped: bool | None = None) -> None:

@@ -62,19 +62,7 @@ if "outline" not in state:
     st.stop()
 
 brief = state.brief
-st.subheader("Outline")
-st.caption("Edit headings, kinds and purposes; add or delete rows; change *order* to move a section.")
-if f"outline_{state.outline_version}" not in state and state.get("outline_edited") is not None:
-    state.outline = state.outline_edited  # the table forgot its edits while another page was shown
-rows = [dict(order=i + 1, **row) for i, row in enumerate(plan.outline_rows(state.outline))]
-edited = st.data_editor(rows, num_rows="dynamic", width="stretch", key=f"outline_{state.outline_version}",
-                        column_order=("order", "heading", "kind", "purpose", "query"),  # the id travels unseen
-                        column_config={"order": st.column_config.NumberColumn(width="small"),
-                                       "kind": st.column_config.SelectboxColumn(
-                                           options=list(plan.KIND_LABELS.values()), default="Core", required=True,
-                                           help="What the section does; it decides how it is drafted.")})
-edited = sorted(edited, key=lambda r: r.get("order") or len(edited) + 1)
-outline = state.outline_edited = plan.outline_from_rows(state.outline, edited)
+outline = parts.outline_editor()
 if not outline.sections:
     st.stop()
 with st.expander("Planning notes (diagram suggestions)"):
