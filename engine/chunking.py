@@ -28,7 +28,8 @@ _KNOWN_SECTIONS = re.compile(
     r"^(abstract|introduction|related work|background|method|methods|methodology|approach|model|"
     r"experiments?|experimental setup|evaluation|results|discussion|analysis|limitations|conclusions?|"
     r"acknowledge?ments|references|bibliography|appendix)\s*$", re.IGNORECASE)
-_NUMBERED_HEADING = re.compile(r"^(?:\d+(?:\.\d+){0,3}\.?|[IVX]{1,5}\.|[A-H]\.?\d*(?:\.\d+)*)\s+[A-Z][^.!?]{1,70}$")
+# a period inside the title only before a digit ('4.2 SQuAD v1.1'), never one that ends a sentence
+_NUMBERED_HEADING = re.compile(r"^(?:\d+(?:\.\d+){0,3}\.?|[IVX]{1,5}\.|[A-H]\.?\d*(?:\.\d+)*)\s+[A-Z](?:[^.!?]|\.(?=\d)){1,70}$")
 
 
 def _rejoin(match: re.Match) -> str:

@@ -412,6 +412,7 @@ class _Reader:
     _kind: str = "para"
     _label: str = ""
     _heading_line: Line | None = None  # the heading just read, which the next line may continue
+    _section_number: int | None = None  # the number of the last numbered top-level section read
 
     def flush(self) -> None:
         if not self._para:
@@ -463,7 +464,24 @@ class _Reader:
         small_caps = text.upper() == text and re.search(r"[A-Z]{3}", text)
         if self.font_headings and not (line.bold or line.size >= self.body_size * 1.08 or small_caps):
             return False
-        return not (line.numeric_share > 0.5 or line.big_gaps >= 2)
+        # a heading is never set much smaller than the body: a line that is, is a figure's legend ('6  SGD')
+        small = self.font_headings and line.size < 0.75 * self.body_size  # small capitals run ~0.8
+        return not (line.numeric_share > 0.5 or line.big_gaps >= 2 or small) and self._in_sequence(text)
+
+    def _in_sequence(self, text: str) -> bool:
+        """False for a numbered line that cannot be the next heading: the numbers on a figure's axes and legends
+        ('180 LSTM', '5.5 MOMENTUM' after section 4) jump where a paper's sections count up."""
+        match = re.match(r"^(\d+)((?:\.\d+)*)\.?\s", text)
+        if not match:
+            return True
+        top, subs = int(match.group(1)), [int(n) for n in match.group(2).split(".")[1:]]
+        last = self._section_number
+        if last is None:
+            return top <= 3
+        if top == last:
+            return True
+        # a new section opens with its own heading or its first subsection; one missed heading is tolerated
+        return last < top <= last + 2 and all(n <= 1 for n in subs)
 
     def add(self, line: Line, height: float) -> None:
         cells = re.split(r"\s{2,}", line.text.strip())
@@ -485,6 +503,9 @@ class _Reader:
             self._heading_line = line
             self.flush()
             level = _heading_level(text)
+            number = re.match(r"^(\d+)[.\s]", text)
+            if number:
+                self._section_number = int(number.group(1))
             if REFERENCES_HEADING.match(text):
                 self.in_references, self.references_level = True, level
             elif self.in_references and (level <= self.references_level or AFTER_REFERENCES.match(text)):

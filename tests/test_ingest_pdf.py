@@ -414,3 +414,13 @@ def test_capitalised_title_ends_where_an_author_line_in_its_size_begins(settings
     assert doc.title == "CNN ARCHITECTURES FOR LARGE-SCALE AUDIO CLASSIFICATION"
     assert doc.authors == ("Shawn Hershey", "Sourish Chaudhuri", "Daniel P. W. Ellis", "Jort F. Gemmeke",
                            "Manoj Plakal", "Devin Platt", "Rif A. Saurous")
+
+
+def test_numbers_in_a_figure_legend_are_no_section_headings(settings):
+    body = column(72, 110, ["# 1 Introduction", INTRO, "# 2 Method", METHOD], width=90)[0]
+    legend = [Text(350, 300, "180 LSTM", 10, "F2"), Text(350, 312, "5.5  MOMENTUM", 6.5),  # axis and legend text
+              Text(350, 324, "6  SGD", 6.5)]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 82, "Ada Lovelace", 10, "F2"), *body, *legend,
+            *column(72, 350, ["# 3 Results", RESULTS, "# 4 Version Numbers in v1.1 and v2.0", RESULTS], width=90)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.report.headings == ("1 Introduction", "2 Method", "3 Results", "4 Version Numbers in v1.1 and v2.0")
