@@ -213,6 +213,17 @@ def real_section(folder: Path) -> tuple[list[str], list[dict]]:
     if held:
         lines.append(row("**all held-out posts**", "held out", held, None))
     lines.append(row("**all posts**", "", posts, None))
+    read = [p for p in posts if p["true_terms"] is not None]
+    if read:
+        present = sum(p["true_terms"][1] for p in read)
+        words = sum(p["words"] for p in read)
+        flags = sum(len(p["flags"]) for p in read)
+        lines += ["", f"How much undefined jargon real expert posts leave: the {len(read)} posts read in full "
+                  f"({words:,} prose words) hold {present} true undefined terms for the default reader, "
+                  f"{1000 * present / max(1, words):.2f} per 1,000 words, against {1000 * flags / max(1, words):.1f} "
+                  f"flags per 1,000 words raised on them. At that density a check with precision 0.8 could raise "
+                  f"at most {1000 * present / max(1, words) / 0.8:.2f} flags per 1,000 words: precision is bounded by "
+                  "how few terms such writers leave undefined, so the noise has to go, not the recall."]
     return lines, posts
 
 
