@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import write_section  # noqa: E402
-from engine.draft import ArticleDraft, DraftedSection, sentence_key, write_article  # noqa: E402
+from engine.draft import COPIED_SHARE, ArticleDraft, DraftedSection, near_duplicate, sentence_key, write_article  # noqa: E402
 from engine.embed import load_embedder  # noqa: E402
 from engine.events import Event  # noqa: E402
 from engine.evaluate.copying import SourceText, find_copied_spans  # noqa: E402
@@ -132,19 +132,19 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
     quoted = {q for d in article.sections for q in d.quoted}
     sources = [SourceText(p.chunk_id, p.title, p.text) for d in article.sections
                for ps in d.citation_map.values() for p in ps]
-    seen: set[str] = set()
+    seen: list[set[str]] = []
     for span in split_sentences(body_of(article.markdown)):
         text = span.text
         fig.sentences += 1
         fig.citations += len(_CITATION.findall(text))
-        key = sentence_key(text)
-        if key in seen:
+        words = set(sentence_key(text).split())
+        if any(near_duplicate(words, other) for other in seen):  # the rule drafting applies, near-copies count
             fig.duplicates += 1
-        seen.add(key)
+        seen.append(words)
         is_quote = any(_CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
         if is_quote:
             fig.quoted += 1
-        elif find_copied_spans(text, sources).copied_share >= 0.6:
+        elif find_copied_spans(text, sources).copied_share >= COPIED_SHARE:
             fig.copied += 1
         elif not text.startswith(_INVITATION_START):
             fig.model_sentences += 1

@@ -20,8 +20,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
-from engine.evidence import REDACTED, EvidenceCard, Retriever, active_cards, add_must_cite, card_text, \
-    gather_evidence, make_cards, usable_passage
+from engine.evidence import FOCUS_MIN_WORDS, REDACTED, SOURCE_WORDS, EvidenceCard, Retriever, active_cards, \
+    add_must_cite, focus_text, gather_evidence, make_cards, section_query, usable_passage
+from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
 from engine.plan import plan_outline, section_kind, section_words, trim_outline
@@ -38,6 +39,7 @@ _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|ab
                    r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
                    r"this request|square brackets|as instructed|word (count|limit))\b", re.I)
 QUOTED_FALLBACK_SENTENCES = 2
+COPIED_SHARE = 0.6  # share of a sentence's words in verbatim source spans that makes it a copy (bench/article.py)
 NEAR_DUPLICATE = 0.7
 # Sections that may consist of sentences without claims: what the reader will learn, open questions.
 _CLAIMLESS_KINDS = ("opening", "further_research")
@@ -216,14 +218,22 @@ def _as_cards(evidence: Sequence[EvidenceCard | Passage]) -> list[EvidenceCard]:
     return active_cards(cards) + make_cards(passages)
 
 
-def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations) -> tuple[str, dict[int, list[Passage]]]:
-    """The `<sources>` block body and the citation map (number → redacted passages) for a section."""
+def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations, *, focus: str = "",
+                    words: int = SOURCE_WORDS) -> tuple[str, dict[int, list[Passage]]]:
+    """The `<sources>` block body and the citation map (number → redacted passages) for a section.
+
+    With `focus` (the section's query), each prose passage is cut to its run of sentences closest to it, so
+    that the section's sources fit in about `words` words; verification checks the text the model saw."""
     entries = []
     citation_map: dict[int, list[Passage]] = {}
+    budget = max(FOCUS_MIN_WORDS, words // max(1, len(cards)))
     for card in cards:
         number = citations.number_for(card.passage)
-        entries.append((number, source_label(card.passage), card_text(card)))
-        citation_map.setdefault(number, []).append(usable_passage(card))
+        passage = usable_passage(card)
+        if focus and passage.kind in ("text", "footnote"):
+            passage = replace(passage, text=focus_text(passage.text, focus, budget))
+        entries.append((number, source_label(passage), passage.text))
+        citation_map.setdefault(number, []).append(passage)
     return prompts.sources_block(entries), citation_map
 
 
@@ -237,28 +247,42 @@ class Repair:
     stop_event: threading.Event | None = None
 
 
-def _supported_words(report: VerifyReport | None) -> int:
-    return sum(len(c.text.split()) for c in (report.sentences if report else ()) if c.status == "supported")
+def copied_sentences(report: VerifyReport | None, citation_map: Mapping[int, Sequence[Passage]]) -> set[str]:
+    """Sentences the verified text keeps that repeat a source word for word (`COPIED_SHARE` of their words in
+    verbatim spans of 12 or more: `engine.evaluate.copying`): a quote the reader is not told about."""
+    sources = [SourceText(p.chunk_id, p.title, p.text) for ps in citation_map.values() for p in ps]
+    return {c.text for c in (report.sentences if report else ()) if c.replacement is None and sources
+            and find_copied_spans(c.text, sources).copied_share >= COPIED_SHARE}
 
 
-def _failures(report: VerifyReport | None) -> list[str]:
-    """One line per sentence strict verification removed: the sentence and its reasons, for the repair prompt.
+def _own_supported_words(report: VerifyReport | None, copied: set[str]) -> int:
+    """Words of supported sentences the model wrote itself (copied ones do not count)."""
+    return sum(len(c.text.split()) for c in (report.sentences if report else ())
+               if c.status == "supported" and c.text not in copied)
+
+
+def _failures(report: VerifyReport | None, copied: set[str] = frozenset()) -> list[str]:
+    """One line per sentence strict verification removed or that copies its source: the sentence and why, for
+    the repair prompt.
 
     An uncited sentence that a source supports is not a failure: strict verification attaches that citation
     (the default model often drops its `[n]` markers)."""
     def why(check) -> str:
+        if check.replacement is None:
+            return "it copies its source word for word: say it in your own words"
         if not check.citations:
             return "none of the sources says this"
         return "; ".join(r for r in check.reasons if not r.startswith("removed")) or "its source does not say this"
 
     return [f'- "{strip_citations(c.text)}": {why(c)}' for c in (report.sentences if report else ())
-            if c.replacement == ""]
+            if c.replacement == "" or (c.replacement is None and c.text in copied)]
 
 
 def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation_map: Mapping[int, Sequence[Passage]],
-                   avoid: Iterable[str] = ()) -> tuple[str, GenerationResult] | None:
-    """The model's rewrite of a section whose listed sentences failed verification (one round), or None."""
-    problems = _failures(report)
+                   avoid: Iterable[str] = (), copied: set[str] = frozenset()) -> tuple[str, GenerationResult] | None:
+    """The model's rewrite of a section whose listed sentences failed verification or copy their source (one
+    round), or None when nothing needs it."""
+    problems = _failures(report, copied)
     if not problems or (repair.stop_event is not None and repair.stop_event.is_set()):
         return None
     request = prompts.REPAIR_SECTION.format(problems=prompts.neutralise("\n".join(problems)),
@@ -283,12 +307,14 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
 
     report = verified(text, True)  # strict verification decides what failed, whichever mode the writer chose
     repaired_with, kept = None, False
-    if repair is not None and kind != "questions" and report is not None and _failures(report):
-        attempt = repair_section(repair, result.text, report, citation_map, avoid)
+    copied = copied_sentences(report, citation_map)
+    if repair is not None and kind != "questions" and report is not None and _failures(report, copied):
+        attempt = repair_section(repair, result.text, report, citation_map, avoid, copied)
         if attempt is not None:
             new_text, repaired_with = attempt
             new_report = verified(new_text, True)
-            if _supported_words(new_report) > _supported_words(report):
+            new_copied = copied_sentences(new_report, citation_map)
+            if _own_supported_words(new_report, new_copied) > _own_supported_words(report, copied):
                 text, report, kept = new_text, new_report, True
     if not strict and report is not None:
         report = verified(text, False)  # the chosen text as written, its failures flagged instead of removed
@@ -340,7 +366,7 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
     kind = section_kind(section)
-    sources, citation_map = section_sources(cards, citations)
+    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section))
     prompt = prompts.DRAFT_SECTION.format(
         topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
         heading=section.heading, purpose=section.purpose or section.heading,
@@ -362,7 +388,7 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     """Rewrite a drafted section following `instruction` ('shorter', 'add an example', 'define KV cache')."""
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
-    sources, citation_map = section_sources(cards, citations)
+    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section))
     prompt = prompts.REVISE_SECTION.format(
         topic=brief.topic, heading=section.heading, notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)",
         draft=prompts.neutralise(drafted.markdown), instruction=" ".join(instruction.split()),
@@ -461,17 +487,33 @@ def section_params(base: GenerationParams, words: int) -> GenerationParams:
 _ARTICLE_WIDE_KINDS = ("opening", "background", "limitations", "further_research")
 
 
+_CORE_KINDS = ("core", "example")
+
+
+def section_evidence(retriever: Retriever, brief: Brief, section: Section,
+                     others: Iterable[tuple[Section, Sequence[EvidenceCard]]], *, k: int = 4,
+                     previous: Sequence[EvidenceCard] = ()) -> list[EvidenceCard]:
+    """Evidence cards for one section, given the other sections and their cards: passages they use give way to
+    unused ones, and an article-wide section searches the documents the core sections found.
+
+    `previous`: this section's earlier cards (pins kept, drops remembered; see gather_evidence)."""
+    others = list(others)
+    used = {c.chunk_id for _, cards in others for c in cards}
+    documents = sorted({c.passage.doc_id for s, cards in others if section_kind(s) in _CORE_KINDS for c in cards}) \
+        if section_kind(section) in _ARTICLE_WIDE_KINDS else None
+    return gather_evidence(retriever, brief, section, k=k, previous=previous, avoid=used, doc_ids=documents or None)
+
+
 def article_evidence(retriever: Retriever, brief: Brief, sections: Sequence[Section], *,
                      k: int = 4) -> list[list[EvidenceCard]]:
-    """Evidence cards per section: core and example sections first, each preferring passages not used yet;
-    then the article-wide sections, searched within the documents the core sections found."""
+    """Evidence cards per section (`section_evidence`): core and example sections first, then the article-wide
+    ones."""
     evidence: list[list[EvidenceCard]] = [[] for _ in sections]
-    core = [i for i, s in enumerate(sections) if section_kind(s) in ("core", "example")]
-    wide = [i for i, s in enumerate(sections) if section_kind(s) in _ARTICLE_WIDE_KINDS]
-    for i in core + wide:
-        used = {c.chunk_id for cards in evidence for c in cards}
-        documents = sorted({c.passage.doc_id for j in core for c in evidence[j]}) if i in wide else None
-        evidence[i] = gather_evidence(retriever, brief, sections[i], k=k, avoid=used, doc_ids=documents or None)
+    core = [i for i, s in enumerate(sections) if section_kind(s) in _CORE_KINDS]
+    rest = [i for i, s in enumerate(sections) if i not in core and section_kind(s) in _ARTICLE_WIDE_KINDS]
+    for i in core + rest:  # an invitation to ask questions needs no evidence
+        others = [(sections[j], evidence[j]) for j in range(len(sections)) if j != i]
+        evidence[i] = section_evidence(retriever, brief, sections[i], others, k=k)
     return evidence
 
 

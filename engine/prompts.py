@@ -41,9 +41,9 @@ DRAFT_SECTION = (
     "- Say each thing once. Do not mention the sources, these rules or this request.")
 
 REPAIR_SECTION = (
-    "A fact check against the sources found problems in these sentences of your text:\n{problems}\n\n"
-    "Write the section again. Correct each listed sentence so it says only what its source says, or leave it "
-    "out; keep the other sentences. End each sentence with its source number, like [{example}]. "
+    "A check of your text against the sources found problems in these sentences:\n{problems}\n\n"
+    "Write the section again. Rewrite each listed sentence in your own words so it says only what its source "
+    "says, or leave it out; keep the other sentences. End each sentence with its source number, like [{example}]. "
     "Answer with the section text only.")
 
 # Extra instruction per section kind (see engine.plan.SECTION_KINDS).
