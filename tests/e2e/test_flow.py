@@ -186,7 +186,7 @@ def test_step3_brief_outline_edit_and_streamed_draft_with_citations(browser, sho
     outline = browser.table_text(0)
     assert CORE_SECTION in outline, outline
     shot("outline")
-    opening = next(line for line in outline.splitlines()[4:] if line and not line.isdigit())
+    opening = next(line for line in outline.splitlines()[5:] if line and not line.isdigit())  # after 5 headers
     browser.edit_cell(opening, RENAMED_OPENING)
     assert RENAMED_OPENING in browser.table_text(0)
     browser.select("Section", CORE_SECTION)
