@@ -346,6 +346,7 @@ def prose_map(draft: str) -> ProseMap:
     blocks: list[Block] = []
     setext = _setext_headings(draft, lines)
     in_references = False
+    references_level = 0  # a subsection of the reference list ("### Books") is part of it
     block: dict | None = None  # the open prose block: kind, text_start
 
     def close_block() -> None:
@@ -363,10 +364,13 @@ def prose_map(draft: str) -> ProseMap:
         block = {"kind": kind, "start": builder.size, "source_start": None, "source_end": None}
 
     def start_section(heading: Heading) -> None:
-        nonlocal in_references
+        nonlocal in_references, references_level
         close_block()
         sections.append(dict(heading=heading, offset=heading.offset, text_start=builder.size))
-        in_references = is_reference_heading(heading.text)
+        if is_reference_heading(heading.text):
+            in_references, references_level = True, heading.level
+        elif heading.level <= references_level or not in_references:
+            in_references = False
 
     i = _front_matter_end(draft, lines, builder)
     prev_blank = True

@@ -134,3 +134,10 @@ def test_verify_blocks_are_the_checks_blocks_in_draft_offsets():
     assert [draft[s:e] for s, e in markup.prose_blocks(draft)] == ["`faiss` is fast [1].",
                                                                    "Quoted claim [2]. Second one."]
     assert len(mapped.blocks) == 2
+
+
+def test_a_subsection_of_the_reference_list_is_not_prose_but_the_next_section_is():
+    draft = ("# T\n\nA claim [1].\n\n## References\n\n### Books\n\n- Smith. A Book on Retrieval. 2020.\n\n"
+             "## Appendix\n\nMore text here.\n")
+    assert _check_sentences(draft) == ["A claim .", "More text here."]  # the checks' text has no markers
+    assert [s.text for s in split_sentences(draft)] == ["A claim [1].", "More text here."]
