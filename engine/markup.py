@@ -26,9 +26,12 @@ from typing import Iterable, Mapping
 # ------------------------------------------------------------------------- reference sections
 # Headings whose section body is a list of sources, not prose.
 REFERENCE_HEADINGS = frozenset({"references", "bibliography", "sources", "works cited", "citations"})
-# A whole Markdown heading line naming the reference list ("## References", "### Citations ##").
+_REFERENCE_NAME = r"[*_]*(?:" + "|".join(sorted(REFERENCE_HEADINGS)) + r")[*_: \t]*"
+# A whole Markdown heading naming the reference list: "## References", "### Citations ##", or "References"
+# underlined with === or --- after a blank line (a setext heading, as `prose_map` reads it).
 REFERENCE_HEADING_LINE = re.compile(
-    r"^ {0,3}#{1,6}[ \t]+[*_]*(?:" + "|".join(sorted(REFERENCE_HEADINGS)) + r")[*_: \t]*#*[ \t]*$", re.I | re.M)
+    r"^ {0,3}#{1,6}[ \t]+" + _REFERENCE_NAME + r"#*[ \t]*$"
+    r"|(?:\A|(?<=\n\n)) {0,3}" + _REFERENCE_NAME + r"\n {0,3}(?:=+|-+)[ \t]*$", re.I | re.M)
 
 
 def is_reference_heading(text: str) -> bool:

@@ -141,3 +141,12 @@ def test_a_subsection_of_the_reference_list_is_not_prose_but_the_next_section_is
              "## Appendix\n\nMore text here.\n")
     assert _check_sentences(draft) == ["A claim .", "More text here."]  # the checks' text has no markers
     assert [s.text for s in split_sentences(draft)] == ["A claim [1].", "More text here."]
+
+
+def test_an_underlined_references_heading_is_the_reference_list_for_export_too():
+    draft = "# T\n\nA claim [1].\n\nReferences\n----------\n\n[1] Alpha (2020). One.\n"
+    body, references = split_references(draft)
+    assert [(r.number, r.text) for r in references] == [(1, "Alpha (2020). One.")]
+    assert "References" not in body and "----" not in body
+    assert [s.text for s in split_sentences(draft)] == ["A claim [1]."]
+    assert _check_sentences(draft) == ["A claim ."]
