@@ -181,7 +181,29 @@ def _is_bold(font: str) -> bool:
 def _words(page) -> list[dict]:
     """The page's words, each with its largest character size and its commonest font (small capitals stay
     one word: 'FitNets' set as 'F' + 'IT' in two sizes)."""
-    words = page.extract_words(x_tolerance_ratio=0.15, return_chars=True)
+    # Words follow the content stream: grouping characters into lines by position first chains lines together
+    # through the sub- and superscripts between them, and two lines' letters interleave ('w h e r e').
+    words = page.extract_words(x_tolerance_ratio=0.15, use_text_flow=True, return_chars=True)
+    merged: list[dict] = []
+    for word in words:  # 'Gr´' + 'egory': a word that starts inside the one before on its line continues it
+        last = merged[-1] if merged else None
+        if last and last["x0"] < word["x0"] < last["x1"] - 0.5 and abs(word["top"] - last["top"]) < 0.5 * (
+                word["bottom"] - word["top"]):
+            merged[-1] = {**last, "text": last["text"] + word["text"], "x1": max(last["x1"], word["x1"]),
+                          "top": min(last["top"], word["top"]), "bottom": max(last["bottom"], word["bottom"]),
+                          "chars": last["chars"] + word["chars"]}
+        else:
+            merged.append(word)
+    words = merged
+    accents = [w for w in words if w["text"] in _SPACING_ACCENTS]
+    for accent in accents:  # an accent drawn apart from its letter ('Gre' + '´' + 'gory') joins that word
+        middle = (accent["x0"] + accent["x1"]) / 2
+        host = next((w for w in words if w is not accent and w["x0"] <= middle <= w["x1"]
+                     and w["top"] - accent["bottom"] < 0.5 * (w["bottom"] - w["top"]) and w["bottom"] > accent["top"]),
+                    None)
+        if host is not None:
+            host["chars"] = host["chars"] + accent["chars"]
+            words.remove(accent)
     for word in words:
         chars = word.pop("chars")
         letters = [c["text"] for c in chars if c["text"].isalpha()]

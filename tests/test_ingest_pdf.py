@@ -424,3 +424,16 @@ def test_numbers_in_a_figure_legend_are_no_section_headings(settings):
             *column(72, 350, ["# 3 Results", RESULTS, "# 4 Version Numbers in v1.1 and v2.0", RESULTS], width=90)[0]]
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert doc.report.headings == ("1 Introduction", "2 Method", "3 Results", "4 Version Numbers in v1.1 and v2.0")
+
+
+def test_lines_bridged_by_subscripts_keep_their_words_whole(settings):
+    # subscripts set between two lines chain them together if characters are grouped into lines by height
+    # first; the two lines' letters then interleave ('w h e r e')
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    maths = [Text(72, 250, "where the expected value of the previous gradients is kept", 10),
+             *[Text(330 + 6 * i, 250.3 + 2.5 * i, "tkjin"[i], 7) for i in range(5)],  # tops 2.5 points apart
+             Text(72, 262.5, "then these running averages decide the step of every update", 10)]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 82, "Ada Lovelace", 10, "F2"), *body, *maths]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert "where the expected value of the previous gradients" in doc.body
+    assert "then these running averages decide the step" in doc.body
