@@ -66,12 +66,13 @@ def test_mentions_without_a_definition_are_not_definitions():
 
 
 def test_definition_after_the_next_sentence_is_defined_late_with_both_positions():
-    draft = ("We cut memory with gradient checkpointing.\n\nThe run took two days.\n\n"
-             "Gradient checkpointing stores only some activations and recomputes the rest.\n")
-    gc = term(check_jargon(draft), "gradient checkpointing")
+    # A term peers may not know (gradient checkpointing itself is common in ML writing, so peers know it).
+    draft = ("We cut memory with activation offloading.\n\nThe run took two days.\n\n"
+             "Activation offloading stores activations in CPU memory and copies them back when needed.\n")
+    gc = term(check_jargon(draft), "activation offloading")
     assert gc.status == "defined_late" and gc.defined
-    assert gc.first_use == draft.index("gradient checkpointing")
-    assert gc.definition_offset == draft.index("Gradient checkpointing") and gc.definition_line == 5
+    assert gc.first_use == draft.index("activation offloading")
+    assert gc.definition_offset == draft.index("Activation offloading") and gc.definition_line == 5
 
 
 def test_assumed_terms_are_reported_as_assumed_and_never_flagged():
@@ -122,7 +123,7 @@ def flagged(draft: str) -> list[str]:
 
 
 def test_common_words_that_rarely_meet_form_a_term_of_art():
-    assert flagged("The policy is then optimised against a reward model.") == ["reward model"]
+    assert flagged("The candidates are scored with a brevity penalty.") == ["brevity penalty"]
     assert flagged("Each vector is compressed with product quantization.") == ["product quantization"]
 
 
@@ -256,12 +257,12 @@ def test_inserting_a_suggestion_makes_the_term_defined():
 
 
 def test_glossary_lists_every_term_with_its_definition_in_markdown_and_csv():
-    report = check_jargon("GPTQ is a post-training quantisation method. We serve with vLLM.")
+    report = check_jargon("GPTQ is a post-training quantisation method. We serve with FlashAttention.")
     md = glossary(report)
     assert "| GPTQ | defined | GPTQ is a post-training quantisation method. | draft |" in md
-    assert "| vLLM | undefined |  |  |" in md
+    assert "| FlashAttention | undefined |  |  |" in md
     csv_text = glossary(report, fmt="csv")
-    assert csv_text.splitlines()[0] == "term,status,definition,source" and "vLLM,undefined,," in csv_text
+    assert csv_text.splitlines()[0] == "term,status,definition,source" and "FlashAttention,undefined,," in csv_text
 
 
 def test_highlight_spans_point_at_first_uses_of_flagged_terms():
@@ -273,14 +274,14 @@ def test_highlight_spans_point_at_first_uses_of_flagged_terms():
 
 
 def test_run_checks_returns_the_jargon_report_as_json_ready_dict():
-    report = run_checks("We use vLLM.")["jargon"]
+    report = run_checks("We use FlashAttention.")["jargon"]
     reason = report.terms[0].reason
     assert reason.endswith("not defined at its first use on line 1") and "ML writing" in reason
     assert report.to_dict() == {
-        "terms": [{"term": "vLLM", "first_use": {"offset": 7, "line": 1}, "defined": False, "status": "undefined",
+        "terms": [{"term": "FlashAttention", "first_use": {"offset": 7, "line": 1}, "defined": False, "status": "undefined",
                    "definition_offset": None, "suggestion": None,
                    "why": reason}],
-        "undefined": ["vLLM"]}
+        "undefined": ["FlashAttention"]}
 
 
 # --- issue 18: a reader model and precision on real articles ---------------------------------
@@ -302,7 +303,7 @@ def test_reader_for_picks_a_profile_from_the_brief_audience():
 
 
 def test_flag_says_why_and_where():
-    [result] = check_jargon("We serve the model with vLLM on two GPUs.\n").undefined
+    [result] = check_jargon("We serve the model with FlashAttention on two GPUs.\n").undefined
     assert "ML writing" in result.reason and result.reason.endswith("not defined at its first use on line 1")
 
 
@@ -342,8 +343,9 @@ def test_a_name_with_a_generic_head_is_the_name_and_topic_words_compose():
     assert [t.key for t in report.undefined] == ["ict"]  # "ICT loss" is about ICT; BERT is known
 
 
-def test_reward_model_used_once_stays_a_term_of_art():
-    assert flagged("The policy is then optimised against a reward model.") == ["reward model"]
+def test_a_phrase_of_everyday_words_used_once_stays_a_term_of_art():
+    # "reward model" was the example until ML writing showed peers know it (engine/check/reader.py's policy).
+    assert flagged("The server batches requests with static batching.") == ["static batching"]
 
 
 def test_names_given_as_examples_or_with_their_kind_are_not_flagged():

@@ -33,3 +33,49 @@ def test_the_shipped_table_names_its_sources_and_knows_the_field():
     assert table["tokens"] > 1_000_000 and len(table["sources"]) >= 5
     assert ML_PEERS.knows("softmax") and ML_PEERS.knows("backpropagation")
     assert not NEW_TO_ML.knows("backpropagation")
+
+
+def test_the_builder_reads_an_installed_packages_docstrings_without_importing_it(tmp_path):
+    package = tmp_path / "fakeml"
+    for n in range(5):
+        folder = package / f"models{n}"
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+        # Importing this module would fail: the builder must read it with ast, not import it.
+        (folder / "modeling.py").write_text(
+            "import does_not_exist_anywhere\n\n"
+            "class Encoder:\n"
+            f'    """The encoder {n} applies dropout and a softmax over the logits of each attention head.\n\n'
+            "    Args:\n"
+            "        zzzparamword (`torch.Tensor` of shape `(batch, seq)`):\n"
+            "            Dropout on the softmax logits.\n\n"
+            "    Returns:\n"
+            "        zzzparamword (`int`): the number of heads.\n\n"
+            "    Example:\n\n"
+            "        >>> zzzdoctestword = Encoder()\n"
+            "        >>> zzzdoctestword.forward()\n"
+            '    """\n\n'
+            "def shared():\n"
+            '    """This docstring is copied word for word into every model folder, zzzcopiedword zzzcopiedword."""\n',
+            encoding="utf-8")
+    (package / "__init__.py").write_text('"""Logits, with dropout."""\n', encoding="utf-8")
+    out = tmp_path / "vocab.json"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_ml_vocabulary.py"), str(package), "--out", str(out),
+                    "--source", "fixture package"], check=True, capture_output=True)
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert table["documents"] == 5  # one per folder holding docstrings; the top folder's one docstring is too short
+    assert "softmax" in table["terms"] and "logit" in table["terms"]  # keys fold plurals
+    assert "zzzparamword" not in table["terms"] and "zzzdoctestword" not in table["terms"]  # parameter line, doctest
+    assert "zzzcopiedword" not in table["terms"]  # a copied docstring counts once: one document is too few
+
+
+def test_a_docstrings_parameter_lines_and_code_are_not_prose():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_ml_vocabulary import docstring_prose
+
+    prose = docstring_prose("Mean pooling over tokens.\n\nParameters\n----------\nX : array-like of shape "
+                            "(n_samples, n_features)\n    The input.\n\nUse ``fit_transform`` or "
+                            ":func:`torch.nn.functional.softmax` like this::\n\n    model.fit(X)\n\nDone.")
+    assert "Mean pooling over tokens." in prose and "Done." in prose and "The input." in prose
+    assert "n_samples" not in prose and "fit_transform" not in prose and "model.fit" not in prose
+    assert "softmax" not in prose and "----" not in prose

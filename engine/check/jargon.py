@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import cited_names
-from engine.check.reader import Reader, reader_for
+from engine.check.reader import Reader, ml_lift, reader_for
 from engine.check.terms import STOPWORDS, Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
 from engine.markup import ProseMap, prose_map, sentences
 from engine.records import Passage
@@ -412,7 +412,10 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
             alone = counts.get(term_key(word), 0) - phrase_counts.get(m.key, 0)
             # A word only ML uses that the reader knows composes ("seq2seq model", "encoder network");
             # an everyday word the reader knows does not ("reward model" is a term of art).
-            known_ml = reader.knows(term_key(word), name=_written_as_name(word)) and everyday_zipf(word.lower()) < 4.0
+            # "Only ML uses" = ML writing uses it clearly more than English (the vocabulary also lists words
+            # both use alike, "trivial", so that its phrases of everyday words are listed too).
+            known_ml = reader.knows(term_key(word), name=_written_as_name(word)) and everyday_zipf(word.lower()) < 4.0 \
+                and ml_lift(term_key(word)) >= 0.7
             return alone >= 3 or _written_as_name(word) and alone >= 1 or known_ml or word.lower() in _PLAIN_MODIFIERS
 
         if all(composes(w) for w in modifiers):
