@@ -59,9 +59,10 @@ def instance(workdir):
 
 
 def article_count(team: TeamInstance) -> int:
-    done = team.shell("/app/.venv/bin/python -c \"import sqlite3; print(sqlite3.connect("
-                      "'file:/data/peerdraft.db?mode=ro', uri=True).execute("
-                      "'select count(*) from articles').fetchone()[0])\"")
+    """Articles in the instance's database (0 before the first page load has created it)."""
+    done = team.shell("/app/.venv/bin/python -c \"import os, sqlite3; db = '/data/peerdraft.db'; print(sqlite3.connect("
+                      "'file:' + db + '?mode=ro', uri=True).execute('select count(*) from articles').fetchone()[0] "
+                      "if os.path.exists(db) else 0)\"")
     return int(done.stdout.strip())
 
 
@@ -223,6 +224,8 @@ def test_a_restart_in_the_middle_of_indexing_loses_nothing(instance, workdir):
 
 
 def test_a_backup_made_inside_the_container_restores_into_a_fresh_container(instance, workdir):
+    instance.peerdraft("user", "add", "rita", "--role", "reviewer", "--password-stdin", input="reviewer password\n")
+    users = instance.peerdraft("user", "list").stdout
     articles, docs = article_count(instance), search_doc_ids(instance, "zorblatt007", "retrieval")
     instance.peerdraft("backup", "/data/backups/nightly")
     copy = workdir / "backup-copy"
@@ -237,6 +240,7 @@ def test_a_backup_made_inside_the_container_restores_into_a_fresh_container(inst
         fresh.compose("start", "peerdraft")
         fresh.wait_healthy()
         assert article_count(fresh) == articles
+        assert fresh.peerdraft("user", "list").stdout == users
         assert search_doc_ids(fresh, "zorblatt007", "retrieval") == docs
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
