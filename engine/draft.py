@@ -20,13 +20,14 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
-from engine.evidence import FOCUS_MIN_WORDS, REDACTED, SOURCE_WORDS, EvidenceCard, Retriever, active_cards, \
-    add_must_cite, focus_text, gather_evidence, make_cards, section_query, usable_passage
+from engine.evidence import FOCUS_MIN_WORDS, REDACTED, SOURCE_WORDS, EvidenceCard, active_cards, add_must_cite, \
+    focus_text, gather_evidence, make_cards, section_query, usable_passage
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
 from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
+from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, split_sentences, strip_citations, verify_draft
 from engine.verify.sentences import quotable_prose
 
@@ -425,11 +426,6 @@ def renumber_by_appearance(body: str, references: Sequence[Reference]) -> tuple[
     return body, refs
 
 
-def references_markdown(references: Sequence[Reference]) -> str:
-    """A `## References` section with one `[n] entry` line per reference."""
-    return "## References\n\n" + "\n".join(f"[{r.number}] {r.text}  " for r in references) + "\n"
-
-
 def assemble_article(outline: Outline, drafted_sections: Sequence[DraftedSection | None] | Mapping[int, DraftedSection],
                      references: Sequence[Reference]) -> str:
     """One editable Markdown document: title, each section (drafted text or its purpose as a comment), references."""
@@ -464,7 +460,8 @@ class ArticleDraft:
         """Outline, per-section text (drafting-time numbers; `article_number` gives the final one), flags, Markdown."""
         final = self.final_numbers()
         return {"title": self.outline.title,
-                "outline": [{"heading": s.heading, "purpose": s.purpose, "query": s.query, "notes": s.notes}
+                "outline": [{"id": s.id, "kind": s.kind, "heading": s.heading, "purpose": s.purpose, "query": s.query,
+                             "notes": s.notes}
                             for s in self.outline.sections],
                 "sections": [d.to_json(self.citations) | {
                     "evidence": [{"chunk_id": c.chunk_id, "doc_id": c.passage.doc_id, "title": c.passage.title,

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Sequence
 
 from engine.records import Brief, Finding, Passage, Section
+from engine.retrieve import Retriever
 
 REDACTED = "[instruction-like text removed]"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
 _QUERY_STOPWORDS = frozenset("a an and the of for to in on with how what why is are do does from by its it this "
                              "that as at or be we you your our".split())
-
-
-class Retriever(Protocol):
-    """Anything that returns the k passages best matching a query, optionally within some documents."""
-
-    def __call__(self, query: str, *, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]: ...
 
 
 def index_retriever(index, *, mode: str = "hybrid", mmr: bool = True, user=None) -> Retriever:
@@ -210,7 +205,7 @@ def add_must_cite(retriever: Retriever, brief: Brief, sections: Sequence[Section
                   cards: list[list[EvidenceCard]], *, kinds: Sequence[str] | None = None) -> None:
     """Give every must-cite document a pinned card in the section whose query matches it best (in place)."""
     present = {c.passage.doc_id for section_cards in cards for c in section_cards if not c.dropped}
-    eligible = [i for i, s in enumerate(sections) if kinds is None or section_kind_of(s) in kinds] \
+    eligible = [i for i, s in enumerate(sections) if kinds is None or s.kind in kinds] \
         or list(range(len(sections)))
     for doc_id in brief.must_cite:
         if doc_id in present:
@@ -224,13 +219,6 @@ def add_must_cite(retriever: Retriever, brief: Brief, sections: Sequence[Section
             card = replace(make_cards([best[2]])[0], pinned=True)
             cards[best[1]].insert(0, card)
             present.add(doc_id)
-
-
-def section_kind_of(section: Section) -> str:
-    # Imported lazily: plan imports this module for queries.
-    from engine.plan import section_kind
-
-    return section_kind(section)
 
 
 # --------------------------------------------------------------------------- pin / drop

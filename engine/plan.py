@@ -48,13 +48,6 @@ _PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
 
 
 # --------------------------------------------------------------------------- sections and kinds
-def make_purpose(kind: str, text: str) -> str:
-    """A purpose line in the old 'Label — text' form; `Section` reads its kind from it when given no `kind`.
-
-    Kept for callers that build sections this way; new code passes `kind=` and a plain purpose."""
-    return f"{KIND_LABELS[kind]} — {text}"
-
-
 def section_kind(section: Section) -> str:
     """The section's kind (its `kind` field; the purpose text no longer decides it)."""
     return section.kind

@@ -78,8 +78,8 @@ section, words = outline.sections[i], plan.section_words(outline, brief)[i]
 sid = section.id  # cards and drafts key on the section's id: they follow it through renames and moves
 if st.button("Find evidence", key="find_evidence") or sid not in state.cards:
     kept = state.cards.get(sid) or state.get("stored_pins", {}).get(sid, [])  # pins saved with the article
-    used = {c.chunk_id for n, cards in state.cards.items() if n != sid for c in cards}  # other sections' passages
-    state.cards[sid] = ev.gather_evidence(retriever, brief, section, previous=kept, avoid=used)
+    others = [(s, state.cards.get(s.id, [])) for s in outline.sections if s.id != sid]  # their passages give way
+    state.cards[sid] = drafting.section_evidence(retriever, brief, section, others, previous=kept)
 parts.evidence_cards(store, user, outline, brief, i)
 
 strict = st.toggle("Strict mode: remove what the sources do not support", value=settings.strict, key="strict",

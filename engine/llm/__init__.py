@@ -85,17 +85,11 @@ class LLM(Protocol):
         ...
 
 
-BackendFactory = Callable[[Settings], LLM]
 _REGISTRY: dict[str, str] = {
     "llama-cpp": "engine.llm.llamacpp:LlamaCppLLM",
     "transformers": "engine.llm.hf:TransformersLLM",
     "openai-compatible": "engine.llm.openai_compat:OpenAICompatibleLLM",
 }
-
-
-def register_backend(name: str, target: str) -> None:
-    """Register a backend class by 'module:Class' path (adding one is one new class)."""
-    _REGISTRY[name] = target
 
 
 def backend_names() -> list[str]:
