@@ -17,7 +17,7 @@ DRAFT = """# Serving small models
 
 ## Background
 
-We serve the model with vLLM behind a gateway. The scheduler batches requests that arrive within a short window so the
+We serve the model with FlashAttention behind a gateway. The scheduler batches requests that arrive within a short window so the
 accelerator stays busy, and it evicts finished sequences from the cache as soon as they are complete, which in
 practice keeps the latency of short requests low even when long requests are running at the same time.
 
@@ -49,7 +49,7 @@ def test_pasted_draft_shows_the_summary_and_highlights_without_error(data_dir):
     assert _metric(at, "Readability").startswith("grade ")
     assert int(_metric(at, "Undefined terms")) >= 1
     body = at.get("html")[0].proto.body
-    assert "<mark" in body and "vLLM" in body
+    assert "<mark" in body and "FlashAttention" in body
     assert "<script" not in body
 
 
@@ -239,8 +239,8 @@ def test_without_a_corpus_index_the_page_says_so_and_still_checks(data_dir):
 def test_each_flagged_term_says_why_it_was_flagged(data_dir):
     at = _page().run()
     at.text_area(key="review_paste").input(DRAFT).run()
-    vllm = next(e for e in at.expander if e.label.startswith("vLLM ·"))
-    why = [c.value for c in vllm.caption if c.value.startswith("Why flagged:")]
+    flagged = next(e for e in at.expander if e.label.startswith("FlashAttention ·"))
+    why = [c.value for c in flagged.caption if c.value.startswith("Why flagged:")]
     assert why and "ML writing" in why[0] and "line 5" in why[0]
 
 

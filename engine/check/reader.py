@@ -98,7 +98,11 @@ class Reader:
         if entry is None and " " in key:
             # "seq-2-seq", "multi-lingual": a spelling in parts of a word ML writing writes whole.
             entry = ml_vocabulary().get(key.replace(" ", ""))
-            phrase = False
+            phrase = False if entry is not None else phrase
+        if entry is None and key[-1:].isalpha():
+            # "max-pools", "max-pooled": the verb of a noun in -ing ML writing uses ("max pooling").
+            entry = ml_vocabulary().get(re.sub(r"(?:ed|s)?$", "", key, count=1) + "ing") \
+                or ml_vocabulary().get(key + "ing")
         if entry is None:
             return False
         zipf, share = entry
