@@ -11,7 +11,9 @@ whole-article time; and the sentences a careful reader calls wrong, from a hand-
 (`bench/data/article_review.json`, filled in by reading every draft; "not read" where absent).
 
     .venv/bin/python bench/article.py --pdf-dir /work/ext/pdfs [--profiles default,small] [--only ID]
-        [--drafts-dir DIR] [--no-write]
+        [--drafts-dir DIR] [--data-dir DIR] [--no-write]
+    .venv/bin/python bench/article.py --render --drafts-dir DIR   # after reading the drafts: the table again,
+                                                                 # with the hand review's counts
 
 Speed figures are only comparable within one run on a quiet machine: the load average is printed
 and written beside the table.
@@ -26,7 +28,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,10 +41,11 @@ from engine.evaluate.copying import SourceText, find_copied_spans  # noqa: E402
 from engine.evidence import index_retriever  # noqa: E402
 from engine.index import ensure_default_corpus, index_paths, open_index  # noqa: E402
 from engine.llm import GenerationParams, load_llm  # noqa: E402
+from engine.markup import CITATION, split_sentences  # noqa: E402
 from engine.plan import model_can_plan  # noqa: E402
 from engine.records import Brief  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
-from engine.verify import split_sentences, verify_draft  # noqa: E402
+from engine.verify import verify_draft  # noqa: E402
 from engine.verify.judge import judge_name, load_judge  # noqa: E402
 from engine.verify.sentences import states_something  # noqa: E402
 
@@ -116,7 +119,6 @@ class Figures:
             self.wrong = (self.wrong or 0) + other.wrong
 
 
-_CITATION = re.compile(r"\[\d[\d,;\s\-\u2013]*\]")
 _INVITATION_START = "Questions, corrections and pointers"
 
 
@@ -136,12 +138,12 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
     for span in split_sentences(body_of(article.markdown)):
         text = span.text
         fig.sentences += 1
-        fig.citations += len(_CITATION.findall(text))
+        fig.citations += len(CITATION.findall(text))
         words = set(sentence_key(text).split())
         if any(near_duplicate(words, other) for other in seen):  # the rule drafting applies, near-copies count
             fig.duplicates += 1
         seen.append(words)
-        is_quote = any(_CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
+        is_quote = any(CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
         if is_quote:
             fig.quoted += 1
         elif find_copied_spans(text, sources).copied_share >= COPIED_SHARE:
@@ -150,7 +152,7 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
             fig.model_sentences += 1
         if not states_something(text) and not text.rstrip().endswith("?"):
             fig.debris += 1
-    fig.words = len(_CITATION.sub("", body_of(article.markdown)).split())
+    fig.words = len(CITATION.sub("", body_of(article.markdown)).split())
     for drafted in article.sections:
         fig.first_token += [g.first_token_seconds for g in [drafted.generation] if g and g.first_token_seconds]
         if not drafted.markdown.strip():
@@ -216,6 +218,43 @@ HEADER = ("| brief | words | model-written | quoted | copied | duplicates | debr
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
 
+def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, float]) -> str:
+    """The results.md section from saved runs: one table per profile, the hand review read at render time."""
+    review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}
+    tables: list[str] = []
+    for run in runs:
+        rows, totals = [], {"notes": Figures(), "pdfs": Figures()}
+        for case in cases:
+            if case.id not in run["figures"]:
+                continue
+            fig = Figures(**run["figures"][case.id])
+            fig.wrong = review.get(run["profile"], {}).get(case.id, {}).get("wrong")
+            totals[case.corpus].add(fig)
+            rows.append(row(f"{case.id} ({case.corpus})", fig))
+        overall = Figures()
+        for corpus, fig in totals.items():
+            if fig.sections:
+                rows.append(row(f"**all {corpus}**", fig))
+                overall.add(fig)
+        rows.append(row("**all**", overall))
+        tables.append(f"### Profile `{run['profile']}`: {run['model']} ({run['backend']}, load {run['load_seconds']:.1f} s; "
+                      f"judge: {run['judge']})\n\n{HEADER}\n" + "\n".join(rows))
+    counts = {corpus: sum(c.corpus == corpus for c in cases) for corpus in ("notes", "pdfs")}
+    return ("## Whole articles (bench/article.py)\n\n"
+            f"Material: {counts['notes']} briefs over the bundled corpus notes (written for PeerDraft) and "
+            f"{counts['pdfs']} over real arXiv PDFs nobody in the team wrote (bench/data/pdf_expected.json)"
+            f"{'' if len(cases) == len(BRIEFS) else f', of the {len(BRIEFS)} briefs in bench/article.py'}. "
+            "Strict mode on. *model-written* = body "
+            "sentences the model wrote in its own words (not marked quotes, not the stock invitation, not *copied*: "
+            "a sentence whose words are at least 60% a 12-word-or-longer verbatim span of a source); "
+            "*duplicates* = body sentences whose words overlap an earlier one's by Jaccard 0.7 or more; "
+            "*debris* = body sentences without a finite verb (list items, titles, fragments); *supported* = claim sentences of the final text that "
+            "the verify stage (with its judge) finds supported by their citation; *wrong* = sentences a careful "
+            "reader calls wrong, counted by hand in bench/data/article_review.json. Times include the repair "
+            f"round and verification. Load average {load[0]:.1f} at start, {load[1]:.1f} at the end, 2 cores.\n\n"
+            + "\n\n".join(tables))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pdf-dir", type=Path, help="folder of the real arXiv PDFs (bench/data/pdf_expected.json)")
@@ -225,57 +264,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="keep indexes here between runs")
     parser.add_argument("--judge", choices=("none", "built"), default="none",
                         help="draft and re-verify with the cross-encoder judge set-up built (default: the signals)")
+    parser.add_argument("--render", action="store_true",
+                        help="draft nothing: rebuild the section from the figures saved in --drafts-dir and the hand "
+                             "review as it is now (after reading the drafts)")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     cases = [c for c in BRIEFS if not args.only or c.id in args.only]
+    profiles = args.profiles.split(",")
+    if args.render:
+        saved = [json.loads((args.drafts_dir / p / "figures.json").read_text(encoding="utf-8")) for p in profiles]
+        cases = [c for c in cases if any(c.id in run["figures"] for run in saved)]
+        text = section_text(saved, cases, (saved[0]["load_start"], saved[-1]["load_end"]))
+        print(text)
+        if not args.no_write:
+            write_section("article", text)
+        return 0
     if any(c.corpus == "pdfs" for c in cases) and (args.pdf_dir is None or not any(args.pdf_dir.glob("*.pdf"))):
         parser.error("the PDF briefs need --pdf-dir with the real papers (see bench/data/pdf_expected.json)")
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="article-bench-"))
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
-    tables: list[str] = []
-    for profile in args.profiles.split(","):
+    runs: list[dict] = []
+    for profile in profiles:
         base = load_settings(env={"PEERDRAFT_DATA_DIR": str(root / "notes"), "PEERDRAFT_LLM_PROFILE": profile},
                              toml_path=root / "none.toml")
         embedder = load_embedder(base)
         judge = (load_judge(base.cache_dir) or load_judge(load_settings().cache_dir)) if args.judge == "built" else None
         loaded = time.perf_counter()
         llm = load_llm(base)
-        load_seconds = time.perf_counter() - loaded
+        run = {"profile": profile, "model": llm.model_name, "backend": llm.backend,
+               "load_seconds": time.perf_counter() - loaded, "judge": judge_name(judge), "load_start": load[0],
+               "figures": {}}
         indexes = {"notes": ensure_default_corpus(base, embedder=embedder)}
         if any(c.corpus == "pdfs" for c in cases):
             indexes["pdfs"] = pdf_index(base.with_values(data_dir=root / "pdfs"), embedder, args.pdf_dir)
-        rows, totals = [], {"notes": Figures(), "pdfs": Figures()}
         for case in cases:
             fig, _ = run_brief(case, llm, embedder, indexes[case.corpus], judge, base, args.drafts_dir / profile)
-            review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}  # read as it grows
-            fig.wrong = review.get(profile, {}).get(case.id, {}).get("wrong")
-            totals[case.corpus].add(fig)
-            rows.append(row(f"{case.id} ({case.corpus})", fig))
-            print(rows[-1], file=sys.stderr)
-        overall = Figures()
-        for corpus, fig in totals.items():
-            if fig.sections:
-                rows.append(row(f"**all {corpus}**", fig))
-                overall.add(fig)
-        rows.append(row("**all**", overall))
-        tables.append(f"### Profile `{profile}`: {llm.model_name} ({llm.backend}, load {load_seconds:.1f} s; "
-                      f"judge: {judge_name(judge)})\n\n{HEADER}\n" + "\n".join(rows))
+            run["figures"][case.id] = asdict(fig) | {"wrong": None}
+            run["load_end"] = os.getloadavg()[0]
+            (args.drafts_dir / profile / "figures.json").write_text(json.dumps(run, indent=1), encoding="utf-8")
+            print(row(f"{case.id} ({case.corpus})", fig), file=sys.stderr)
+        runs.append(run)
         del llm
-    end = os.getloadavg()
-    counts = {corpus: sum(c.corpus == corpus for c in cases) for corpus in ("notes", "pdfs")}
-    text = ("## Whole articles (bench/article.py)\n\n"
-            f"Material: {counts['notes']} briefs over the bundled corpus notes (written for PeerDraft) and "
-            f"{counts['pdfs']} over real arXiv PDFs nobody in the team wrote (bench/data/pdf_expected.json)"
-            f"{'' if len(cases) == len(BRIEFS) else f', of the {len(BRIEFS)} briefs in bench/article.py'}. "
-            "Strict mode on. *model-written* = body "
-            "sentences the model wrote in its own words (not marked quotes, not the stock invitation, not *copied*: "
-            "a sentence whose words are at least 60% a 12-word-or-longer verbatim span of a source); "
-            "*debris* = body sentences without a finite verb (list items, titles, fragments); *supported* = claim sentences of the final text that "
-            "the verify stage (with its judge) finds supported by their citation; *wrong* = sentences a careful "
-            "reader calls wrong, counted by hand in bench/data/article_review.json. Times include the repair "
-            f"round and verification. Load average {load[0]:.1f} at start, {end[0]:.1f} at the end, 2 cores.\n\n"
-            + "\n\n".join(tables))
+    text = section_text(runs, cases, (load[0], os.getloadavg()[0]))
     print(text)
     if not args.no_write:
         write_section("article", text)

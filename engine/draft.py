@@ -25,13 +25,14 @@ from engine.evidence import FOCUS_MIN_WORDS, REDACTED, SOURCE_WORDS, EvidenceCar
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
+from engine.markup import (CITATION, appearance_order, citation_numbers, format_citation, renumber_citations,
+                           split_sentences, strip_citations)
 from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
-from engine.verify import EntailmentModel, VerifyReport, split_sentences, strip_citations, verify_draft
+from engine.verify import EntailmentModel, VerifyReport, verify_draft
 from engine.verify.sentences import quotable_prose
 
-_CITATION_GROUP = re.compile(r"\[(\d{1,4}(?:\s*[-\u2013,;]\s*\d{1,4})*)\]")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
@@ -90,21 +91,15 @@ def drop_unknown_citations(text: str, known: Iterable[int]) -> tuple[str, list[i
     removed: list[int] = []
 
     def keep(match: re.Match) -> str:
-        parts = re.split(r"\s*[,;]\s*", match.group(1))
         kept = []
-        for part in parts:
-            bounds = [int(b) for b in re.split(r"\s*[-\u2013]\s*", part) if b]
-            numbers = list(range(bounds[0], bounds[-1] + 1)) if len(bounds) == 2 and bounds[1] - bounds[0] < 50 \
-                else bounds
-            for number in numbers:
-                if number in known:
-                    if number not in kept:
-                        kept.append(number)
-                elif number not in removed:
-                    removed.append(number)
-        return "[" + ", ".join(str(n) for n in kept) + "]" if kept else ""
+        for number in citation_numbers(match.group(1)):
+            if number in known:
+                kept.append(number)
+            elif number not in removed:
+                removed.append(number)
+        return format_citation(kept)
 
-    cleaned = _CITATION_GROUP.sub(keep, text)
+    cleaned = CITATION.sub(keep, text)
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned), removed
 
@@ -401,21 +396,6 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
 
 
 # --------------------------------------------------------------------------- the article
-def appearance_order(body: str) -> dict[int, int]:
-    """Old citation number → new number, 1, 2, … in order of first appearance in `body`."""
-    order: dict[int, int] = {}
-    for match in _CITATION_GROUP.finditer(body):
-        for number in (int(n) for n in re.findall(r"\d+", match.group(1))):
-            order.setdefault(number, len(order) + 1)
-    return order
-
-
-def renumber_citations(text: str, numbers: Mapping[int, int]) -> str:
-    """Every `[n]` / `[n, m]` citation in `text` with its numbers mapped through `numbers` (others kept)."""
-    return _CITATION_GROUP.sub(lambda m: "[" + ", ".join(str(numbers.get(int(n), int(n)))
-                                                         for n in re.findall(r"\d+", m.group(1))) + "]", text)
-
-
 def renumber_by_appearance(body: str, references: Sequence[Reference]) -> tuple[str, list[Reference]]:
     """Citations renumbered 1, 2, … in order of first appearance; references not cited are dropped."""
     order = appearance_order(body)

@@ -132,13 +132,15 @@ _NOT_EVIDENCE_SECTIONS = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(further reading|
 
 # A figure caption ("Figure 2: (left) Scaled Dot-Product Attention.") names what a picture shows: short and
 # close to many queries, it was retrieved for six sections of one Transformer article and backed none of them.
-_NOT_EVIDENCE_KINDS = frozenset({"caption", "figure"})
+# A display equation (a chunk of its own since the PDF reader keeps math apart) is no sentence to cite either.
+_NOT_EVIDENCE_KINDS = frozenset({"caption", "figure", "equation"})
 
 
 def is_evidence(passage: Passage) -> bool:
     """Whether a passage can ground a draft: not a caption, reading list or reference section, and it states
     something. A table counts (its numbers back claims); a passage of titles, names or headings does not."""
-    from engine.verify.sentences import split_sentences, states_something
+    from engine.markup import split_sentences
+    from engine.verify.sentences import states_something
 
     if _NOT_EVIDENCE_SECTIONS.match(passage.section.strip()) or passage.kind in _NOT_EVIDENCE_KINDS:
         return False
@@ -160,7 +162,7 @@ def focus_text(text: str, query: str, max_words: int) -> str:
 
     A contiguous run keeps the passage readable and its sentences' context; a sentence longer than the budget
     on its own is kept whole rather than cut."""
-    from engine.verify.sentences import split_sentences
+    from engine.markup import split_sentences
 
     spans = [s.text for s in split_sentences(text)]
     if len(text.split()) <= max_words or len(spans) < 2:

@@ -150,3 +150,14 @@ def test_an_underlined_references_heading_is_the_reference_list_for_export_too()
     assert "References" not in body and "----" not in body
     assert [s.text for s in split_sentences(draft)] == ["A claim [1]."]
     assert _check_sentences(draft) == ["A claim ."]
+
+
+def test_assembling_an_article_keeps_every_source_of_a_cited_range():
+    from engine.draft import drop_unknown_citations, renumber_by_appearance
+    from engine.export import Reference
+
+    refs = [Reference(n, f"Paper {n}.") for n in (1, 2, 3, 4)]
+    body, kept = renumber_by_appearance("Three agree [2-4]. One more [1].\n", refs)
+    assert body == "Three agree [1-3]. One more [4].\n"
+    assert [r.text for r in kept] == ["Paper 2.", "Paper 3.", "Paper 4.", "Paper 1."]
+    assert drop_unknown_citations("Three agree [2-4].", {2, 3, 4}) == ("Three agree [2-4].", [])

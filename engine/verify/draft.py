@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 from engine.events import Event, OnEvent, ignore_event
 from engine.records import Passage
 from engine.verify import signals as sig
-from engine.verify.sentences import SentenceSpan, citations_in, split_sentences, strip_citations
+from engine.markup import SentenceSpan, citations_in, split_sentences, strip_citations
 from engine.verify.support import (Embedder, EntailmentModel, EvidenceSpan, SupportResult, VectorCache,
                                    support_score)
 
