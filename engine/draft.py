@@ -145,14 +145,46 @@ def tidy(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+def article_overview(brief: Brief) -> str:
+    """'This article covers dense retrieval with DPR and how RAG combines retriever and generator.': what the
+    reader will learn, from the brief alone (an opening that claims nothing)."""
+    def lower(phrase: str) -> str:
+        phrase = phrase.strip().rstrip(".")
+        return phrase[:1].lower() + phrase[1:] if phrase[1:2].islower() else phrase
+
+    points = [lower(p) for p in brief.key_points if p.strip()] or [lower(brief.topic)]
+    listed = points[0] if len(points) == 1 else ", ".join(points[:-1]) + " and " + points[-1]
+    return f"This article covers {listed}."
+
+
+def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 3) -> str:
+    """'To go further, read Lewis et al. (2020), *Retrieval-Augmented Generation …* [1].': the section's papers,
+    from their metadata (verify recognises a sentence that only names its cited works)."""
+    works = []
+    for number, passages in sorted(citation_map.items())[:limit]:
+        p = passages[0]
+        doc = Document(doc_id=p.doc_id, title=p.title, authors=p.authors, year=p.year)
+        year = f" ({p.year})" if p.year else ""
+        works.append(f"{doc.short_authors()}{year}, *{p.title.strip().rstrip('.')}* [{number}]")
+    listed = "; ".join(works[:-1]) + ("; and " if len(works) > 2 else " and ") + works[-1] if len(works) > 1 \
+        else works[0]
+    return f"To go further, read {listed}."
+
+
+_NUMBER = re.compile(r"\d")
+
+
 def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = QUOTED_FALLBACK_SENTENCES,
-                    avoid: Iterable[str] = ()) -> list[str]:
+                    avoid: Iterable[str] = (), *, numbers_first: bool = False) -> list[str]:
     """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
-    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries."""
+    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries.
+    `numbers_first`: sentences with a number go first (an example needs the sources' real numbers)."""
     seen = [set(key.split()) for key in avoid]
     quotes: list[str] = []
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
+    if numbers_first:
+        queues = {n: sorted(q, key=lambda t: not _NUMBER.search(t)) for n, q in queues.items()}
     while len(quotes) < limit and any(queues.values()):
         for number, queue in queues.items():
             while queue:
@@ -180,7 +212,7 @@ class DraftedSection:
     report: VerifyReport | None
     removed_citations: list[int] = field(default_factory=list)
     generation: GenerationResult | None = None
-    fallback: str = ""  # "" | "quoted" (nothing supported was left) | "invitation"
+    fallback: str = ""  # "" | "quoted" (nothing supported was left) | "overview" | "reading" | "invitation"
     flagged_chunks: list[str] = field(default_factory=list)
     repair: GenerationResult | None = None  # the one repair round, when sentences failed verification
     repaired: bool = False  # the repaired text was kept (it had more supported words)
@@ -291,10 +323,14 @@ def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation
 
 def finish_section(heading: str, kind: str, result: GenerationResult, citation_map: dict[int, list[Passage]],
                    cards: Sequence[EvidenceCard], embedder, strict: bool, *, repair: Repair | None = None,
-                   avoid: Iterable[str] = (), nli: EntailmentModel | None = None) -> DraftedSection:
+                   avoid: Iterable[str] = (), nli: EntailmentModel | None = None,
+                   brief: Brief | None = None) -> DraftedSection:
     """Clean a finished generation, verify it, let the model repair what fails once, then apply strict mode.
 
-    `avoid` holds the `sentence_key`s of sentences already in the article; `nli` is the verify stage's judge."""
+    `avoid` holds the `sentence_key`s of sentences already in the article; `nli` is the verify stage's judge.
+    When strict mode leaves nothing: a questions section gets the invitation, an opening the brief's overview
+    (`article_overview`), a further-research section pointers to its papers (`reading_pointer`), any other
+    section at most two marked quotes (with numbers first, for an example)."""
     avoid = set(avoid)
     text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
 
@@ -321,7 +357,11 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     if strict and not has_supported_content(report) and not keeps_text:
         if kind == "questions":
             final, fallback = INVITATION, "invitation"
-        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):
+        elif kind == "opening" and brief is not None:
+            final, fallback = article_overview(brief), "overview"
+        elif kind == "further_research" and citation_map:
+            final, fallback = reading_pointer(citation_map), "reading"
+        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid, numbers_first=kind == "example")):
             final, fallback = " ".join(quoted), "quoted"
         report = verified(final, True) if final else report
         final = report.markdown if report else final
@@ -373,7 +413,7 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli, brief=brief)
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
@@ -392,7 +432,7 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli)
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli, brief=brief)
 
 
 # --------------------------------------------------------------------------- the article

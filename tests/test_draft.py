@@ -104,6 +104,46 @@ def test_a_sentence_copied_from_its_source_goes_back_to_be_said_in_the_models_ow
     assert result.repaired and "folds into W0" in result.markdown and "can be merged" not in result.markdown
 
 
+def test_an_opening_with_nothing_supported_says_what_the_article_covers_instead_of_quoting(embedder):
+    opening = Section("What you will learn", kind="opening", purpose="what the reader will learn")
+    brief = replace(BRIEF, key_points=("the low-rank update", "QLoRA's 4-bit base model"))
+    llm = ScriptedLLM(FABRICATED)
+    result = draft_section(llm, opening, LORA_CARDS, brief, GREEDY, embedder=embedder, strict=True)
+    assert result.fallback == "overview" and not result.quoted
+    assert result.markdown == "This article covers the low-rank update and QLoRA's 4-bit base model."
+
+
+def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
+    further = Section("Further research", kind="further_research", purpose="where to read next")
+    cards = make_cards([CORPUS[1], CORPUS[5]])
+    llm = ScriptedLLM("Future work could make LoRA run on phones in 2030 [1].")
+    result = draft_section(llm, further, cards, BRIEF, GREEDY, embedder=embedder, strict=True)
+    assert result.fallback == "reading" and "2030" not in result.markdown
+    assert result.markdown.startswith("To go further, read Hu et al. (2021), *LoRA")
+    assert "Dettmers" in result.markdown and "[2]" in result.markdown
+    assert [s.status for s in result.report.sentences] == ["supported"]
+
+
+def test_an_examples_fallback_quotes_the_sentences_with_numbers_first():
+    from engine.draft import quoted_evidence
+
+    cited = {1: [CORPUS[0]]}  # "Full fine-tuning updates every weight ... For GPT-3 with 175B parameters ..."
+    assert quoted_evidence(cited, limit=1)[0].startswith("“Full fine-tuning")
+    assert quoted_evidence(cited, limit=1, numbers_first=True)[0].startswith("“For GPT-3 with 175B")
+
+
+def test_a_reading_pointer_that_adds_a_claim_is_not_a_pointer(embedder):
+    from engine.verify import verify_draft
+
+    cited = {1: [CORPUS[1]]}
+    pointer = verify_draft("To go further, read Hu et al. (2021), *LoRA: Low-Rank Adaptation of Large Language "
+                           "Models* [1].", cited, embedder, strict=True)
+    assert [s.status for s in pointer.sentences] == ["supported"]
+    claim = verify_draft("To go further, read Hu et al. (2021), who trained GPT-5 on 9,000 GPUs [1].", cited,
+                         embedder, strict=True)
+    assert claim.markdown == ""
+
+
 def test_a_repair_that_supports_less_is_not_kept(embedder):
     llm = ScriptedLLM(SUPPORTED + FABRICATED, "Cats are the best pets and sleep all day long [1].")
     result = draft_section(llm, METHOD, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True)

@@ -34,6 +34,24 @@ _COMPARATIVE = re.compile(r"\b(\w+er than|more|less|fewer|faster|slower|better|w
                           r"state[- ]of[- ]the[- ]art)\b", re.I)
 
 
+# What a sentence pointing the reader to a paper may say besides the paper's authors, year and title.
+_POINTER_WORDS = frozenset("to go further read start with see for more depth detail details the a an and of on in "
+                           "et al also paper papers work works original which where this article draws".split())
+
+
+def points_to_sources(sentence: str, passages: Sequence[Passage]) -> bool:
+    """Whether `sentence` only names the cited works ("To go further, read Lewis et al. (2020), *Retrieval-
+    Augmented Generation* [1].") and so claims nothing their text must back: every word is one of their
+    authors' names, their years, their titles' words or a pointer word."""
+    named = set(_POINTER_WORDS)
+    for passage in passages:
+        named |= {w.lower() for w in re.findall(r"[\w'-]+", passage.title)}
+        named |= {w.lower() for a in passage.authors for w in a.split()}
+        named |= {str(passage.year)} if passage.year else set()
+    words = [w.lower() for w in re.findall(r"[\w'-]+", strip_citations(sentence))]
+    return bool(words) and all(w in named for w in words)
+
+
 @dataclass
 class SentenceCheck:
     """The verdict on one sentence; offsets refer to the input draft, new_* to the returned one."""
@@ -178,6 +196,10 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
             continue
         passages = _cited_passages(numbers, citation_map)
         missing = [n for n in numbers if n not in citation_map]
+        if passages and not missing and points_to_sources(span.text, passages):
+            check.status, check.score = "supported", 1.0
+            check.reasons = ["points the reader to the cited work by its authors, year and title"]
+            continue
         result = support_score(span.text, passages, cache, nli=nli) if passages else None
         if result is not None:
             check.score = result.score
