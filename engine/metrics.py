@@ -69,8 +69,10 @@ def note_active_user(name: str, now: float | None = None) -> None:
         ACTIVE_USERS.set(len(_last_seen))
 
 
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
-    """Serve /metrics on `port` (0 = any free port); calling again returns the running server's port."""
+def start_metrics_server(port: int, addr: str = "127.0.0.1") -> int:
+    """Serve /metrics on `addr`:`port` (0 = any free port); calling again returns the running server's port.
+
+    Loopback by default: the counters are for the operator, not for every network the host is on."""
     global _server_port
     with _lock:
         if _server_port is None:

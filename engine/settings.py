@@ -44,6 +44,7 @@ class Settings:
     strict: bool = True
     max_upload_mb: int = 50
     metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"  # the address /metrics listens on; 0.0.0.0 only inside a container
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

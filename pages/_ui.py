@@ -151,7 +151,7 @@ def start_team_services(_settings: Settings) -> int:
 
     setup_logging()
     try:
-        return start_metrics_server(_settings.metrics_port)
+        return start_metrics_server(_settings.metrics_port, _settings.metrics_host)
     except OSError as exc:  # a busy port must not take the app down: metrics are optional
         import logging
 

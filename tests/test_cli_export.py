@@ -97,6 +97,18 @@ def test_user_add_list_and_passwd(data_dir, monkeypatch, capsys):
     assert main(["user", "add", "bob", "--role", "writer", "--password-stdin"]) == 1
 
 
+def test_an_operators_first_user_add_in_team_mode_creates_the_environments_admin_first(data_dir, monkeypatch,
+                                                                                          capsys):
+    monkeypatch.setenv("PEERDRAFT_MODE", "team")
+    monkeypatch.setenv("PEERDRAFT_ADMIN_USER", "root-admin")
+    monkeypatch.setenv("PEERDRAFT_ADMIN_PASSWORD", "a-long-admin-password")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("writer-password\n"))
+    assert main(["user", "add", "alice", "--role", "writer", "--password-stdin"]) == 0
+    assert main(["user", "list", "--json"]) == 0
+    users = {u["name"]: u["role"] for u in json.loads(capsys.readouterr().out)}
+    assert users == {"root-admin": "admin", "alice": "writer"}
+
+
 def test_export_article_from_the_workspace_enforces_access(data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PEERDRAFT_MODE", "team")
     store = Store(data_dir / "peerdraft.db")

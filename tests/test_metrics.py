@@ -45,3 +45,13 @@ def test_users_unseen_for_the_window_stop_counting_as_active():
     metrics.note_active_user("old", now=0.0)
     metrics.note_active_user("new", now=metrics.ACTIVE_WINDOW_S + 10.0)
     assert "old" not in metrics._last_seen and "new" in metrics._last_seen
+
+
+def test_the_metrics_endpoint_listens_on_loopback_unless_told_otherwise():
+    import inspect
+
+    from engine.settings import load_settings
+
+    assert load_settings(env={}).metrics_host == "127.0.0.1"
+    assert load_settings(env={"PEERDRAFT_METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
+    assert inspect.signature(metrics.start_metrics_server).parameters["addr"].default == "127.0.0.1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 
 from engine import auth
@@ -42,6 +43,10 @@ def _read_password(from_stdin: bool) -> str:
 def run(args, settings: Settings) -> int:
     store = Store(settings.db_path)
     try:
+        if settings.mode == "team":
+            # The admin named in the environment comes first: an operator's `user add` before anyone opened
+            # the app would otherwise leave the instance without it (bootstrap_admin only acts on an empty store).
+            auth.bootstrap_admin(store, os.environ)
         # The command line is the operator's (it can read the database file anyway): it acts as admin.
         if args.user_command == "add":
             user = auth.add_user(store, None, args.name, args.role, _read_password(args.password_stdin))

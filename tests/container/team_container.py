@@ -97,7 +97,8 @@ class TeamInstance:
         import os
 
         return {**os.environ, "PEERDRAFT_ADMIN_USER": "admin", "PEERDRAFT_ADMIN_PASSWORD": PASSWORD,
-                "PEERDRAFT_METRICS_PORT": str(self.metrics_port)}
+                "PEERDRAFT_METRICS_PORT": str(self.metrics_port),
+                "PEERDRAFT_METRICS_HOST": "127.0.0.1"}  # host networking: loopback only
 
     def compose_args(self, *args: str) -> list[str]:
         return [*compose_command(), "-p", self.project, "-f", str(self.compose_file), *args]
