@@ -218,7 +218,7 @@ HEADER = ("| brief | words | model-written | quoted | copied | duplicates | debr
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
 
-def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, float]) -> str:
+def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, float], note: str = "") -> str:
     """The results.md section from saved runs: one table per profile, the hand review read at render time."""
     review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}
     tables: list[str] = []
@@ -250,8 +250,11 @@ def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, fl
             "*duplicates* = body sentences whose words overlap an earlier one's by Jaccard 0.7 or more; "
             "*debris* = body sentences without a finite verb (list items, titles, fragments); *supported* = claim sentences of the final text that "
             "the verify stage (with its judge) finds supported by their citation; *wrong* = sentences a careful "
-            "reader calls wrong, counted by hand in bench/data/article_review.json. Times include the repair "
-            f"round and verification. Load average {load[0]:.1f} at start, {load[1]:.1f} at the end, 2 cores.\n\n"
+            "reader calls wrong, counted by hand in bench/data/article_review.json. "
+            "*supported* is the verify stage's own verdict; the hand count of *wrong* sentences shows how much "
+            "it still passes (issue 15). "
+            f"Times include the repair round and verification. Load average {load[0]:.1f} at start, {load[1]:.1f} at "
+            f"the end, 2 cores.{' ' + note if note else ''}\n\n"
             + "\n\n".join(tables))
 
 
@@ -267,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", action="store_true",
                         help="draft nothing: rebuild the section from the figures saved in --drafts-dir and the hand "
                              "review as it is now (after reading the drafts)")
+    parser.add_argument("--note", default="", help="a sentence for the section: what else ran beside the bench")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     cases = [c for c in BRIEFS if not args.only or c.id in args.only]
@@ -274,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         saved = [json.loads((args.drafts_dir / p / "figures.json").read_text(encoding="utf-8")) for p in profiles]
         cases = [c for c in cases if any(c.id in run["figures"] for run in saved)]
-        text = section_text(saved, cases, (saved[0]["load_start"], saved[-1]["load_end"]))
+        text = section_text(saved, cases, (saved[0]["load_start"], saved[-1]["load_end"]), args.note)
         print(text)
         if not args.no_write:
             write_section("article", text)
@@ -306,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             print(row(f"{case.id} ({case.corpus})", fig), file=sys.stderr)
         runs.append(run)
         del llm
-    text = section_text(runs, cases, (load[0], os.getloadavg()[0]))
+    text = section_text(runs, cases, (load[0], os.getloadavg()[0]), args.note)
     print(text)
     if not args.no_write:
         write_section("article", text)

@@ -16,6 +16,7 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 MODES = ("local", "team")
 # Named embedded drafting models (engine/embedded.py): `default` writes, `small` is fast and for tests.
 LLM_PROFILES = ("default", "small")
+VERIFY_JUDGES = ("auto", "signals", "llm")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Settings:
     repetition_penalty: float = 1.1
     context_tokens: int = 4096
     strict: bool = True
+    # Who judges a sentence against its sources beyond the cheap signals: auto = the cross-encoder when it was
+    # built (engine/verify/judge.py) for evaluations, signals alone while drafting; llm = the drafting model
+    # as a yes/no judge where the signals are unsure (seconds per judged sentence; llama.cpp GGUF models).
+    verify_judge: str = "auto"
     max_upload_mb: int = 50
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"  # the address /metrics listens on; 0.0.0.0 only inside a container
@@ -53,6 +58,7 @@ class Settings:
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("mode", self.mode, MODES)
         _check_choice("llm_profile", self.llm_profile, LLM_PROFILES)
+        _check_choice("verify_judge", self.verify_judge, VERIFY_JUDGES)
         if self.max_new_tokens <= 0:
             raise ConfigError(f"max_new_tokens must be greater than 0, but is {self.max_new_tokens}.",
                               "Set PEERDRAFT_MAX_NEW_TOKENS to a positive number.")

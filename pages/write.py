@@ -12,6 +12,7 @@ from engine.errors import PeerDraftError
 from engine.llm import GenerationParams
 from engine.records import Brief
 from engine.render import preview_document, render_html
+from engine.verify.judge import judge_for
 from pages import _write_parts as parts
 from pages._ui import corpus_index, get_embedder, get_settings, get_store, llm_or_error, require_user
 
@@ -102,10 +103,11 @@ if draft_clicked or revise_clicked:
                   avoid=drafting.article_sentence_keys(d for n, d in drafted.items() if n != sid))
 
     def run(on_text, stop_event):
+        nli = judge_for(settings, drafting=True)  # the verify_judge setting; None = the signals
         if revise_clicked:
             return drafting.revise_section(llm, section, drafted[sid], cards, brief, params, instruction, on_text,
-                                           stop_event, **common)
-        return drafting.draft_section(llm, section, cards, brief, params, on_text, stop_event, **common)
+                                           stop_event, nli=nli, **common)
+        return drafting.draft_section(llm, section, cards, brief, params, on_text, stop_event, nli=nli, **common)
 
     try:
         st.caption("Model output (unverified):")

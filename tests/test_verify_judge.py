@@ -161,3 +161,26 @@ def test_judge_build_if_missing_leaves_a_built_judge_alone(tiny_judge, capsys):
     cache, _ = tiny_judge
     assert judge_mod.main(["build", "--out", str(judge_mod.judge_dir(cache)), "--if-missing"]) == 0
     assert "already built" in capsys.readouterr().out
+
+
+def test_the_verify_judge_setting_chooses_who_judges_while_drafting_and_in_evaluations(session_settings, tmp_path):
+    from engine.errors import ConfigError
+
+    assert judge_mod.judge_for(session_settings.with_values(verify_judge="signals"), drafting=False) is None
+    auto = session_settings.with_values(verify_judge="auto", data_dir=tmp_path)
+    assert judge_mod.judge_for(auto, drafting=True) is None  # drafting keeps to the signals unless told
+    assert judge_mod.judge_for(auto, drafting=False) is None  # no cross-encoder built under this data dir
+    with pytest.raises(ConfigError, match="llama.cpp backend"):
+        judge_mod.judge_for(session_settings.with_values(verify_judge="llm", llm_backend="transformers"),
+                            drafting=True)
+
+
+@pytest.mark.model
+def test_verify_judge_llm_is_the_drafting_models_gguf_loaded_once(session_settings):
+    settings = session_settings.with_values(verify_judge="llm")  # the small profile's SmolLM2 GGUF in tests
+    judge = judge_mod.judge_for(settings, drafting=True)
+    assert isinstance(judge, judge_mod.LlmJudge) and "SmolLM2" in judge.name
+    assert judge_mod.judge_for(settings, drafting=False) is judge
+    score = judge.entailment("LoRA freezes the pre-trained weights and trains two low-rank matrices.",
+                             "LoRA trains low-rank matrices.")
+    assert 0.0 <= score <= 1.0

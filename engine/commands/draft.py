@@ -41,6 +41,7 @@ def run(args, settings: Settings) -> int:
     from engine.llm import GenerationParams, load_llm
     from engine.plan import model_can_plan
     from engine.records import Brief
+    from engine.verify.judge import judge_for
 
     if args.length <= 0 or (args.sections is not None and args.sections <= 0):
         print("peerdraft: error: --length and --sections must be positive numbers.", file=sys.stderr)
@@ -69,7 +70,8 @@ def run(args, settings: Settings) -> int:
         article = write_article(brief, index_retriever(index), llm, embedder,
                                 params=GenerationParams.from_settings(settings), strict=strict,
                                 n_sections=args.sections, documents={d.doc_id: d for d in index.list_documents()},
-                                refine=model_can_plan(settings, llm.model_name), on_event=on_event)
+                                refine=model_can_plan(settings, llm.model_name), on_event=on_event,
+                                nli=judge_for(settings, drafting=True))
     finally:
         for bar in bars.values():
             bar.close()

@@ -54,9 +54,9 @@ def _judge(settings):
     """The verify judge built at set-up under the settings' cache, or None (grounding then uses the signals)."""
     if settings is None:
         return None
-    from engine.verify.judge import load_judge
+    from engine.verify.judge import judge_for
 
-    return load_judge(settings.cache_dir)
+    return judge_for(settings, drafting=False)
 
 
 def evaluate_draft(markdown: str, *, embedder=None, citation_map: Mapping[int, Sequence[Passage]] | None = None,

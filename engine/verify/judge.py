@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -148,6 +149,28 @@ def load_llm_judge(model_path: str | Path, n_threads: int = 2) -> LlmJudge:
 @functools.lru_cache(maxsize=1)
 def _loaded_llm(path: str, n_threads: int) -> LlmJudge:
     return LlmJudge(path, n_threads=n_threads)
+
+
+def judge_for(settings, *, drafting: bool):
+    """The judge the settings choose (`verify_judge`), or None for the signals alone.
+
+    auto: the built cross-encoder for evaluations, nothing while drafting (in drafting it removed nearly every
+    supported sentence of a RAG draft: bench/results.md, verify); signals: nothing; llm: the drafting model's
+    GGUF as a yes/no judge (`LlmJudge`), which needs the llama.cpp backend."""
+    if settings.verify_judge == "signals" or (settings.verify_judge == "auto" and drafting):
+        return None
+    if settings.verify_judge == "auto":
+        return load_judge(settings.cache_dir)
+    from engine.errors import ConfigError
+    from engine.llm import resolve_backend
+    from engine.llm.llamacpp import gguf_path
+
+    if resolve_backend(settings) != "llama-cpp":
+        raise ConfigError("PEERDRAFT_VERIFY_JUDGE=llm needs the llama.cpp backend (a GGUF drafting model), "
+                          f"but the backend is {resolve_backend(settings)!r}.",
+                          "Set PEERDRAFT_VERIFY_JUDGE=auto, or draft with a GGUF model.")
+    path, _ = gguf_path(settings)
+    return load_llm_judge(path, n_threads=settings.llm_threads or os.cpu_count() or 1)
 
 
 def judge_name(judge) -> str:
