@@ -84,7 +84,7 @@ def run_one(name: str, tokens: int, context_words: int = 0) -> dict:
     if name in (RAW, RAW_PASSIVE):
         from llama_cpp import Llama
 
-        from engine.embedded import embedded_llm
+        from engine.bundled_models import embedded_llm
 
         llama = Llama(model_path=str(embedded_llm().path), n_threads=threads, n_ctx=4096, verbose=False)
         load = time.perf_counter() - start

@@ -261,7 +261,7 @@ def load_llm_cache(path: Path) -> dict[str, dict]:
 
 def fill_llm_cache(path: Path, claims: list[data.Claim], store: SignalStore, threads: int) -> None:
     """Ask the drafting model (yes/no judge) about each claim not yet in the cache; append as it goes."""
-    from engine.embedded import profile_llm
+    from engine.bundled_models import profile_llm
 
     cached = load_llm_cache(path)
     todo = [c for c in claims if _key(c) not in cached]

@@ -9,7 +9,7 @@ import importlib.util
 import shutil
 import sqlite3
 
-from engine.embedded import describe_llm, embedded_embedder_dir, profile_llm
+from engine.bundled_models import describe_llm, embedded_embedder_dir, profile_llm
 from engine.errors import PeerDraftError
 from engine.llm import cuda_available, llama_cpp_available, resolve_backend
 from engine.settings import Settings

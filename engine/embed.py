@@ -10,7 +10,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from engine.embedded import MINILM_NAME, embedded_embedder_dir, offline_hub
+from engine.bundled_models import MINILM_NAME, embedded_embedder_dir, offline_hub
 from engine.errors import ConfigError, ModelError
 from engine.settings import Settings
 

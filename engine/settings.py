@@ -14,7 +14,7 @@ BACKENDS = ("auto", "llama-cpp", "transformers", "openai-compatible")
 QUANTIZATIONS = ("auto", "nf4", "int8", "int4", "none")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 MODES = ("local", "team")
-# Named embedded drafting models (engine/embedded.py): `default` writes, `small` is fast and for tests.
+# Named embedded drafting models (engine/bundled_models.py): `default` writes, `small` is fast and for tests.
 LLM_PROFILES = ("default", "small")
 VERIFY_JUDGES = ("auto", "signals", "llm")
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.diagnosis import diagnose
-from engine.embedded import describe_llm
+from engine.bundled_models import describe_llm
 from pages._ui import get_settings
 
 st.title("Settings")

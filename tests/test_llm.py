@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from engine.cli import main as cli_main
-from engine.embedded import embedded_llm
+from engine.bundled_models import embedded_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, generate, load_llm, resolve_backend
 from engine.settings import load_settings

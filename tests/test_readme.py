@@ -161,7 +161,7 @@ MODEL_EXAMPLE_BACKENDS = {
         "openai-compatible",
 }
 # Environment variables that are not Settings fields but are read by the code named here.
-OTHER_ENV = {"PEERDRAFT_ALLOW_HUB": "engine/embedded.py", "PEERDRAFT_ADMIN_USER": "engine/auth.py",
+OTHER_ENV = {"PEERDRAFT_ALLOW_HUB": "engine/bundled_models.py", "PEERDRAFT_ADMIN_USER": "engine/auth.py",
              "PEERDRAFT_ADMIN_PASSWORD": "engine/auth.py", "PEERDRAFT_CONFIG": "engine/settings.py",
              "PEERDRAFT_TORCH_INDEX_URL": "scripts/setup.sh"}
 

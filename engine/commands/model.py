@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from engine.embedded import describe_llm, profile_llm
+from engine.bundled_models import describe_llm, profile_llm
 from engine.errors import PeerDraftError
 from engine.settings import Settings
 

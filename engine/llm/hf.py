@@ -41,7 +41,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from engine.embedded import offline_hub, profile_llm
+from engine.bundled_models import offline_hub, profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, cuda_available
 from engine.llm.packed import quantize_weights_int4, quantize_weights_int8

@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from engine.embedded import profile_llm
+from engine.bundled_models import profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message
 from engine.settings import Settings

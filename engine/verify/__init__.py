@@ -1,6 +1,6 @@
 """Verify stage: check each drafted sentence against the passages it cites (see support.py for signals)."""
 
-from engine.verify.draft import Grounding, SentenceCheck, VerifyReport, makes_claim, verify_draft
+from engine.verify.report import Grounding, SentenceCheck, VerifyReport, makes_claim, verify_draft
 from engine.markup import SentenceSpan, citations_in, split_sentences, strip_citations
 from engine.verify.support import (SUPPORT_THRESHOLD, EntailmentModel, EvidenceSpan, Signals, SupportResult,
                                    support_score)

@@ -187,7 +187,7 @@ def train_cross_encoder(examples: Sequence[Example], out_dir: Path, *, base_dir:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from engine.embedded import embedded_embedder_dir
+    from engine.bundled_models import embedded_embedder_dir
 
     base = Path(base_dir) if base_dir else embedded_embedder_dir()
     torch.manual_seed(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.markup import LIST_MARKER, REFERENCE_ENTRY
-# verify/draft.py and older callers import these names from here; their home is engine.markup.
+# verify/report.py and older callers import these names from here; their home is engine.markup.
 from engine.markup import SentenceSpan, citations_in, split_sentences, strip_citations  # noqa: F401
 
 
