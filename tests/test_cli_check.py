@@ -8,7 +8,8 @@ import pytest
 
 from engine.cli import main
 
-DRAFT = "# Serving\n\nWe serve with vLLM and NF4 weights. See `vLLM --help`.\n"
+# vLLM itself is peers' vocabulary now (issue 18's reader model); PagedAttention, its paging scheme, is not.
+DRAFT = "# Serving\n\nWe serve with PagedAttention and NF4 weights. See `PagedAttention --help`.\n"
 
 
 @pytest.fixture
@@ -24,13 +25,14 @@ def test_check_json_has_jargon_terms_and_undefined_with_the_issue_keys(draft, ca
     out = json.loads(capsys.readouterr().out)
     jargon = out["jargon"]
     assert set(jargon) == {"terms", "undefined"}
-    vllm = jargon["terms"][0]
+    term = jargon["terms"][0]
     # The issue's keys, plus "why" (issue 18): the reader model's reason for the flag.
-    assert set(vllm) == {"term", "first_use", "defined", "status", "definition_offset", "suggestion", "why"}
-    assert vllm.pop("why").endswith("not defined at its first use on line 3")
-    assert vllm == {"term": "vLLM", "first_use": {"offset": DRAFT.index("vLLM"), "line": 3}, "defined": False,
+    assert set(term) == {"term", "first_use", "defined", "status", "definition_offset", "suggestion", "why"}
+    assert term.pop("why").endswith("not defined at its first use on line 3")
+    assert term == {"term": "PagedAttention", "first_use": {"offset": DRAFT.index("PagedAttention"), "line": 3},
+                    "defined": False,
                     "status": "undefined", "definition_offset": None, "suggestion": None}
-    assert jargon["undefined"] == ["vLLM", "NF4"]
+    assert jargon["undefined"] == ["PagedAttention", "NF4"]
 
 
 def test_audience_option_picks_the_reader_model(tmp_path, capsys):
@@ -43,7 +45,7 @@ def test_audience_option_picks_the_reader_model(tmp_path, capsys):
 
 
 def test_assumed_terms_from_the_command_line_are_not_flagged(draft, capsys):
-    assert main(["check", str(draft), "--json", "--no-evaluation", "--assume", "nf4", "--assume", "vllm"]) == 0
+    assert main(["check", str(draft), "--json", "--no-evaluation", "--assume", "nf4", "--assume", "pagedattention"]) == 0
     jargon = json.loads(capsys.readouterr().out)["jargon"]
     assert jargon["undefined"] == [] and {t["status"] for t in jargon["terms"]} == {"assumed"}
 
@@ -52,7 +54,7 @@ def test_human_output_lists_terms_and_says_why_there_are_no_suggestions(draft, c
     assert main(["check", str(draft)]) == 0
     captured = capsys.readouterr()
     assert "Jargon: 2 technical term(s), 2 to define at first use." in captured.out
-    assert "undefined    vLLM  (line 3)" in captured.out
+    assert "undefined    PagedAttention  (line 3)" in captured.out
     assert "no corpus index yet" in captured.err
 
 
