@@ -34,10 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import write_section  # noqa: E402
-from engine.draft import COPIED_SHARE, ArticleDraft, DraftedSection, near_duplicate, sentence_key, write_article  # noqa: E402
+from engine.draft import ArticleDraft, DraftedSection, copies_source, near_duplicate, sentence_key, write_article  # noqa: E402
 from engine.embed import load_embedder  # noqa: E402
 from engine.events import Event  # noqa: E402
-from engine.evaluate.copying import SourceText, find_copied_spans  # noqa: E402
+from engine.evaluate.copying import SourceText  # noqa: E402
 from engine.evidence import index_retriever  # noqa: E402
 from engine.index import ensure_default_corpus, index_paths, open_index  # noqa: E402
 from engine.llm import GenerationParams, load_llm  # noqa: E402
@@ -146,7 +146,7 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
         is_quote = any(CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
         if is_quote:
             fig.quoted += 1
-        elif find_copied_spans(text, sources).copied_share >= COPIED_SHARE:
+        elif copies_source(text, sources):
             fig.copied += 1
         elif not text.startswith(_INVITATION_START):
             fig.model_sentences += 1

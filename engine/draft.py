@@ -62,8 +62,7 @@ class ArticleCitations:
         """The citation number of the passage's document (a new one on first use)."""
         if passage.doc_id not in self.numbers:
             self.numbers[passage.doc_id] = len(self.numbers) + 1
-            self.seen[passage.doc_id] = self.documents.get(passage.doc_id) or Document(
-                doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
+            self.seen[passage.doc_id] = self.documents.get(passage.doc_id) or document_of(passage)
         return self.numbers[passage.doc_id]
 
     def document(self, number: int) -> Document:
@@ -76,9 +75,14 @@ class ArticleCitations:
                 for d, n in sorted(self.numbers.items(), key=lambda item: item[1])]
 
 
+def document_of(passage: Passage) -> Document:
+    """The document a passage comes from, as far as the passage's own metadata tells."""
+    return Document(doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
+
+
 def source_label(passage: Passage) -> str:
     """'Hu et al. (2021). LoRA: … — Method' built from metadata only."""
-    doc = Document(doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
+    doc = document_of(passage)
     year = f" ({passage.year})" if passage.year else ""
     section = f" — {passage.section}" if passage.section else ""
     return f"{doc.short_authors()}{year}. {passage.title}{section}"
@@ -163,9 +167,8 @@ def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     works = []
     for number, passages in sorted(citation_map.items())[:limit]:
         p = passages[0]
-        doc = Document(doc_id=p.doc_id, title=p.title, authors=p.authors, year=p.year)
         year = f" ({p.year})" if p.year else ""
-        works.append(f"{doc.short_authors()}{year}, *{p.title.strip().rstrip('.')}* [{number}]")
+        works.append(f"{document_of(p).short_authors()}{year}, *{p.title.strip().rstrip('.')}* [{number}]")
     listed = "; ".join(works[:-1]) + ("; and " if len(works) > 2 else " and ") + works[-1] if len(works) > 1 \
         else works[0]
     return f"To go further, read {listed}."
@@ -275,12 +278,17 @@ class Repair:
     stop_event: threading.Event | None = None
 
 
+def copies_source(sentence: str, sources: Sequence[SourceText]) -> bool:
+    """Whether `COPIED_SHARE` of the sentence's words lie in verbatim spans of 12 or more words of `sources`
+    (`engine.evaluate.copying`): a quote the reader is not told about. bench/article.py counts the same."""
+    return bool(sources) and find_copied_spans(sentence, sources).copied_share >= COPIED_SHARE
+
+
 def copied_sentences(report: VerifyReport | None, citation_map: Mapping[int, Sequence[Passage]]) -> set[str]:
-    """Sentences the verified text keeps that repeat a source word for word (`COPIED_SHARE` of their words in
-    verbatim spans of 12 or more: `engine.evaluate.copying`): a quote the reader is not told about."""
+    """Sentences the verified text keeps that copy their sources (`copies_source`)."""
     sources = [SourceText(p.chunk_id, p.title, p.text) for ps in citation_map.values() for p in ps]
-    return {c.text for c in (report.sentences if report else ()) if c.replacement is None and sources
-            and find_copied_spans(c.text, sources).copied_share >= COPIED_SHARE}
+    return {c.text for c in (report.sentences if report else ()) if c.replacement is None
+            and copies_source(c.text, sources)}
 
 
 def _own_supported_words(report: VerifyReport | None, copied: set[str]) -> int:

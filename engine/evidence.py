@@ -169,13 +169,14 @@ def focus_text(text: str, query: str, max_words: int) -> str:
         return text
     wanted = set(_words(query))
     lengths = [len(s.split()) for s in spans]
+    found = [wanted & set(_words(s)) for s in spans]  # each sentence's query words, computed once
     best, best_score = (0, 1), -1.0
     for start in range(len(spans)):
         words, end = 0, start
         while end < len(spans) and (end == start or words + lengths[end] <= max_words):
             words += lengths[end]
             end += 1
-        hits = len(wanted & {w for s in spans[start:end] for w in _words(s)})
+        hits = len(set().union(*found[start:end]))
         score = hits - 0.01 * start  # earlier wins a tie: a passage's first sentences carry its topic
         if score > best_score:
             best, best_score = (start, end), score
