@@ -300,8 +300,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     results = []
     for key, ms in by_key.items():
-        if key not in assumed and any(reader.knows(k, name=_written_as_name(surface), phrase=" " in surface.strip())
-                                      for surface in surfaces[key] for k in {key, term_key(surface)}):
+        if key not in assumed and (any(reader.knows(k, name=_written_as_name(surface), phrase=" " in surface.strip())
+                                       for surface in surfaces[key] for k in {key, term_key(surface)})
+                                   or any(reader.knows_spread_name(surface.strip()) for surface in surfaces[key])):
             continue
         first = ms[0]
         first_sent = sentence_of(first.start)
@@ -372,7 +373,12 @@ generator ranker embedding encoding representation architecture method approach 
 layer output input version setup pipeline module component training inference performance result index
 based style like level sized size vector weight weights dataset corpus question answer network paper community
 codebase code computation implementation license notation experiment token tokens
+label labels similarity policy setting problem search
 """.split())
+# An acronym or CamelCase name followed by an everyday noun is the name at work, not a new term: "RL setting",
+# "GPU utilization", "EM accuracy" (a title-case word is not enough: "The Inverted list" is a sentence start).
+EVERYDAY_HEAD_ZIPF = 4.0
+DESCRIBING_ZIPF = 3.0  # an adjective English uses this often describes; rarer ones may coin ("siamese")
 # Modifiers that say which or how good, not what: "vanilla encoder", "twelve decoder", "hybrid model".
 _PLAIN_MODIFIERS = frozenset("""
 vanilla decent hybrid simple basic standard typical classic modern novel existing popular whole entire full
@@ -398,7 +404,11 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
     out = []
     for m in mentions:
         words = re.split(r"[\s-]+", m.surface)
-        if len(words) < 2 or term_key(words[-1]) not in GENERIC_HEADS and words[-1].lower() not in GENERIC_HEADS:
+        head = words[-1]
+        everyday_head = len(words) == 2 and head.islower() and " " in m.surface and "NOUN" in word_classes(head) \
+            and everyday_zipf(head) >= EVERYDAY_HEAD_ZIPF
+        if len(words) < 2 or term_key(head) not in GENERIC_HEADS and head.lower() not in GENERIC_HEADS \
+                and not (everyday_head and (words[0].isupper() or _has_inner_capital(words[0]))):
             out.append(m)
             continue
         modifiers = words[:-1]
@@ -416,7 +426,12 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
             # both use alike, "trivial", so that its phrases of everyday words are listed too).
             known_ml = reader.knows(term_key(word), name=_written_as_name(word)) and everyday_zipf(word.lower()) < 4.0 \
                 and ml_lift(term_key(word)) >= 0.7
-            return alone >= 3 or _written_as_name(word) and alone >= 1 or known_ml or word.lower() in _PLAIN_MODIFIERS
+            # An everyday adjective says which or what kind ("toy model", "noisy labels", "wider network").
+            # For a peer only: a reader new to ML still needs "focal loss" or "soft labels" defined.
+            describing = reader.field_vocabulary and word.islower() and "ADJ" in word_classes(word) \
+                and everyday_zipf(word) >= DESCRIBING_ZIPF
+            return alone >= 3 or _written_as_name(word) and alone >= 1 or known_ml or word.lower() in _PLAIN_MODIFIERS \
+                or describing
 
         if all(composes(w) for w in modifiers):
             continue

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from engine.check.terms import everyday_zipf, peer_basic_keys, term_key
+from engine.check.terms import everyday_zipf, peer_basic_keys, term_key, word_classes, zipf_frequency
 
 VOCABULARY = Path(__file__).resolve().parents[1] / "data" / "ml_vocabulary.json"
 
@@ -61,8 +61,12 @@ _SOFTWARE_BASICS = frozenset(term_key(t.strip()) for t in """
 API, CPU, GPU, RAM, URL, PDF, JSON, CSV, HTTP, SQL, HTML, OS, UI, ID, GB, MB, KB, TB, GHz, Python, GitHub,
 NumPy, Google, Microsoft, Wikipedia, database, cache, latency, throughput, vector, matrix, hash, hashing,
 index, benchmark, dataset, pipeline, parallelize, parallelism, concatenate, concatenated, runtime, chatbot,
-OK, US, UK, EU, TV, PhD, CEO, FAQ, etc, vs
+OK, US, UK, EU, TV, PhD, CEO, FAQ, etc, vs, CSS, JavaScript, Java, Lua, Perl, Ruby, Rust, Haskell, MATLAB,
+OTOH, IMO, IMHO, FYI, AFAIK, BTW, TL;DR, TLDR
 """.split(","))
+# A name general English also uses at least this often (wordfreq: web, subtitles, Wikipedia, Reddit; 1.0 is
+# about one use per 100 million words) has spread beyond the papers that coined it.
+SPREAD_NAME_ZIPF = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,22 @@ class Reader:
             return (zipf >= self.name_zipf or share >= self.name_share
                     or zipf >= self.common_name_zipf and share >= self.common_name_share)
         return zipf >= (self.phrase_zipf if (" " in key if phrase is None else phrase) else self.word_zipf)
+
+    def knows_spread_name(self, surface: str) -> bool:
+        """True when a name ML writing uses has also spread into general English, so a peer has met it.
+
+        Word2Vec, ElasticSearch, ImageNet, Theano and Caffe are counted by wordfreq beyond ML papers;
+        one paper's coinage is not (QLoRA, WordPiece, SwiGLU, BERTScore, MinHash: 0). Only names whose
+        spelling is no English word count: an acronym or a title-case dictionary word ("IVF", "Glove",
+        "Gopher") shares its letters with another meaning, so general English's count says nothing.
+        """
+        if not self.field_vocabulary or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", surface) or surface.isupper():
+            return False
+        camel = any(c.isupper() or c.isdigit() for c in surface[1:])
+        if not camel and (not surface[0].isupper() or word_classes(surface.lower())):
+            return False
+        low = surface.lower()
+        return term_key(low) in ml_vocabulary() and zipf_frequency(low) >= SPREAD_NAME_ZIPF
 
     def why_unknown(self, key: str) -> str:
         """Why this reader may not know the term, from how often ML writing and general English use it."""
