@@ -482,3 +482,32 @@ def test_everyday_adjectives_before_a_generic_head_describe_for_peers_only():
     assert check_jargon(text).terms == ()
     assert {t.term for t in check_jargon(text, audience="software engineers new to ML").undefined} == {
         "wider network", "noisy labels"}
+
+
+def test_verbs_pronouns_and_trailing_adjectives_are_cut_off_a_term():
+    assert [t.term for t in check_jargon("We avoid this by incorporating static batching.").undefined] == ["static batching"]
+    assert [t.term for t in check_jargon("Only EDA help the model here.").undefined] == ["EDA"]
+    assert check_jargon("I trained the RL myself.").terms == ()
+    # "In nucleus sampling the next token …": an -ing head before "the" stays the term's head.
+    draft = "We sample with nucleus sampling. In nucleus sampling the next token is drawn from the top-p set."
+    assert term(check_jargon(draft), "nucleus sampling").status == "defined"
+
+
+def test_titles_shouting_samples_addresses_and_paths_are_not_terms():
+    assert [t.term for t in check_jargon("The Open-Domain and End-to-End baselines lack SwiGLU.").undefined] == ["SwiGLU"]
+    assert check_jargon("STABLE DIFFUSION EXPLAINED is the video to watch.").terms == ()
+    assert check_jargon('Some favourites include "Killie", "Char" and "Ahbort".').terms == ()
+    assert check_jargon("Mail me at [jane dot doe at gmail dot com] with corrections.").terms == ()
+    assert check_jargon("Posted on r/MachineLearning; GET/POST requests are hidden. See my post.").terms == ()
+    assert check_jargon("The summaries are abstractive rather than extractive.").terms == ()
+    assert check_jargon("Take a Shiba Inu as an example. We see Shiba's mystery eyes.").terms == ()
+
+
+def test_a_term_previewed_in_the_summary_is_defined_in_the_section_named_for_it():
+    draft = ("> In this post we look into models such as transformer and SNAIL.\n\n## Transformer\n\n"
+             "The transformer has no recurrence. Its layers attend over all positions.\n\n## SNAIL\n\n"
+             "The Simple Neural Attention Meta-Learner (SNAIL) combines self-attention with temporal convolutions.\n")
+    assert term(check_jargon(draft), "SNAIL").status == "defined"
+    later = ("We compare with SNAIL in the table below.\n\n## Results\n\nSome text here. More text about it.\n\n"
+             "The Simple Neural Attention Meta-Learner (SNAIL) combines two parts.\n")
+    assert term(check_jargon(later), "SNAIL").status == "defined_late"

@@ -42,7 +42,8 @@ from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import cited_names
 from engine.check.reader import Reader, ml_lift, reader_for
-from engine.check.terms import STOPWORDS, Mention, everyday_zipf, find_mentions, mention_pattern, term_key, word_classes
+from engine.check.terms import (STOPWORDS, Mention, _is_transparent, everyday_zipf, find_mentions, mention_pattern, term_key,
+                                word_classes)
 from engine.markup import ProseMap, prose_map, sentences
 from engine.records import Passage
 
@@ -281,8 +282,13 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     mentions = [m for m in find_mentions(text, extra_keys=frozenset(aliases),
                                                   basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
     aliases.update(_acronyms_of_phrases(mentions, aliases))
-    mentions = _without_compositions(text, mentions, reader)
-    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)]
+    mentions = _without_compositions(text, _trimmed_fragments(text, mentions), reader)
+    # A word of a person's or place's name ("Shiba Inu") is that name when it comes back alone ("Shiba's eyes").
+    name_words = {term_key(w) for m in mentions if _is_name_run(m.surface.split()) for w in m.surface.split()}
+    # "r/MachineLearning", "GET/POST": a path; its key made every "post" of the text a mention, so all of them go.
+    name_words |= {m.key for m in mentions if m.start >= 2 and text[m.start - 1] == "/" and text[m.start - 2].isalnum()}
+    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
+                and not (" " not in m.surface and (m.key in name_words or term_key(re.sub(r"['’]s$", "", m.surface)) in name_words))]
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
@@ -335,8 +341,11 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             status = "assumed"
         elif definition_sent is None:
             status = "undefined"
-        elif definition_sent <= first_sent + 1 or in_glossary or _points_ahead(pm, sentences[first_sent]):
-            status = "defined"  # at first use, in a glossary, or later where the first use says it will be
+        elif definition_sent <= first_sent + 1 or in_glossary or _points_ahead(pm, sentences[first_sent]) \
+                or definition is not None and _in_section_named(pm, definition, key):
+            # at first use, in a glossary, later where the first use says it will be, or in the section named for it
+            # (the summary's "models such as transformer and SNAIL", then "## SNAIL" defines it)
+            status = "defined"
         else:
             status = "defined_late"
         first_offset, first_length = pm.original_span(first.start, first.end)
@@ -520,6 +529,61 @@ _ADJECTIVE_TAILS = ("able", "ible", "ive", "al", "ic", "ous", "ful", "less", "ag
                     "like", "ed", "free", "aware", "specific", "dependent", "independent")
 
 
+_PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselves me us them him her it".split())
+_OBJECT_LEADS = frozenset("the a an us them it this these those its their our you me him her".split())
+
+
+def _trimmed_fragments(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Mentions with the sentence around a term cut off: a term is a noun phrase.
+
+    "incorporating difficult negatives", "comparing pairwise similarity": a leading verb in -ing
+    (only a verb in English) takes an object, it does not name one; "RL myself", "API similar",
+    "EDA help the model": a trailing pronoun, adjective or verb before its object is the sentence
+    going on. What remains is kept when it is still a term: several words, a name, or a rare word.
+    """
+    out = []
+    for m in mentions:
+        words = list(re.finditer(r"\S+", m.surface))
+        a, b = 0, len(words)
+        while a < b - 1 and (w := words[a].group()).lower().endswith("ing") and "-" not in w \
+                and word_classes(w.lower()) == frozenset({"VERB"}):
+            a += 1
+        after = re.match(r"\s+([A-Za-z]+)", text[m.end:m.end + 30])
+        while b > a + 1:
+            last = words[b - 1].group()
+            classes = word_classes(last.lower()) if last.islower() else frozenset()
+            # A verb after a name, before its object ("EDA help the model", "RNN saw the"); not an -ing noun
+            # ("nucleus sampling the next token", "the RL setting the agent sees").
+            verb = b == len(words) and "VERB" in classes and not last.endswith("ing") \
+                and _written_as_name(words[b - 2].group()) and after is not None and after.group(1).lower() in _OBJECT_LEADS
+            if last.lower() in _PRONOUNS or classes == frozenset({"ADJ"}) or verb:
+                b -= 1
+            else:
+                break
+        if (a, b) == (0, len(words)):
+            out.append(m)
+            continue
+        start, end = m.start + words[a].start(), m.start + words[b - 1].end()
+        surface = text[start:end]
+        if b - a > 1 or _written_as_name(surface) or everyday_zipf(surface.lower()) < 2.6:
+            out.append(Mention(term_key(surface), surface, start, end, "name" if _written_as_name(surface) else m.kind))
+    return out
+
+
+def _is_name_run(words: list[str]) -> bool:
+    """True for a run of title-case words none of which is English: "Shiba Inu", "Sebastian Ruder"."""
+    return len(words) > 1 and all(w.istitle() and "-" not in w and not word_classes(w.lower()) for w in words)
+
+
+def _in_section_named(pm: ProseMap, m: Mention, key: str) -> bool:
+    """True when the mention stands in a section whose heading is the term itself ("## SNAIL")."""
+    section = pm.sections[pm.section_of(m.start)]
+    return section.heading is not None and term_key(section.heading.text.strip(" #*")) == key
+
+
+_OBFUSCATED_ADDRESS = re.compile(r"\b[\w.]+(?:\s+dot\s+[\w]+)+\s+at\s+\w+(?:\s+dot\s+\w+)+", re.IGNORECASE)
+
+
 def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> bool:
     """True for candidates that are no terms whatever the reader knows.
 
@@ -545,8 +609,16 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
     if re.search(r"[\"“]\s*,?\s*(?:and\s+|or\s+)?[\"“]?$", text[max(0, m.start - 6):m.start]) and \
             re.match(r"^[\"”]\s*(?:,|and\b|or\b)", text[m.end:m.end + 6]):
         return True  # '"Killie", "Char", …': a list of quoted samples
+    if re.search(r"[\"”]\s*,?\s*(?:and|or)\s+[\"“]$", text[max(0, m.start - 8):m.start]) and \
+            re.match(r"^[\"”]\s*[.;:)!?]", text[m.end:m.end + 4]):
+        return True  # '… "With" and "Ahbort".': the list's last sample
+    line_start = text.rfind("\n", 0, m.start) + 1
+    if any(a.start() <= m.start - line_start < a.end() for a in _OBFUSCATED_ADDRESS.finditer(text[line_start:m.end + 80])):
+        return True  # "lilian dot weng at gmail dot com": an address spelled out
+    if first.isupper() and len(first) >= 6 and word_classes(first.lower()) and everyday_zipf(first.lower()) >= 3.5:
+        return True  # "EXPLAINED": a shouted English word
     words = m.surface.split()
-    if len(words) > 1 and all(w.istitle() and "-" not in w and not word_classes(w.lower()) for w in words):
+    if _is_name_run(words):
         return True  # "Shiba Inu", "Sebastian Ruder": a name of a person, place or breed
     if len(words) == 1:
         word = words[0]
@@ -558,12 +630,18 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
                 return True  # "monotonically", "recursive", "Concatenating the …"
             if word.islower() and not classes and _misspells(low):
                 return True
+            if word.islower() and _is_transparent(low, compounds=False):
+                return True  # "abstractive", "incapability": a derivation of a common word reads as English
         parts = low.split("-")
         if len(parts) > 1 and not any(c.isupper() for part in word.split("-") for c in part[1:]) and (
                 parts[-1].endswith(_ADJECTIVE_TAILS) or word_classes(parts[-1]) == frozenset({"ADJ"})):
             return True
         if word.istitle() and _in_title_case_run(text, m):
             return True
+        title_parts = [part for part in word.split("-") if part.lower() not in ("to", "of", "and", "the")]
+        if len(title_parts) > 1 and all(part.istitle() and len(part) > 1 for part in title_parts) and all(
+                everyday_zipf(part.lower()) >= 3.0 for part in title_parts):
+            return True  # "Open-Domain", "End-to-End", "High-Resolution": a title's capitals on everyday words
     return False
 
 

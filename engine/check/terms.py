@@ -495,10 +495,10 @@ def _head_operation(word: str) -> str | None:
 
 # Derivations that keep a common word's meaning: "adequacy" (adequate), "worsen" (worse).
 _TRANSPARENT_SUFFIXES = (("acy", "ate"), ("ency", "ent"), ("ancy", "ant"), ("ency", "ence"), ("ity", ""), ("ity", "e"),
-                         ("ness", ""), ("en", ""), ("en", "e"), ("ment", ""), ("ful", ""), ("less", ""))
+                         ("ness", ""), ("en", ""), ("en", "e"), ("ment", ""), ("ful", ""), ("less", ""), ("ive", ""))
 
 
-def _is_transparent(word: str) -> bool:
+def _is_transparent(word: str, *, compounds: bool = True) -> bool:
     """True when a rare word is a common word in disguise: a plain derivation or a compound of two common words.
 
     "inefficiency", "adequacy", "worsen" and "placeholder" are rare in wordfreq but read as
@@ -515,7 +515,7 @@ def _is_transparent(word: str) -> bool:
                 stems.add(stem[:len(stem) - len(suffix)] + repl)
     if any(everyday_zipf(stem) >= TRANSPARENT_BASE_ZIPF for stem in stems - forms):
         return True
-    return any(everyday_zipf(word[:k]) >= TRANSPARENT_BASE_ZIPF and everyday_zipf(word[k:]) >= TRANSPARENT_BASE_ZIPF
+    return compounds and any(everyday_zipf(word[:k]) >= TRANSPARENT_BASE_ZIPF and everyday_zipf(word[k:]) >= TRANSPARENT_BASE_ZIPF
                for k in range(4, len(word) - 3))
 
 
