@@ -511,3 +511,19 @@ def test_a_term_previewed_in_the_summary_is_defined_in_the_section_named_for_it(
     later = ("We compare with SNAIL in the table below.\n\n## Results\n\nSome text here. More text about it.\n\n"
              "The Simple Neural Attention Meta-Learner (SNAIL) combines two parts.\n")
     assert term(check_jargon(later), "SNAIL").status == "defined_late"
+
+
+def test_adverbs_and_narrowed_known_terms_are_no_jargon_for_peers():
+    assert check_jargon("The claim holds vacuously here, and the gain grows multiplicatively.").terms == ()
+    text = "We add a sinusoid-wave-based positional encoding to each token."
+    assert check_jargon(text).terms == ()  # a kind of positional encoding, which peers know
+    assert [t.term for t in check_jargon(text, audience="software engineers new to ML").undefined] == [
+        "sinusoid-wave-based positional encoding"]
+
+
+def test_hardware_and_licences_named_with_their_kind_are_defined():
+    report = check_jargon("One batch on a TITAN Z GPU takes 0.4 seconds. The code is under the GNU license.")
+    assert report.undefined == () and {t.term for t in report.terms} == {"TITAN", "GNU license"}
+    # "on-chip SRAM" names no chip called SRAM; "on two GPUs" no GPU called FlashAttention.
+    assert [t.term for t in check_jargon("Tiles stay in on-chip SRAM.").undefined] == ["SRAM"]
+    assert [t.term for t in check_jargon("We run FlashAttention on two GPUs.").undefined] == ["FlashAttention"]

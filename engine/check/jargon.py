@@ -412,6 +412,11 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
         phrase_counts[m.key] = phrase_counts.get(m.key, 0) + 1
     out = []
     for m in mentions:
+        tokens = m.surface.split()
+        tail = term_key(" ".join(tokens[1:]))
+        if len(tokens) >= 2 and " " in tail and _narrows(tokens[0]) and reader.field_vocabulary \
+                and reader.knows(tail, phrase=True):
+            continue  # "sinusoid-wave-based positional encoding", "dense dual-encoder": a kind of a term peers know
         words = re.split(r"[\s-]+", m.surface)
         head = words[-1]
         everyday_head = len(words) == 2 and head.islower() and " " in m.surface and "NOUN" in word_classes(head) \
@@ -448,9 +453,23 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
     return out
 
 
+def _narrows(word: str) -> bool:
+    """True for a lowercase modifier that narrows the term after it rather than coining one: an everyday
+    adjective ("dense", "vanilla") or a hyphenated adjective ("sinusoid-wave-based", "task-specific")."""
+    if not word.islower():
+        return False
+    if "-" in word:
+        return word.rsplit("-", 1)[-1].endswith(_ADJECTIVE_TAILS)
+    return "ADJ" in word_classes(word) and everyday_zipf(word) >= DESCRIBING_ZIPF
+
+
 # Nouns that say what kind of thing a name is: "the Anserini IR toolkit", "the OMDb and MovieLens databases".
 _CLASSIFIERS = (r"toolkit|library|package|framework|dataset|data\s+set|database|benchmark|corpus|collection|tool|engine|"
                 r"platform|service|suite|software|repository|leaderboard|competition|challenge|company|lab|conference")
+# Kinds said right after the name, or after a part of it: "a TITAN Z GPU", "the GNU license" ("on-chip SRAM"
+# is no chip named SRAM, "FlashAttention on two GPUs" no GPU named FlashAttention).
+_HARDWARE_KINDS = r"GPU|CPU|TPU|processor|language|license|licence|format|protocol"
+_KIND_RIGHT_AFTER = re.compile(rf"^(?:\s+[A-Z0-9][\w-]*)?\s+(?:{_HARDWARE_KINDS})(?:s|es)?\b", re.IGNORECASE)
 _KIND_AFTER = re.compile(rf"^(?:\s*(?:,|and|or|&)?\s*[\w-]+){{0,3}}?\s+(?:{_CLASSIFIERS})(?:s|es)?\b", re.IGNORECASE)
 _KIND_BEFORE = re.compile(rf"\b(?:{_CLASSIFIERS})(?:s|es)?\s*(?:,|:|called|named)?\s*$", re.IGNORECASE)
 _EXAMPLE_LEAD = re.compile(r"(?:\be\.g\.|\bsuch\s+as|\bincluding|\blike|\bfor\s+example|\bfor\s+instance)[^.;()]*$", re.IGNORECASE)
@@ -479,7 +498,11 @@ def _cuts_known_term(text: str, m: Mention, reader: Reader) -> bool:
 
 def _kind_named(text: str, sent: tuple[int, int], m: Mention) -> bool:
     """True when a name is introduced with the kind of thing it is ("the Anserini IR toolkit", "the library FAISS")."""
-    return bool(_KIND_AFTER.match(text[m.end:sent[1]]) or _KIND_BEFORE.search(text[sent[0]:m.start]))
+    # "GNU license" as one mention: its own last word says what kind of thing the name is.
+    own_kind = " " in m.surface and re.fullmatch(rf"(?:{_CLASSIFIERS}|{_HARDWARE_KINDS})(?:s|es)?", m.surface.split()[-1], re.IGNORECASE)
+    after = text[m.end:sent[1]]
+    return bool(own_kind or _KIND_AFTER.match(after) or _KIND_RIGHT_AFTER.match(after)
+                or _KIND_BEFORE.search(text[sent[0]:m.start]))
 
 
 def _is_link_text(pm: ProseMap, m: Mention) -> bool:
@@ -630,6 +653,8 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
                 return True  # "monotonically", "recursive", "Concatenating the …"
             if word.islower() and not classes and _misspells(low):
                 return True
+            if word.islower() and _adverb_of_adjective(low):
+                return True  # "vacuously", "multiplicatively": an adverb, not a thing to define
             if word.islower() and _is_transparent(low, compounds=False):
                 return True  # "abstractive", "incapability": a derivation of a common word reads as English
         parts = low.split("-")
@@ -643,6 +668,14 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
                 everyday_zipf(part.lower()) >= 3.0 for part in title_parts):
             return True  # "Open-Domain", "End-to-End", "High-Resolution": a title's capitals on everyday words
     return False
+
+
+def _adverb_of_adjective(word: str) -> bool:
+    """True for an -ly word made from an English adjective ("vacuous" -> "vacuously", "multiplicative")."""
+    if not word.endswith("ly") or len(word) < 6:
+        return False
+    stems = {word[:-2], word[:-3] + "y" if word.endswith("ily") else word[:-2], word[:-4] if word.endswith("ally") else word[:-2]}
+    return any("ADJ" in word_classes(stem) for stem in stems)
 
 
 def _has_inner_capital(word: str) -> bool:
