@@ -527,3 +527,18 @@ def test_hardware_and_licences_named_with_their_kind_are_defined():
     # "on-chip SRAM" names no chip called SRAM; "on two GPUs" no GPU called FlashAttention.
     assert [t.term for t in check_jargon("Tiles stay in on-chip SRAM.").undefined] == ["SRAM"]
     assert [t.term for t in check_jargon("We run FlashAttention on two GPUs.").undefined] == ["FlashAttention"]
+
+
+def test_quoted_titles_and_thanks_are_no_first_use():
+    reading = "Further reading:\n\n- [Scaling SwiGLU Gating for Long Question Answering](https://x.org/a)\n"
+    assert check_jargon(reading).terms == ()
+    assert [t.term for t in check_jargon("We gate with SwiGLU.").undefined] == ["SwiGLU"]
+    lead = "**Deriving Policy Gradients**. We sketch where they come from.\n"
+    assert check_jargon(lead).terms == ()
+    # A bold lead that spells a term out, and an expansion linked to a section, still define it.
+    intro = "**IS-BERT (Info-Sentence BERT)** ([Zhang et al. 2020](https://x.org/a)) adopts a new objective.\n"
+    assert term(check_jargon(intro), "IS-BERT").status == "defined"
+    anchor = "Encodings are indexed for [fast Maximum Inner Product Search (MIPS)](#mips). MIPS is fast.\n"
+    assert check_jargon(anchor).terms and check_jargon(anchor).undefined == ()
+    thanks = "Thanks to Robin Rombach, Dennis Soemers and Anna Golubeva for feedback.\n"
+    assert check_jargon(thanks, audience="general readers").terms == ()

@@ -287,6 +287,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     name_words = {term_key(w) for m in mentions if _is_name_run(m.surface.split()) for w in m.surface.split()}
     # "r/MachineLearning", "GET/POST": a path; its key made every "post" of the text a mention, so all of them go.
     name_words |= {m.key for m in mentions if m.start >= 2 and text[m.start - 1] == "/" and text[m.start - 2].isalnum()}
+    thanks = [(a, b) for a, b in sentences if _THANKS.match(text[a:b])]
+    mentions = [m for m in mentions if not _quotes_a_title(pm, m)
+                and not (_written_as_name(m.surface) and any(a <= m.start < b for a, b in thanks))]
     mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
                 and not (" " not in m.surface and (m.key in name_words or term_key(re.sub(r"['’]s$", "", m.surface)) in name_words))]
     by_key: dict[str, list[Mention]] = {}
@@ -591,6 +594,34 @@ def _trimmed_fragments(text: str, mentions: list[Mention]) -> list[Mention]:
         if b - a > 1 or _written_as_name(surface) or everyday_zipf(surface.lower()) < 2.6:
             out.append(Mention(term_key(surface), surface, start, end, "name" if _written_as_name(surface) else m.kind))
     return out
+
+
+_THANKS = re.compile(r"\s*(?:many\s+|special\s+)?thanks?\b|\s*thank\s+you\b|\s*(?:I|we)(?:'m|\s+am|\s+are)?\s+(?:grateful|thank)\b"
+                     r"|\s*(?:image|photo|figure)\s+(?:source|credit)s?\b", re.IGNORECASE)
+TITLE_LINK_WORDS = 5  # a link text this long is a title ("[Dense Passage Retrieval for Open-Domain QA](…)")
+
+
+def _quotes_a_title(pm: ProseMap, m: Mention) -> bool:
+    """True inside words the writer quotes rather than writes: a paper title as link text, or a bold
+    title-case paragraph lead ("**Deriving Policy Gradients**."). Like headings, they are no first use."""
+    start, length = pm.original_span(m.start, m.end)
+    source = pm.source
+    line_start = source.rfind("\n", 0, start) + 1
+    line_end = source.find("\n", start)
+    line = source[line_start:line_end if line_end >= 0 else len(source)]
+    at = start - line_start
+    # Not a link into the post ("[fast Maximum Inner Product Search (MIPS)](#…)" is the writer's own expansion).
+    for link in re.finditer(r"\[([^\[\]()]+)\]\((?!#)", line):
+        if link.start(1) <= at < link.end(1) and len(link.group(1).split()) >= TITLE_LINK_WORDS:
+            return True
+    # A paragraph's title ends with its own full stop or colon; "**IS-BERT (Info-Sentence BERT)** (…) adopts"
+    # introduces a term and stays prose.
+    lead = re.match(r"\s*(?:[-*+]\s+|\d+\.\s+)?\*\*([^*()]+?)[.:]?\*\*[.:]", line)
+    if lead and lead.start(1) <= at < lead.end(1):
+        words = re.findall(r"[A-Za-z][\w-]*", lead.group(1))
+        return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 2 and all(
+            w[0].isupper() or w.lower() in STOPWORDS for w in words)
+    return False
 
 
 def _is_name_run(words: list[str]) -> bool:
