@@ -542,3 +542,10 @@ def test_quoted_titles_and_thanks_are_no_first_use():
     assert check_jargon(anchor).terms and check_jargon(anchor).undefined == ()
     thanks = "Thanks to Robin Rombach, Dennis Soemers and Anna Golubeva for feedback.\n"
     assert check_jargon(thanks, audience="general readers").terms == ()
+
+
+def test_a_narrowed_term_is_a_mention_of_the_known_term_and_an_acronyms_long_form_stays_whole():
+    assert check_jargon("Each question goes through a dense dual-encoder first.").undefined == ()
+    draft = ("Salient span masking is a special case of MLM and works well.\n\n"
+             "T5 was pre-trained with a masked language modeling (MLM) task on C4.\n")
+    assert all(t.key != "mlm" for t in check_jargon(draft).undefined)

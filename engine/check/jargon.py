@@ -282,7 +282,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     mentions = [m for m in find_mentions(text, extra_keys=frozenset(aliases),
                                                   basics=None if reader.peer_basics else frozenset()) if not _names_people(m.surface, people)]
     aliases.update(_acronyms_of_phrases(mentions, aliases))
-    mentions = _without_compositions(text, _trimmed_fragments(text, mentions), reader)
+    mentions = _without_compositions(text, _trimmed_fragments(text, mentions), reader, named=frozenset(aliases))
     # A word of a person's or place's name ("Shiba Inu") is that name when it comes back alone ("Shiba's eyes").
     name_words = {term_key(w) for m in mentions if _is_name_run(m.surface.split()) for w in m.surface.split()}
     # "r/MachineLearning", "GET/POST": a path; its key made every "post" of the text a mention, so all of them go.
@@ -398,7 +398,8 @@ one two three four five six seven eight nine ten eleven twelve several many mult
 """.split())
 
 
-def _without_compositions(text: str, mentions: list[Mention], reader: Reader) -> list[Mention]:
+def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
+                          named: frozenset[str] = frozenset()) -> list[Mention]:
     """Mentions with phrases that compose known parts taken apart: the parts, not the phrase, are the terms.
 
     - a name with a generic head ("BERT model", "QA systems", "ICT loss", "BERT-based") is a
@@ -417,9 +418,13 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader) ->
     for m in mentions:
         tokens = m.surface.split()
         tail = term_key(" ".join(tokens[1:]))
-        if len(tokens) >= 2 and " " in tail and _narrows(tokens[0]) and reader.field_vocabulary \
+        if len(tokens) >= 2 and " " in tail and m.key not in named and _narrows(tokens[0]) and reader.field_vocabulary \
                 and reader.knows(tail, phrase=True):
-            continue  # "sinusoid-wave-based positional encoding", "dense dual-encoder": a kind of a term peers know
+            # "sinusoid-wave-based positional encoding", "dense dual-encoder": a kind of a term peers know, so
+            # a mention of that term ("unsupervised masked language modeling" still names MLM's long form).
+            start = m.start + len(m.surface) - len(m.surface.split(None, 1)[1])
+            out.append(Mention(tail, text[start:m.end], start, m.end, m.kind))
+            continue
         words = re.split(r"[\s-]+", m.surface)
         head = words[-1]
         everyday_head = len(words) == 2 and head.islower() and " " in m.surface and "NOUN" in word_classes(head) \
@@ -463,7 +468,8 @@ def _narrows(word: str) -> bool:
         return False
     if "-" in word:
         return word.rsplit("-", 1)[-1].endswith(_ADJECTIVE_TAILS)
-    return "ADJ" in word_classes(word) and everyday_zipf(word) >= DESCRIBING_ZIPF
+    # A participle often coins: "masked language modeling" is MLM, not a kind of language modeling.
+    return "ADJ" in word_classes(word) and everyday_zipf(word) >= DESCRIBING_ZIPF and not word.endswith(("ed", "ing"))
 
 
 # Nouns that say what kind of thing a name is: "the Anserini IR toolkit", "the OMDb and MovieLens databases".
