@@ -549,3 +549,11 @@ def test_a_narrowed_term_is_a_mention_of_the_known_term_and_an_acronyms_long_for
     draft = ("Salient span masking is a special case of MLM and works well.\n\n"
              "T5 was pre-trained with a masked language modeling (MLM) task on C4.\n")
     assert all(t.key != "mlm" for t in check_jargon(draft).undefined)
+
+
+def test_a_name_spelled_like_an_english_word_is_not_known_from_englishs_count_of_that_word():
+    from engine.check.reader import ML_PEERS
+
+    assert ML_PEERS.knows_spread_name("Word2Vec") and ML_PEERS.knows_spread_name("Theano")
+    assert not ML_PEERS.knows_spread_name("GloVe")  # wordfreq counts the glove you wear
+    assert not ML_PEERS.knows_spread_name("QLoRA") and not ML_PEERS.knows_spread_name("IVF")

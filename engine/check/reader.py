@@ -120,15 +120,15 @@ class Reader:
 
         Word2Vec, ElasticSearch, ImageNet, Theano and Caffe are counted by wordfreq beyond ML papers;
         one paper's coinage is not (QLoRA, WordPiece, SwiGLU, BERTScore, MinHash: 0). Only names whose
-        spelling is no English word count: an acronym or a title-case dictionary word ("IVF", "Glove",
-        "Gopher") shares its letters with another meaning, so general English's count says nothing.
+        spelling is no English word count: an acronym or a dictionary word in any casing ("IVF", "GloVe",
+        "SQuAD", "Gopher") shares its letters with another meaning, so general English's count says nothing.
         """
         if not self.field_vocabulary or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", surface) or surface.isupper():
             return False
         camel = any(c.isupper() or c.isdigit() for c in surface[1:])
-        if not camel and (not surface[0].isupper() or word_classes(surface.lower())):
-            return False
         low = surface.lower()
+        if not camel and not surface[0].isupper() or word_classes(low):
+            return False
         return term_key(low) in ml_vocabulary() and zipf_frequency(low) >= SPREAD_NAME_ZIPF
 
     def why_unknown(self, key: str) -> str:
