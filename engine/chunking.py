@@ -44,6 +44,11 @@ def _rejoin(match: re.Match) -> str:
     return f"{head}-{tail}"
 
 
+def unfold_ligatures(text: str) -> str:
+    """The text with typographic ligature glyphs written out as their letters ('ﬁ' -> 'fi')."""
+    return text.translate(_LIGATURES)
+
+
 def clean_text(text: str) -> str:
     """Unicode-normalised text without control characters, soft hyphens or line-break hyphenation."""
     # NFC, not NFKC: NFKC would turn "10¹⁸" into "1018". PDF ligatures are unfolded explicitly.

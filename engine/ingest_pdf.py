@@ -17,7 +17,8 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from engine.chunking import AFTER_REFERENCES, REFERENCES_HEADING, Block, clean_text, looks_like_heading
+from engine.chunking import (AFTER_REFERENCES, REFERENCES_HEADING, Block, clean_text, looks_like_heading,
+                             unfold_ligatures)
 from engine.errors import IngestError
 from engine.bibliography import ReferenceEntry, parse_reference
 
@@ -39,7 +40,8 @@ _AFFILIATION = re.compile(
     r"\bai\b|technolog|polytechn|faculty|\bcnrs\b|\binria\b|street|avenue|\bcity\b|\busa\b|\buk\b|china|canada|"
     r"germany|france|japan|switzerland|california|toronto|montr[eé]al|stanford|berkeley|mit\b|cmu\b|"
     r"equal contribution|corresponding|work done|conference|proceedings|preprint|copyright|arxiv|"
-    r"abstract|published|under review|workshop|@", re.IGNORECASE)
+    r"abstract|published|under review|workshop|@|"
+    r"\bmember\b|\bfellow\b|\bieee\b", re.IGNORECASE)  # 'Kyogu Lee, Senior Member, IEEE': a grade, no person
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
 _MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)")
@@ -47,6 +49,8 @@ _VENUE = re.compile(r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|S
                     r"\b(NeurIPS|NIPS|ICLR|ICML|ACL|NAACL|EMNLP|CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b[^,;]*\d{4}",
                     re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# a copyright line ('© 2014 Nitish Srivastava, ...'; JMLR's circled c comes out as a plain 'c')
+_COPYRIGHT = re.compile(r"^(©|\(c\)|c|copyright)\s*(©\s*)?(19|20)\d\d\b", re.IGNORECASE)
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
 
@@ -142,6 +146,7 @@ _OMS = ("−·×∗÷⋄±∓⊕⊖⊗⊘⊙◯∘•≍≡⊆⊇≤≥⪯⪰∼
 _OMX = ("()[]⌊⌋⌈⌉{}⟨⟩|‖/\\" "()()[]⌊⌋⌈⌉{}⟨⟩/\\" "()[]⌊⌋⌈⌉{}⟨⟩/\\/\\" "()" + "[]" * 3 + "{}" * 4 + "()" * 2
         + "⟨⟩⊔⊔∮∮⊙⊙⊕⊕⊗⊗∑∏∫⋃⋂⊎⋀⋁∑∏∫⋃⋂⊎⋀⋁∐∐^^^~~~[]⌊⌋⌈⌉{}√√√√√")
 _GLYPH_ID = re.compile(r"\(cid:(\d+)\)")
+_TEX_TEXT_FONT = re.compile(r"^(cm|lm)(r|bx|b|ti|sl|ss|csc|tt|dunh|fib)\d|^(cm|lm)(ssbx|ssi|bxti|bxsl)\d|^lmroman|^lmsans")
 # spacing accents that LaTeX sets as a glyph of their own over the letter ('Gre´gory', 'Rockta¨schel')
 _SPACING_ACCENTS = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "ˆ": "\u0302", "˜": "\u0303", "¸": "\u0327",
                     "ˇ": "\u030c", "˚": "\u030a", "¯": "\u0304", "˘": "\u0306", "˙": "\u0307", "˝": "\u030b"}
@@ -150,9 +155,13 @@ _SPACING_ACCENTS = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "ˆ": "\u0302
 def _glyph_text(text: str, fontname: str) -> str:
     """A character's text with TeX math glyph ids ('(cid:80)' in CMEX10) mapped to their symbols ('∑'); a glyph
     id of another font becomes U+FFFD, which counts towards a garbled page and is dropped from its lines."""
+    family = fontname.split("+")[-1].lower()
+    if text == "↵" and _TEX_TEXT_FONT.match(family):
+        # Computer Modern text fonts put the ff ligature at code 11; some TeX setups map that code by the
+        # standard encoding's glyph there, a carriage-return arrow ('Geo↵rey' is Geoffrey)
+        return "ff"
     if "(cid:" not in text:
         return text
-    family = fontname.split("+")[-1].lower()
     table = _OMS if family.startswith(("cmsy", "cmbsy", "lmsy")) else _OMX if family.startswith(("cmex", "lmex")) \
         else ""
     return _GLYPH_ID.sub(lambda m: table[int(m.group(1))] if int(m.group(1)) < len(table) else "\ufffd", text)
@@ -171,7 +180,9 @@ def _word_text(chars: list[dict]) -> str:
             j = min(under, key=lambda k: abs((chars[k]["x0"] + chars[k]["x1"]) / 2 - middle))
             texts[j] = unicodedata.normalize("NFC", texts[j] + mark)
             texts[i] = ""
-    return "".join(texts).replace("\u0338=", "≠").replace("\u0338∈", "∉").replace("\u0338", "/")
+    # ligature glyphs come apart here, before the footnote marks after a name are told from its letters
+    # ('Morﬁ1' is Morfi with mark 1)
+    return unfold_ligatures("".join(texts)).replace("\u0338=", "≠").replace("\u0338∈", "∉").replace("\u0338", "/")
 
 
 def _is_bold(font: str) -> bool:
@@ -269,10 +280,41 @@ def _gutter(rows: list[list[dict]], width: float) -> float | None:
         if cover < best_cover:
             best_x, best_cover = x, cover
     if best_x is None or best_cover > 0.3 * len(wide):  # full-width tables and figures cover it too
-        return None
+        return _gutter_beside_a_float(wide, width)
     left = sum(any(w["x1"] < best_x for w in row) for row in wide)
     right = sum(any(w["x0"] > best_x for w in row) for row in wide)
     return float(best_x) if left >= 0.3 * len(wide) and right >= 0.3 * len(wide) else None
+
+
+def _split_by_gap(row: list[dict], x: int) -> bool:
+    """True for a row of two lines of prose side by side: its one gap a font size wide runs through x, with at
+    least three words of text on each side (a table row has several wide gaps, or figures in its cells)."""
+    wide_gaps = [(a, b) for a, b in zip(row, row[1:]) if b["x0"] - a["x1"] >= 0.8 * max(a["size"], b["size"])]
+    if len(wide_gaps) != 1 or not wide_gaps[0][0]["x1"] < x < wide_gaps[0][1]["x0"]:
+        return False
+    sides = [w for w in row if w["x1"] < x], [w for w in row if w["x0"] > x]
+    return all(len(side) >= 3 and sum(bool(_NUMBER_TOKEN.match(w["text"])) for w in side) < 0.3 * len(side)
+               for side in sides)
+
+
+def _gutter_beside_a_float(wide: list[list[dict]], width: float) -> float | None:
+    """The gutter of a two-column page on which a full-width table or figure covers more than 30% of the rows:
+    an x that no word covers for at least 8 consecutive rows, at least 6 of them two lines of prose split there
+    by a gap a font size wide (a line of one column alone leaves it free too), or None. One-column prose and
+    the tables set in it do not have 6 such rows among 8 that leave one place free."""
+    best_x, best_run = None, 0
+    for x in range(int(width * 0.38), int(width * 0.62) + 1):
+        run = split = longest = 0
+        for row in wide:
+            if any(w["x0"] - 1 <= x <= w["x1"] + 1 for w in row):
+                run = split = 0
+                continue
+            run, split = run + 1, split + _split_by_gap(row, x)
+            if split >= 6:
+                longest = max(longest, run)
+        if longest > best_run:
+            best_x, best_run = x, longest
+    return float(best_x) if best_x is not None and best_run >= 8 else None
 
 
 def _page_lines(words: list[dict], width: float, page: int) -> list[Line]:
@@ -452,8 +494,8 @@ class _Reader:
             self.blocks.append(Block("caption", text, page, label=self._label))
             self.labels.add(self._label)
         elif self._kind == "footnote":
-            if page == 1 and (_EMAIL.search(text) or re.search(r"equal contribution|correspond|work (was )?done",
-                                                                 text, re.IGNORECASE)
+            if page == 1 and (_EMAIL.search(text) or _COPYRIGHT.match(text)
+                              or re.search(r"equal contribution|correspond|work (was )?done", text, re.IGNORECASE)
                               or any(name in text for name in self.author_names)):
                 self.counts["front_notes"] += 1  # affiliations and contacts: header metadata, not evidence
             else:
@@ -486,6 +528,11 @@ class _Reader:
         small_caps = text.upper() == text and re.search(r"[A-Z]{3}", text)
         if self.font_headings and not (line.bold or line.size >= self.body_size * 1.08 or small_caps):
             return False
+        # a numbered list item in prose ('1. We present the ConvNet architecture for predominant') fills its
+        # justified column like the lines after it; a heading in the body's weight and case never does
+        if not (line.bold or small_caps) and len(text.split()) >= 5 and line.x1 >= line.column_right - 2 \
+                and line.size < self.body_size * 1.15:
+            return False
         # a heading is never set much smaller than the body: a line that is, is a figure's legend ('6  SGD')
         small = self.font_headings and line.size < 0.75 * self.body_size  # small capitals run ~0.8
         return not (line.numeric_share > 0.5 or line.big_gaps >= 2 or small) and self._in_sequence(text)
@@ -515,7 +562,8 @@ class _Reader:
         text = line.text.strip()
         last = self._heading_line
         if last and self.blocks and self.blocks[-1].kind == "heading" and self._continues_heading(last, line):
-            merged = f"{self.blocks[-1].text} {' '.join(text.split())}"  # a heading set on two lines
+            # a heading set on two lines, perhaps hyphenated at the break ('... for au-' + 'dio spectrograms')
+            merged = clean_text(f"{self.blocks[-1].text}\n{' '.join(text.split())}").replace("\n", " ")
             self.blocks[-1] = replace(self.blocks[-1], text=merged)
             self._heading_line = line
             return
@@ -565,7 +613,11 @@ class _Reader:
                 self._kind = "equation"
             self._para.append(line)
             return
-        if _is_table_row(line, self.body_size):
+        # a table of two text columns ('Task  Datasets' in GPT-1's Table 1) has one wide gap per row: below a
+        # 'Table N' caption, and set smaller than the body, such a row is the table's, not prose
+        two_cells = line.big_gaps == 1 and line.size < 0.95 * self.body_size and (
+            self._kind == "table" or self._kind == "caption" and self._label.startswith("Table"))
+        if _is_table_row(line, self.body_size) or two_cells:
             if self._kind != "table":
                 label = self._label if self._kind == "caption" and self._label.startswith("Table") else ""
                 self.flush()
@@ -573,7 +625,8 @@ class _Reader:
             self._para.append(line)
             return
         small = line.size <= self.body_size * 0.9
-        contact = line.page == 1 and _EMAIL.search(text)  # 'Correspondence to: ... <a@b.org>'
+        # 'Correspondence to: ... <a@b.org>', '© 2014 the authors': contacts and rights, no evidence
+        contact = line.page == 1 and (_EMAIL.search(text) or _COPYRIGHT.match(text))
         if contact or small and line.top > 0.72 * height and self._kind in ("para", "footnote") and (
                 self._kind == "footnote" or re.match(r"^[\d∗*†‡§¶]", text)):
             if self._kind != "footnote":

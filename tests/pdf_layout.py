@@ -9,7 +9,10 @@ from dataclasses import dataclass
 FONTS = {"F1": "Times-Roman", "F2": "Times-Bold", "F3": "Helvetica", "F4": "Helvetica-Bold",
          # TeX's math symbol and extension fonts embedded without a Unicode map: the PDF reader sees only glyph
          # ids ('(cid:48)'); text in them is given as glyph codes, tex_glyphs(48, 80)
-         "F5": "CMSY10", "F6": "CMEX10"}
+         "F5": "CMSY10", "F6": "CMEX10",
+         # a Computer Modern text font whose encoding names code 11 'carriagereturn' and code 12 the fi ligature
+         # (U+FB01), as some TeX setups embed CMR10: the ff ligature then reads as '↵' (text: '\x0b', '\x0c')
+         "F7": "CMR10"}
 
 
 def tex_glyphs(*codes: int) -> str:
@@ -53,13 +56,20 @@ def build_pdf(pages: list[list[Text]], title: str = "", author: str = "") -> byt
                        f"/Resources << /Font << {fonts} >> >> >>".encode())
         objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
     for name in FONTS:
-        if FONTS[name].startswith("CM"):  # a composite font with two-byte glyph ids and no ToUnicode map
+        if FONTS[name] in ("CMSY10", "CMEX10"):  # a composite font with two-byte glyph ids and no ToUnicode map
             descriptor = (f"<< /Type /FontDescriptor /FontName /{FONTS[name]} /Flags 4 /FontBBox [0 -250 1000 750] "
                           "/ItalicAngle 0 /Ascent 750 /Descent -250 /CapHeight 700 /StemV 50 >>")
             objects.append(f"<< /Type /Font /Subtype /Type0 /BaseFont /{FONTS[name]} /Encoding /Identity-H "
                            f"/DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /{FONTS[name]} "
                            "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
                            f"/FontDescriptor {descriptor} /DW 500 >>] >>".encode())
+        elif FONTS[name] == "CMR10":
+            descriptor = (f"<< /Type /FontDescriptor /FontName /{FONTS[name]} /Flags 4 /FontBBox [0 -250 1000 750] "
+                          "/ItalicAngle 0 /Ascent 750 /Descent -250 /CapHeight 700 /StemV 50 >>")
+            objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} /FirstChar 0 /LastChar 255 "
+                           f"/Widths [{' '.join(['500'] * 256)}] /FontDescriptor {descriptor} "
+                           "/Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding "
+                           "/Differences [11 /carriagereturn /uniFB01] >> >>".encode())
         else:
             objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} "
                            f"/Encoding /WinAnsiEncoding >>".encode())

@@ -437,3 +437,95 @@ def test_lines_bridged_by_subscripts_keep_their_words_whole(settings):
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert "where the expected value of the previous gradients" in doc.body
     assert "then these running averages decide the step" in doc.body
+
+
+def _ligature_paper() -> bytes:
+    """A one-column paper in a Computer Modern font whose ff ligature maps to '↵' and whose fi is one glyph."""
+    body = column(72, 200, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(72, 60, "Learning to O\x0bset Onsets", 16, "F7"),
+            Text(72, 84, "Geo\x0brey Hinton1, Veronica Mor\x0c2, Kyogu Lee, Senior Member, IEEE", 10, "F7"),
+            Text(72, 98, "1University of Toronto, 2Queen Mary University of London", 9),
+            Text(72, 130, "2 An o\x0bset model and the de\x0cnition of onsets", 11, "F7"), *body]
+    return build_pdf([page])
+
+
+def test_mis_mapped_ff_and_fi_ligatures_come_out_as_letters(settings):
+    doc = ingest_bytes("ligatures.pdf", _ligature_paper(), settings)
+    assert "↵" not in doc.body and "ﬁ" not in doc.body
+    assert "Geoffrey Hinton" in doc.document.authors and "Veronica Morfi" in doc.document.authors
+    assert doc.document.title == "Learning to Offset Onsets"
+    assert "2 An offset model and the definition of onsets" in doc.report.headings
+
+
+def test_an_ieee_membership_grade_is_no_author(settings):
+    doc = ingest_bytes("ligatures.pdf", _ligature_paper(), settings)
+    assert doc.document.authors == ("Geoffrey Hinton", "Veronica Morfi", "Kyogu Lee")
+
+
+def test_copyright_line_naming_the_authors_is_header_matter_not_evidence(settings):
+    # JMLR prints '(c) 2014 <authors>.' at the foot of page 1, its circled c read as a plain 'c'
+    body = column(72, 130, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 84, "Ada Lovelace", 10, "F2"),
+            Text(72, 96, "Charles Babbage", 10, "F2"), *body,
+            Text(72, 740, "c 2014 Ada Lovelace and Charles Babbage.", 8)]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.document.authors == ("Ada Lovelace", "Charles Babbage")
+    assert not any("Lovelace" in chunk.text for chunk in doc.chunks)
+
+
+def test_a_table_of_two_text_columns_under_its_caption_is_a_table_not_prose(settings):
+    # GPT-1's Table 1: each row is a task and its datasets with their citations, one wide gap per row
+    rows = [("Task", "Datasets"), ("Natural language inference", "SNLI [5], MultiNLI [66], RTE [4]"),
+            ("Question Answering", "RACE [30], Story Cloze [40]"),
+            ("Classification", "Stanford Sentiment Treebank-2 [54], CoLA [65]")]
+    table = [Text(160, 200, "Table 1: A list of the different tasks and datasets used in our experiments.", 10)]
+    for i, (task, datasets) in enumerate(rows):
+        table += [Text(116, 220 + 11 * i, task, 9), Text(260, 220 + 11 * i, datasets, 9)]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 84, "Ada Lovelace", 10, "F2"),
+            *column(72, 110, ["# 1 Introduction", INTRO], width=90)[0], *table,
+            *column(72, 280, [METHOD], width=90)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    tables = [chunk for chunk in doc.chunks if chunk.kind == "table"]
+    assert len(tables) == 1 and tables[0].label == "Table 1" and "MultiNLI [66]" in tables[0].text
+    assert not any("MultiNLI" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+    assert any(METHOD[:40] in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+
+
+def test_heading_hyphenated_over_two_lines_is_joined_into_its_word(settings):
+    body = column(72, 130, [INTRO, METHOD, RESULTS], width=90)[0]
+    page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 80, "Ada Lovelace", 10),
+            Text(72, 100, "3 Convolutional partitioned autoencoder for au-", 11, "F2"),
+            Text(72, 112, "dio spectrograms", 11, "F2"), *body]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.report.headings == ("3 Convolutional partitioned autoencoder for audio spectrograms",)
+
+
+def test_two_columns_are_found_below_a_full_width_table_that_hides_the_gutter(settings):
+    # EMNLP 1508.04025, page 9: a full-width table of sample translations fills the top half of the page, so
+    # more than 30% of the page's rows cover the gutter; the two columns below must still be read apart
+    table = column(72, 60, [f"src {RESULTS} ref {METHOD} best {INTRO} base {RESULTS} {METHOD}"], width=95, size=9)[0]
+    left, _ = column(72, 300, ["# 1 Introduction", INTRO, "# 2 Conclusion", RESULTS], width=44)
+    right, _ = column(320, 300, [METHOD, METHOD], width=44)
+    doc = ingest_bytes("note.pdf", build_pdf([[Text(72, 40, "A Short Note on Memory", 16, "F2"), *table, *left,
+                                                *right]]), settings)
+    assert doc.report.headings == ("1 Introduction", "2 Conclusion")
+    assert doc.body.index("ten times more parameters.") < doc.body.index("2 Conclusion") \
+        < doc.body.index("On the Pile the retrieval model") < doc.body.index("Each chunk of the input")
+
+
+def test_a_numbered_list_item_that_fills_its_line_is_prose_not_a_heading(settings):
+    # IEEE 1605.09507: 'The major contributions ... are as follows.' then '1. We present the ConvNet architecture
+    # for predominant' set in the body font, filling the justified column like the lines after it
+    # IEEE sets its headings in small capitals of the body's size and weight, so no heading is told by its font
+    body = [Text(72, 100, "I. INTRODUCTION", 10), *column(72, 114, [INTRO], width=44)[0]]
+    first, second = "1. We present the ConvNet architecture for predominant", \
+        "2. We introduce a new method to aggregate the outputs"
+    right = 82 + text_width(first, 10)  # both items justified to the column's right edge
+    items = [Text(82, 200, first, 10), Text(92, 212, "instrument detection where the training data", 10),
+             Text(right - text_width(second, 10), 224, second, 10),
+             Text(92, 236, "of the network over a whole excerpt of music.", 10)]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10), *body, *items,
+            Text(72, 260, "II. METHOD", 10), *column(72, 274, [METHOD], width=44)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.report.headings == ("I. INTRODUCTION", "II. METHOD")
+    assert "1. We present the ConvNet architecture" in doc.body
