@@ -31,7 +31,7 @@ from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
-from engine.verify.sentences import quotable_prose
+from engine.verify.sentences import quotable_prose, states_something
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
@@ -119,7 +119,8 @@ def near_duplicate(words: set[str], other: set[str]) -> bool:
 
 
 def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[str] = ()) -> str:
-    """The model's section body without echoed headings, data tags or instructions, repeats, or a cut-off end.
+    """The model's section body without echoed headings, data tags or instructions, fragments, repeats, or a
+    cut-off end.
 
     Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too."""
     text = _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)).strip()
@@ -130,7 +131,9 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
         for span in split_sentences(paragraph):
             words = set(sentence_key(span.text).split())
             lead_in = strip_citations(span.text).rstrip().endswith(":")  # "The two variants are:" before a list
-            if words and not lead_in and not _META.search(span.text) \
+            # A fragment ("Hard targets [1].", "Dao et al. (2022).", a heading echoed as a sentence) is debris.
+            fragment = not states_something(span.text) and not span.text.rstrip().endswith("?")
+            if words and not lead_in and not fragment and not _META.search(span.text) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
                 kept.append(span.text)
@@ -306,6 +309,8 @@ def _failures(report: VerifyReport | None, copied: set[str] = frozenset()) -> li
     def why(check) -> str:
         if check.replacement is None:
             return "it copies its source word for word: say it in your own words"
+        if dangling := [r for r in check.reasons if r.startswith("it begins with")]:
+            return dangling[0]
         if not check.citations:
             return "none of the sources says this"
         return "; ".join(r for r in check.reasons if not r.startswith("removed")) or "its source does not say this"

@@ -14,6 +14,7 @@ from engine.evidence import (REDACTED, active_cards, add_must_cite, card_text, d
                              make_cards, pin, section_query)
 from engine.llm import GenerationParams
 from engine.records import Brief, Document, Outline, Section
+from engine.verify.sentences import states_something
 
 GREEDY = GenerationParams(max_new_tokens=120, temperature=0.0)
 BRIEF = Brief(topic="LoRA for fine-tuning large language models", audience="ML engineers")
@@ -156,6 +157,26 @@ def test_instruction_echoes_and_list_lead_ins_are_dropped_from_the_model_text():
     assert text == "LoRA freezes W0 [1]."
     assert clean_model_text("The two main variants of RAG are: [1]\n\nRAG-Token mixes passages per token [1].") \
         == "RAG-Token mixes passages per token [1]."
+
+
+def test_fragments_the_model_writes_as_sentences_are_dropped():
+    # Seen in the article bench's default-model drafts: an echoed sub-heading, a gerund phrase, a cited name.
+    text = clean_model_text("Hybrid Architecture [1]. The wavelengths form a geometric progression [1]. "
+                            "Improving the recall of ROUGE-N by incorporating bigrams or trigrams [2]. "
+                            "We ran ablations on positional embeddings [1]. Dao et al. (2022).")
+    assert text == "The wavelengths form a geometric progression [1]. We ran ablations on positional embeddings [1]."
+
+
+@pytest.mark.parametrize("sentence, statement", [
+    ("Hard targets [1].", False), ("Main results.", False), ("The Gou et al.", False),
+    ("In this hybrid model, the patch embedding projection E (Eq [1].", False),
+    ("The model never commits to a single passage during training.", True),
+    ("These embeddings capture the fine structure within each patch.", True),
+    ("The authors suggest further research into memory-efficient attention.", True),
+    ("The encoder targets the hidden states of the teacher.", True),
+])
+def test_a_statement_needs_a_finite_verb(sentence, statement):
+    assert states_something(sentence) is statement
 
 
 def test_without_strict_mode_the_fabricated_sentence_stays_and_is_flagged(embedder):

@@ -158,6 +158,22 @@ def test_strict_mode_leaves_only_supported_or_replaced_claims(embedder):
     assert report.grounding.supported_share_after == 1.0
 
 
+def test_strict_mode_takes_a_sentence_that_points_back_at_a_removed_one(embedder):
+    # Seen in a default-model draft: "One of these is ..." left after the sentence listing "these" was removed.
+    draft = ("LoRA freezes the pretrained weights and trains small low-rank matrices added to Transformer layers [1]. "
+             "LoRA was invented by Geoffrey Hinton at Oxford in 1995 [1]. "
+             "It needs no extra latency at inference time because the update merges into the weights [1].\n\n"
+             "It also cuts the number of reads and writes between GPU memory and SRAM by tiling [2].")
+    report = verify_draft(draft, CITATIONS, embedder, strict=True)
+    dangling = next(c for c in report.sentences if c.text.startswith("It needs"))
+    assert dangling.status == "replaced" and dangling.replacement == ""
+    assert dangling.reasons[0].startswith("it begins with 'It'")
+    assert "It needs no extra latency" not in report.markdown
+    # a new paragraph's "It" follows no removal in its paragraph: kept, and so is the opening sentence
+    assert "It also cuts" in report.markdown and report.markdown.startswith("LoRA freezes")
+    assert "It needs no extra latency" in verify_draft(draft, CITATIONS, embedder, strict=False).markdown
+
+
 def test_citation_to_a_missing_source_is_unsupported(embedder):
     report = verify_draft("LoRA freezes the pretrained weights [7].", CITATIONS, embedder, strict=False)
     assert report.sentences[0].status == "unsupported"

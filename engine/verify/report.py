@@ -219,8 +219,30 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
             # chance to repair the sentence; quoting evidence in its place made reading-list collages.
             check.replacement, check.status = "", "replaced"
             check.reasons.append("removed in strict mode: its cited sources do not support it")
+    if strict:
+        _drop_dangling(markdown, checks)
     new_markdown = _rebuild(markdown, checks)
     return VerifyReport(markdown=new_markdown, strict=strict, sentences=checks, grounding=_grounding(checks))
+
+
+# A sentence opening that points back at the sentence before it ("It adds ...", "One of these is ...").
+_ANAPHORIC_OPENER = re.compile(
+    r"^[*_]*(?:it|its|they|their|them|these|those|this|such|both|another|(?:one|each|some|many|all|most|none) of "
+    r"(?:these|them|those|this)|the (?:latter|former|same)|in (?:this|that) (?:way|case))\b", re.I)
+
+
+def _drop_dangling(markdown: str, checks: list[SentenceCheck]) -> None:
+    """Strict mode: a kept sentence that opens by pointing back ("It", "These", "One of these") right after a
+    removed sentence of its paragraph would point at nothing, so it goes too (the repair round sees why)."""
+    for previous, check in zip(checks, checks[1:]):
+        same_paragraph = "\n\n" not in markdown[previous.offset + previous.length:check.offset]
+        kept = check.replacement is None or check.replacement != ""
+        if same_paragraph and previous.replacement == "" and kept and check.status != "no_claim" \
+                and _ANAPHORIC_OPENER.match(check.text.lstrip()):
+            opener = check.text.lstrip().split()[0].strip("*_")
+            check.status, check.replacement = "replaced", ""
+            check.reasons = [f"it begins with '{opener}', which pointed to the sentence before it: name what it "
+                             "means", "removed in strict mode: the sentence it refers back to was removed"]
 
 
 def _best_uncited_support(sentence: str, citation_map: Mapping[int, Sequence[Passage]], numbers: list[int],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from engine.markup import LIST_MARKER, REFERENCE_ENTRY
@@ -36,6 +37,51 @@ def quotable_prose(sentence: str) -> bool:
     return len(_PARENTHETICAL.sub(" ", text).split()) >= QUOTE_MIN_WORDS and states_something(text)
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+# Subjects after which a verb's base form is finite ("we train", "they form", "these capture").
+_PLURAL_SUBJECTS = frozenset({"we", "they", "you", "i", "these", "those", "both", "many", "others", "which", "who"})
+
+
 def states_something(text: str) -> bool:
-    """True when `text` has a finite verb outside its parentheses (a statement, not a title or a list of names)."""
-    return bool(_FINITE_VERB.search(_PARENTHETICAL.sub(" ", text)))
+    """True when `text` has a finite verb outside its parentheses (a statement, not a title or a list of names).
+
+    Beyond the common verbs above, a word counts when the English lexicon (lemminflect) knows it as a verb in a
+    finite form: '-s' or past ('commits', 'ran'), or a base form after a plural subject ('the wavelengths form',
+    'we ran'). A word that is also a noun counts only when more follows it: "Hard targets [1]." is a title."""
+    words = _WORD.findall(_PARENTHETICAL.sub(" ", text))
+    if _FINITE_VERB.search(" ".join(words)):
+        return True
+    return any(_finite_at(words, i) for i in range(1, len(words)))
+
+
+def _finite_at(words: list[str], i: int) -> bool:
+    word = words[i].lower()
+    lemmas = _verb_lemmas(word)
+    if not lemmas:
+        return False
+    if _noun_lemmas(word) and i == len(words) - 1:
+        return False  # "Hard targets", "Main results": a noun phrase, not a clause
+    from lemminflect import getInflection
+
+    for lemma in lemmas:
+        if word in getInflection(lemma, "VBZ") or word in getInflection(lemma, "VBD"):
+            return True
+        previous = words[i - 1].lower()
+        if word == lemma and (previous in _PLURAL_SUBJECTS or (len(previous) > 3 and previous.endswith("s")
+                                                                and not previous.endswith("ss"))):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _verb_lemmas(word: str) -> tuple[str, ...]:
+    from lemminflect import getAllLemmas  # the lexicon loads on first use (~0.2 s)
+
+    return tuple(getAllLemmas(word, upos="VERB").get("VERB", ()))
+
+
+@functools.lru_cache(maxsize=8192)
+def _noun_lemmas(word: str) -> tuple[str, ...]:
+    from lemminflect import getAllLemmas
+
+    return tuple(getAllLemmas(word, upos="NOUN").get("NOUN", ()))
