@@ -557,3 +557,11 @@ def test_a_name_spelled_like_an_english_word_is_not_known_from_englishs_count_of
     assert ML_PEERS.knows_spread_name("Word2Vec") and ML_PEERS.knows_spread_name("Theano")
     assert not ML_PEERS.knows_spread_name("GloVe")  # wordfreq counts the glove you wear
     assert not ML_PEERS.knows_spread_name("QLoRA") and not ML_PEERS.knows_spread_name("IVF")
+
+
+def test_the_front_of_a_longer_noun_phrase_is_no_term():
+    assert [t.term for t in check_jargon("To avoid such sparse learning signals, ORQA pretrains it.").undefined] == ["ORQA"]
+    assert [t.term for t in check_jargon("DenSPI introduces a query-agnostic indexable representation.").undefined] == [
+        "DenSPI"]
+    # The term's own head before a verb is not cut: "static batching wastes compute".
+    assert [t.term for t in check_jargon("Static batching wastes compute on padding.").undefined] == ["Static batching"]

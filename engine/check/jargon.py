@@ -291,6 +291,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     mentions = [m for m in mentions if not _quotes_a_title(pm, m)
                 and not (_written_as_name(m.surface) and any(a <= m.start < b for a, b in thanks))]
     mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
+                and not _modifies_a_noun_after(text, m)
                 and not (" " not in m.surface and (m.key in name_words or term_key(re.sub(r"['’]s$", "", m.surface)) in name_words))]
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
@@ -503,6 +504,28 @@ def _cuts_known_term(text: str, m: Mention, reader: Reader) -> bool:
     if after and after.group(1).lower() not in STOPWORDS:
         pairs.append(f"{words[-1]} {after.group(1)}")
     return any(reader.knows(term_key(pair), phrase=True) for pair in pairs)
+
+
+_PHRASE_END = re.compile(r"\s*(?:[,.;:)!?]|\s(?:of|in|on|for|to|and|or|with|from|that|which|is|are|was|were|by|as)\b)")
+
+
+def _modifies_a_noun_after(text: str, m: Mention) -> bool:
+    """True when a lowercase phrase is the front of a longer noun phrase whose head comes after it.
+
+    "To avoid such sparse learning signals, ORQA …": the phrase ends at "signals", before the comma;
+    "sparse learning" is no term, its words describe the signals. "DenSPI introduces a query-agnostic
+    indexable representation": "indexable" (an adjective form) cannot end a term either. Only a noun
+    followed by the phrase's end (punctuation, a preposition, a verb of being) counts as that head.
+    """
+    words = m.surface.split()
+    if len(words) < 2 or not m.surface.islower():
+        return False
+    if words[-1].endswith(("able", "ible")) and "NOUN" not in word_classes(words[-1]):
+        return True
+    nxt = re.match(r" ([a-z]+)", text[m.end:m.end + 40])
+    if nxt is None or nxt.group(1) in STOPWORDS or "NOUN" not in word_classes(nxt.group(1)):
+        return False
+    return bool(_PHRASE_END.match(text[m.end + nxt.end():m.end + nxt.end() + 12]))
 
 
 def _kind_named(text: str, sent: tuple[int, int], m: Mention) -> bool:
