@@ -21,6 +21,15 @@ Rules a writer can rely on:
   assumed terms; never flagged). What the audience knows is not reported at all: the reader
   model (engine/check/reader.py) built from ML writing's term frequencies for ML/AI peers;
   `audience="software engineers new to ML"` or `"general readers"` report more.
+- **Not terms** (for any reader): sentence fragments (a leading verb in -ing, a trailing pronoun,
+  adjective or verb before its object: "comparing pairwise similarity", "RL myself", "EDA help the"),
+  the front of a longer noun phrase ("sparse learning" of "sparse learning signals,"), title-case
+  compounds of everyday words ("Open-Domain"), shouted words, quoted samples, spelled-out addresses,
+  paths ("r/MachineLearning"), adverbs and plain derivations ("vacuously", "abstractive"), and names
+  in thanks or image credits. Paper titles as link text and bold title-case paragraph leads are, like
+  headings, no first use. For peers, an acronym before an everyday noun ("RL setting") is the
+  acronym, and an everyday adjective narrows a term rather than coining one ("noisy labels", "dense
+  dual-encoder" = a dual-encoder).
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
 
 Suggestions come only from retrieved passages (`search`): definitional sentences found with the
