@@ -565,3 +565,14 @@ def test_the_front_of_a_longer_noun_phrase_is_no_term():
         "DenSPI"]
     # A term whose own head ends it is not cut.
     assert [t.term for t in check_jargon("We use static batching in the server.").undefined] == ["static batching"]
+
+
+def test_known_parts_spelled_with_hyphens_or_names_on_known_terms_compose():
+    assert check_jargon("BERT covers English and a multi-lingual model covering 102 languages.").terms == ()
+    assert check_jargon("We see the hidden state of each unrolled-LSTM step.").terms == ()
+    # A name's own case of a known term is a mention of the name: the name is what the reader may lack.
+    [swiglu] = check_jargon("Each token gets a 300d SwiGLU word embedding.").undefined
+    assert (swiglu.term, swiglu.key) == ("SwiGLU", "swiglu")
+    # A capital that opens a list item is no name.
+    [in_batch] = check_jargon("Negatives:\n\n3. In-batch negative sampling: positives of other questions.\n").terms
+    assert in_batch.key == "in batch negative sampling"

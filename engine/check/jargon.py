@@ -435,6 +435,21 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
             start = m.start + len(m.surface) - len(m.surface.split(None, 1)[1])
             out.append(Mention(tail, text[start:m.end], start, m.end, m.kind))
             continue
+        lead = tokens[0] if tokens else ""
+        # A capital that only opens a sentence or list item ("3. In-batch negative sampling") makes no name.
+        real_name = lead.isupper() or _has_inner_capital(lead) or lead.istitle() and not _opens_sentence(text, m.start)
+        if len(tokens) >= 2 and " " in tail and m.key not in named and real_name and reader.knows(tail, phrase=True):
+            # "GloVe word embedding": the name's own case of a term the reader knows; the name is what to judge.
+            name = tokens[0]
+            out.append(Mention(term_key(name), name, m.start, m.start + len(name), "name"))
+            continue
+        parts = m.surface.split("-")
+        if len(tokens) == 1 and len(parts) == 2 and parts[0].islower() and everyday_zipf(parts[0]) >= DESCRIBING_ZIPF \
+                and _written_as_name(parts[1]) and reader.knows(term_key(parts[1]), name=True):
+            # "unrolled-LSTM": an everyday word on a name the reader knows
+            start = m.start + len(parts[0]) + 1
+            out.append(Mention(term_key(parts[1]), parts[1], start, m.end, "name"))
+            continue
         words = re.split(r"[\s-]+", m.surface)
         head = words[-1]
         everyday_head = len(words) == 2 and head.islower() and " " in m.surface and "NOUN" in word_classes(head) \
@@ -450,7 +465,13 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
             out.append(Mention(term_key(name), m.surface, m.start, m.end, "name"))
             continue
 
+        # "multi-lingual model": a modifier spelled in parts composes as the word ML writing writes whole.
+        whole = {part for token in tokens[:-1] if "-" in token and reader.knows(joined := term_key(token).replace(" ", ""))
+                 and ml_lift(joined) >= 0.7 for part in token.split("-")}
+
         def composes(word: str) -> bool:
+            if word in whole:
+                return True
             alone = counts.get(term_key(word), 0) - phrase_counts.get(m.key, 0)
             # A word only ML uses that the reader knows composes ("seq2seq model", "encoder network");
             # an everyday word the reader knows does not ("reward model" is a term of art).
@@ -469,6 +490,12 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
             continue
         out.append(m)
     return out
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """True when the word at `start` opens a sentence, a line or a list item."""
+    before = text[max(0, start - 6):start]
+    return not before.strip() or bool(re.search(r"(?:[.!?:]\s+|\n\s*(?:[-*+]|\d+\.)?\s*|^\s*(?:[-*+]|\d+\.)\s+)$", before))
 
 
 def _narrows(word: str) -> bool:
