@@ -576,3 +576,12 @@ def test_known_parts_spelled_with_hyphens_or_names_on_known_terms_compose():
     # A capital that opens a list item is no name.
     [in_batch] = check_jargon("Negatives:\n\n3. In-batch negative sampling: positives of other questions.\n").terms
     assert in_batch.key == "in batch negative sampling"
+
+
+def test_a_section_given_to_a_term_explains_it_and_version_identifiers_are_not_terms():
+    intro = "ULM-FiT has nothing to do with cookies.\n\nWe start elsewhere. Then more text follows here.\n\n"
+    draft = intro + "## ULM-FiT: Nailing down Transfer Learning in NLP\n\nULM-FiT introduced ways to reuse a model.\n"
+    assert term(check_jargon(draft), "ULM-FiT").status == "defined"
+    other = intro + "## Results\n\nULM-FiT introduced ways to reuse a model.\n"
+    assert term(check_jargon(other), "ULM-FiT").status == "undefined"
+    assert [t.term for t in check_jargon("DrQA hashes bigrams with murmur3 on arm64.").terms] == ["DrQA"]

@@ -338,6 +338,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
                 break
         if definition is None and _spelled_out_before(text, first):
             definition = first  # "truncated backpropagation through time … 50 character BPTT"
+        if definition is None:
+            # A section the writer gives the term ("## ULM-FiT: Nailing down …") is its explanation.
+            definition = next((m for m in ms if _in_section_named(pm, m, key)), None)
         in_glossary = definition is None and next((m for m in ms if any(a <= m.start < b for a, b in glossary)), None)
         if in_glossary:
             definition = in_glossary  # the writer's glossary section defines it, wherever it stands
@@ -695,9 +698,14 @@ def _is_name_run(words: list[str]) -> bool:
 
 
 def _in_section_named(pm: ProseMap, m: Mention, key: str) -> bool:
-    """True when the mention stands in a section whose heading is the term itself ("## SNAIL")."""
+    """True when the mention stands in a section whose heading is the term itself ("## SNAIL") or leads
+    with it before a colon, dash or bracket ("## ULM-FiT: Nailing down Transfer Learning in NLP")."""
     section = pm.sections[pm.section_of(m.start)]
-    return section.heading is not None and term_key(section.heading.text.strip(" #*")) == key
+    if section.heading is None:
+        return False
+    heading = section.heading.text.strip(" #*")
+    lead = re.split(r"\s*(?::|—|–|\s-\s|\()", heading, maxsplit=1)[0]
+    return term_key(heading) == key or term_key(lead) == key
 
 
 _OBFUSCATED_ADDRESS = re.compile(r"\b[\w.]+(?:\s+dot\s+[\w]+)+\s+at\s+\w+(?:\s+dot\s+\w+)+", re.IGNORECASE)
@@ -736,6 +744,8 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
         return True  # "lilian dot weng at gmail dot com": an address spelled out
     if first.isupper() and len(first) >= 6 and word_classes(first.lower()) and everyday_zipf(first.lower()) >= 3.5:
         return True  # "EXPLAINED": a shouted English word
+    if re.fullmatch(r"[a-z]{2,}\d+", m.surface):
+        return True  # "murmur3", "arm64", "sha256": a code or version identifier ("word2vec" goes on after its digit)
     words = m.surface.split()
     if _is_name_run(words):
         return True  # "Shiba Inu", "Sebastian Ruder": a name of a person, place or breed
