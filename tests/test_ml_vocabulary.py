@@ -79,3 +79,31 @@ def test_a_docstrings_parameter_lines_and_code_are_not_prose():
     assert "Mean pooling over tokens." in prose and "Done." in prose and "The input." in prose
     assert "n_samples" not in prose and "fit_transform" not in prose and "model.fit" not in prose
     assert "softmax" not in prose and "----" not in prose
+
+
+def test_the_builder_adds_a_glossarys_term_keys_to_an_existing_table(tmp_path):
+    docs, glossary = tmp_path / "docs", tmp_path / "glossary"
+    docs.mkdir()
+    glossary.mkdir()
+    for n in range(8):
+        (docs / f"d{n}.md").write_text("The softmax turns logits into probabilities.\n", encoding="utf-8")
+    (glossary / "g.rst").write_text(
+        ".. _glossary:\n\nGlossary\n========\n\nLabel smoothing\n  Trains against soft targets, see :ref:`loss <x>`.\n"
+        "\n.. image:: zzzimage.png\n", encoding="utf-8")
+    out = tmp_path / "vocab.json"
+    script = str(ROOT / "scripts" / "build_ml_vocabulary.py")
+    subprocess.run([sys.executable, script, str(docs), "--out", str(out)], check=True, capture_output=True)
+    subprocess.run([sys.executable, script, "--glossary", str(glossary), "--glossary-source", "test glossary",
+                    "--out", str(out)], check=True, capture_output=True)
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert "softmax" in table["terms"] and table["glossary"]["sources"] == ["test glossary"]
+    keys = set(table["glossary"]["keys"])
+    assert {"label smoothing", "soft target"} <= keys
+    assert "zzzimage" not in keys and "the" not in keys  # directives are not prose; common words are not stored
+
+
+def test_the_shipped_glossary_knows_basics_but_not_one_papers_coinage():
+    from engine.check.reader import glossary_keys
+
+    assert {"label smoothing", "rmsprop", "mse", "kullback leibler"} <= glossary_keys()
+    assert not {"qlora", "wordpiece", "swiglu", "brevity penalty", "shingle"} & glossary_keys()

@@ -4,8 +4,9 @@ The jargon check asks a `Reader` whether to report a term. The default reader, M
 and researchers, knows what ML writing uses all the time: words and phrases whose frequency in
 a body of ML writing (engine/data/ml_vocabulary.json, built by scripts/build_ml_vocabulary.py
 from 1.9M words of books, courses, paper summaries and library documentation) is high, even when general English
-rarely uses them ("softmax", "hidden state", "backpropagation"), plus the short list of
-`terms.PEER_BASICS`. Names and acronyms need a higher bar than lowercase words (one paper's
+rarely uses them ("softmax", "hidden state", "backpropagation"), what a glossary of the field's
+basics names (the table's "glossary" field: label smoothing, RMSProp, MSE, which those books use too
+rarely to tell from one paper's coinage), plus the short list of `terms.PEER_BASICS`. Names and acronyms need a higher bar than lowercase words (one paper's
 acronym can be frequent in a few documents), so they must also be spread over several sources.
 
 Other readers: "software engineers new to ML" know general English and computing words but
@@ -98,6 +99,8 @@ class Reader:
             return True
         if not self.field_vocabulary:
             return False
+        if key in glossary_keys() or spaced in glossary_keys():
+            return True
         entry = ml_vocabulary().get(key)
         if entry is None and " " in key:
             # "seq-2-seq", "multi-lingual": a spelling in parts of a word ML writing writes whole.
@@ -168,6 +171,13 @@ def ml_lift(key: str) -> float:
     """How much more often ML writing uses the term than general English does, in Zipf units (0 if unlisted)."""
     entry = ml_vocabulary().get(key)
     return entry[0] - min(everyday_zipf(w) for w in key.split(" ")) if entry else 0.0
+
+
+@lru_cache(maxsize=1)
+def glossary_keys() -> frozenset[str]:
+    """Term keys an ML glossary's prose uses (engine/data/ml_vocabulary.json's "glossary" field; empty if absent)."""
+    data = json.loads(VOCABULARY.read_text(encoding="utf-8"))
+    return frozenset(data.get("glossary", {}).get("keys", ()))
 
 
 @lru_cache(maxsize=1)
