@@ -646,6 +646,27 @@ class _Reader:
         self._para.append(line)
 
 
+def _figure_text_runs(blocks: list[Block]) -> list[Block]:
+    """The blocks with each run of five or more tiny paragraphs on one page (a chart's axis labels and legend:
+    'System', 'Precision 90', '80', '70', ...) made one 'figure' block, which is never prose."""
+    def tiny(block: Block) -> bool:
+        return block.kind == "para" and len(block.text.split()) <= 3 and not block.text.rstrip().endswith((".", ":"))
+
+    out: list[Block] = []
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and tiny(blocks[j]) and blocks[j].page == blocks[i].page:
+            j += 1
+        if j - i >= 5:
+            out.append(Block("figure", "\n".join(b.text for b in blocks[i:j]), blocks[i].page))
+            i = j
+        else:
+            out.append(blocks[i])
+            i += 1
+    return out
+
+
 # ---------------------------------------------------------------- header (title, authors)
 
 
@@ -900,6 +921,7 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
                 line = Line(**{**line.__dict__, "text": inline.group(2)})
             reader_state.add(line, heights[p])
     reader_state.flush()
+    reader_state.blocks = _figure_text_runs(reader_state.blocks)
     entries = tuple(parse_reference(text, n) for n, text in
                     enumerate(_reference_entries(reader_state.reference_lines), start=1))
     blocks = reader_state.blocks

@@ -529,3 +529,46 @@ def test_a_numbered_list_item_that_fills_its_line_is_prose_not_a_heading(setting
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert doc.report.headings == ("I. INTRODUCTION", "II. METHOD")
     assert "1. We present the ConvNet architecture" in doc.body
+
+
+def test_a_charts_axis_labels_are_one_figure_chunk_not_prose(settings):
+    # 1612.05489: a bar chart's labels come out as a column of one-word lines ('System', 'Precision 90', '80', ...)
+    labels = ["System", "Precision 90", "80", "70", "60", "50", "walking", "bg noise"]
+    chart = [Text(300, 330 + 22 * i, label, 8) for i, label in enumerate(labels)]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10),
+            *column(72, 110, ["# 1 Introduction", INTRO, METHOD], width=90)[0], *chart,
+            *column(72, 520, ["# 2 Results", RESULTS], width=90)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    figures = [chunk for chunk in doc.chunks if chunk.kind == "figure"]
+    assert len(figures) == 1 and "Precision 90" in figures[0].text and "bg noise" in figures[0].text
+    assert not any("Precision" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+    assert doc.report.headings == ("1 Introduction", "2 Results")
+
+
+def test_a_correction_saved_on_the_corpus_page_survives_deleting_and_indexing_the_file_again(page_data_dir, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from engine.cli import main
+
+    path = tmp_path / "retro.pdf"
+    path.write_bytes(paper_pdf())
+    assert main(["index", str(path)]) == 0
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "corpus.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.run()
+    at.text_input[0].set_value("RETRO")  # the metadata form: title, authors, year, venue, arXiv id
+    at.text_input[1].set_value("Sebastian Borgeaud; Arthur Mensch")
+    at.text_input[2].set_value("2021")
+    next(b for b in at.button if b.label == "Save metadata").click()
+    at.run()
+    assert not at.exception and at.selectbox(key="corpus_doc").options[0] == "RETRO (2021)"
+    next(b for b in at.button if b.label.startswith("Delete")).click()
+    at.run()
+    at.button(key="confirm_yes").click()
+    at.run()
+    assert not at.exception and not any(box.key == "corpus_doc" for box in at.selectbox)  # deleted
+    assert main(["index", str(path)]) == 0  # the same file indexed again, e.g. after a reader upgrade
+    again = AppTest.from_file(page, default_timeout=120)
+    again.run()
+    assert again.selectbox(key="corpus_doc").options == ["RETRO (2021)"]
+    assert again.text_input[1].value == "Sebastian Borgeaud; Arthur Mensch"
