@@ -596,3 +596,10 @@ def test_a_term_an_ml_glossary_names_is_known_to_peers_however_rarely_books_use_
     assert [t.term for t in check_jargon(text).undefined] == ["QLoRA"]
     newcomer = {t.term for t in check_jargon(text, audience="software engineers new to ML").undefined}
     assert {"label smoothing", "RMSProp", "QLoRA"} <= newcomer
+
+
+def test_why_a_term_is_unknown_reads_plainly():
+    from engine.check.reader import ML_PEERS
+
+    assert ML_PEERS.why_unknown("zzqx") == "rare in general English and in ML writing"
+    assert ML_PEERS.why_unknown("glance policy") == "everyday words, but not a term ML writing uses"

@@ -140,7 +140,9 @@ class Reader:
         general = min(everyday_zipf(w) for w in key.split(" "))
         where = "rare in general English" if general < 3.5 else "not everyday English as a term"
         if entry is None:
-            return f"{where} and in ML writing"
+            # "not everyday English as a term and in ML writing" read as nonsense: say each half plainly.
+            return ("rare in general English and in ML writing" if general < 3.5
+                    else "everyday words, but not a term ML writing uses")
         per_million = 10 ** entry[0] / 1000
         if not self.field_vocabulary:
             return f"ML vocabulary ({per_million:.0f} uses per million words of ML writing), new to {self.name}"
