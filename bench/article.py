@@ -97,6 +97,7 @@ class Figures:
     model_sentences: int = 0
     quoted: int = 0
     copied: int = 0  # the model's sentences that repeat a source word for word (a 12-word span or more)
+    template: int = 0  # stock sentences of a fallback: the overview, reading pointers, the invitation
     duplicates: int = 0
     debris: int = 0
     citations: int = 0
@@ -109,8 +110,8 @@ class Figures:
     wrong: int | None = None
 
     def add(self, other: "Figures") -> None:
-        for name in ("words", "sentences", "model_sentences", "quoted", "copied", "duplicates", "debris", "citations", "claims",
-                     "supported", "sections"):
+        for name in ("words", "sentences", "model_sentences", "quoted", "copied", "template", "duplicates", "debris",
+                     "citations", "claims", "supported", "sections"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.first_token += other.first_token
         self.section_seconds += other.section_seconds
@@ -120,6 +121,7 @@ class Figures:
 
 
 _INVITATION_START = "Questions, corrections and pointers"
+_STOCK_FALLBACKS = ("overview", "reading", "invitation")  # a fallback's stock text is not the model's writing
 
 
 def body_of(markdown: str) -> str:
@@ -132,6 +134,8 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
     """The figures of one article; the supported share is re-verified with the judge, strict mode off."""
     fig = Figures(article_seconds=seconds, section_seconds=section_seconds, sections=len(article.sections))
     quoted = {q for d in article.sections for q in d.quoted}
+    stock = {sentence_key(span.text) for d in article.sections if d.fallback in _STOCK_FALLBACKS
+             for span in split_sentences(d.markdown)}
     sources = [SourceText(p.chunk_id, p.title, p.text) for d in article.sections
                for ps in d.citation_map.values() for p in ps]
     seen: list[set[str]] = []
@@ -146,9 +150,11 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
         is_quote = any(CITATION.sub("", q).strip(" .") in text for q in quoted) or text.startswith("“")
         if is_quote:
             fig.quoted += 1
+        elif text.startswith(_INVITATION_START) or sentence_key(text) in stock:
+            fig.template += 1
         elif copies_source(text, sources):
             fig.copied += 1
-        elif not text.startswith(_INVITATION_START):
+        else:
             fig.model_sentences += 1
         if not states_something(text) and not text.rstrip().endswith("?"):
             fig.debris += 1
@@ -207,15 +213,15 @@ def row(name: str, fig: Figures) -> str:
     wrong = "not read" if fig.wrong is None else f"{fig.wrong} ({fig.words / max(fig.wrong, 1):.0f} words/wrong)" \
         if fig.wrong else "0"
     return (f"| {name} | {fig.words} | {_pct(fig.model_sentences, fig.sentences)} | {_pct(fig.quoted, fig.sentences)} "
-            f"| {_pct(fig.copied, fig.sentences)} "
+            f"| {_pct(fig.copied, fig.sentences)} | {_pct(fig.template, fig.sentences)} "
             f"| {fig.duplicates} | {fig.debris} | {per100} | {_pct(fig.supported, fig.claims)} | {_mean(fig.first_token)} "
             f"| {max(fig.first_token, default=0):.1f} | {_mean(fig.section_seconds)} | {fig.article_seconds:.0f} "
             f"| {wrong} |")
 
 
-HEADER = ("| brief | words | model-written | quoted | copied | duplicates | debris | cites/100 w | supported | first token s "
+HEADER = ("| brief | words | model-written | quoted | copied | stock | duplicates | debris | cites/100 w | supported | first token s "
           "(mean) | first token s (max) | s/section | article s | wrong (read by hand) |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
 
 def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, float], note: str = "") -> str:
@@ -245,8 +251,9 @@ def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, fl
             f"{counts['pdfs']} over real arXiv PDFs nobody in the team wrote (bench/data/pdf_expected.json)"
             f"{'' if len(cases) == len(BRIEFS) else f', of the {len(BRIEFS)} briefs in bench/article.py'}. "
             "Strict mode on. *model-written* = body "
-            "sentences the model wrote in its own words (not marked quotes, not the stock invitation, not *copied*: "
-            "a sentence whose words are at least 60% a 12-word-or-longer verbatim span of a source); "
+            "sentences the model wrote in its own words (not marked quotes, not *stock* text, not *copied*: "
+            "a sentence whose words are at least 60% a 12-word-or-longer verbatim span of a source); *stock* = "
+            "a fallback's fixed sentences (the overview of an empty opening, reading pointers, the invitation); "
             "*duplicates* = body sentences whose words overlap an earlier one's by Jaccard 0.7 or more; "
             "*debris* = body sentences without a finite verb (list items, titles, fragments); *supported* = claim sentences of the final text that "
             "the verify stage (with its judge) finds supported by their citation; *wrong* = sentences a careful "

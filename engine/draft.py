@@ -415,6 +415,9 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
     kind = section_kind(section)
+    if kind == "opening":
+        return _draft_opening(llm, section, cards, brief, params, on_text, stop_event, embedder=embedder,
+                              citations=citations, strict=strict, words=words, avoid=avoid, nli=nli)
     sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section))
     prompt = prompts.DRAFT_SECTION.format(
         topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
@@ -426,7 +429,35 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli, brief=brief)
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid,
+                          nli=_section_judge(nli, llm, messages), brief=brief)
+
+
+def _section_judge(nli, llm, messages: Sequence[Message]):
+    """The judge for one section: a drafting self-check (`SelfCheck`) is bound to the prompt that drafted it."""
+    return nli.for_section(llm, messages) if hasattr(nli, "for_section") else nli
+
+
+def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: Brief, params: GenerationParams,
+                   on_text, stop_event, *, embedder, citations: ArticleCitations, strict: bool, words: int,
+                   avoid: Iterable[str], nli) -> DraftedSection:
+    """The opening, written from the outline (its purpose lists the core sections) as a road map. Only evidence
+    the writer pinned to it is given as sources; a claim without one goes in strict mode, and an opening left
+    empty says what the article covers (`article_overview`)."""
+    pinned = [c for c in cards if c.pinned and not c.dropped]
+    sources, citation_map = section_sources(pinned, citations, focus=section_query(brief, section)) if pinned \
+        else ("", {})
+    plan = section.purpose.split(":", 1)[-1].strip() if ":" in section.purpose else section.purpose
+    prompt = prompts.DRAFT_OPENING.format(
+        topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
+        points_line=prompts.optional_line("Key points of the article", brief.key_points),
+        plan=plan or brief.topic, words=words,
+        sources_part=f"\n{prompts.SOURCES_NOTICE}\n<sources>\n{sources}\n</sources>\n" if sources else "")
+    messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
+    result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
+    return finish_section(section.heading, "opening", result, citation_map, pinned, embedder, strict,
+                          repair=Repair(llm, messages, params, stop_event) if pinned else None, avoid=avoid,
+                          nli=_section_judge(nli, llm, messages) if pinned else None, brief=brief)
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
@@ -445,7 +476,8 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid, nli=nli, brief=brief)
+                          repair=Repair(llm, messages, params, stop_event), avoid=avoid,
+                          nli=_section_judge(nli, llm, messages), brief=brief)
 
 
 # --------------------------------------------------------------------------- the article

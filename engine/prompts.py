@@ -40,6 +40,18 @@ DRAFT_SECTION = (
     "- Explain in your own words; do not copy whole sentences from the sources.\n"
     "- Say each thing once. Do not mention the sources, these rules or this request.")
 
+# The opening is a road map of the article, written from its outline: with sources in front of it the default model
+# promised things no section covers ("The article also explores adapter placement ...").
+DRAFT_OPENING = (
+    "Article topic: {topic}\n"
+    "{goal_line}"
+    "{points_line}"
+    "What the article covers, section by section: {plan}\n"
+    "{sources_part}"
+    "\nWrite the opening paragraph of this article in about {words} words: tell the reader what they will learn "
+    "from it and why it matters to them. Start with \"You will learn\" or \"This article\". Describe only what the "
+    "sections above cover; state no results or numbers. No heading, no citations. Answer with the paragraph only.")
+
 REPAIR_SECTION = (
     "A check of your text against the sources found problems in these sentences:\n{problems}\n\n"
     "Write the section again. Rewrite each listed sentence in your own words so it says only what its source "
@@ -91,6 +103,13 @@ JUDGE_CLAIM = (
     "{notice}\n<sources>\n{sources}\n</sources>\n\n"
     "Claim: {claim}\n\n"
     "Does the evidence above state everything this claim says, with nothing contradicted or added? "
+    "Answer Yes or No.")
+
+# Drafting's self-check (engine/verify/judge.py, SectionJudge): appended to the section's own drafting prompt cut
+# after its sources, so llama.cpp reuses that prompt's cache and each question costs only its own tokens.
+SECTION_CLAIM = (
+    "\n\nClaim: {claim}\n\n"
+    "Do the sources above state everything this claim says, with nothing contradicted or added? "
     "Answer Yes or No.")
 
 # Labels of retrieved text are built from metadata, never from the passage body.

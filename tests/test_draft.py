@@ -114,6 +114,22 @@ def test_an_opening_with_nothing_supported_says_what_the_article_covers_instead_
     assert result.markdown == "This article covers the low-rank update and QLoRA's 4-bit base model."
 
 
+def test_the_opening_is_a_road_map_from_the_outline_without_sources_unless_pinned(embedder):
+    opening = Section("What you will learn", kind="opening",
+                      purpose="state what the reader will learn: The low-rank update; QLoRA's 4-bit base model")
+    road_map = ("You will learn how LoRA trains two small matrices instead of every weight, and how QLoRA "
+                "fits the frozen base model into 4 bits. LoRA cuts memory by 90 percent on every model.")
+    llm = ScriptedLLM(road_map)
+    result = draft_section(llm, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True)
+    prompt = llm.prompts[0][1].content
+    assert "<sources>\n" not in prompt and "The low-rank update; QLoRA's 4-bit base model" in prompt
+    assert result.markdown.startswith("You will learn how LoRA trains two small matrices")
+    assert "90 percent" not in result.markdown  # a claim with no source behind it goes in strict mode
+    pinned = ScriptedLLM(road_map)
+    draft_section(pinned, opening, pin(LORA_CARDS, LORA_CARDS[0].chunk_id), BRIEF, GREEDY, embedder=embedder)
+    assert "<sources>\n[1]" in pinned.prompts[0][1].content
+
+
 def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
     further = Section("Further research", kind="further_research", purpose="where to read next")
     cards = make_cards([CORPUS[1], CORPUS[5]])

@@ -21,7 +21,10 @@ _TRANSITIONAL = re.compile(
     r"^(in this (article|post|section|piece|tutorial|guide)|this (article|post|section) (will|covers|explains|"
     r"walks|shows|looks)|(below|next|here),? we|we (will|'ll) (now )?(look|see|walk|explore|cover|discuss)|"
     r"let(')?s|let us|feel free|if you have (any )?questions|questions (and|or) comments|thanks? (you )?for "
-    r"reading|happy (reading|hacking)|read on|stay tuned|in the next section|to (sum up|summari[sz]e|conclude),?$)",
+    r"reading|happy (reading|hacking)|read on|stay tuned|in the next section|to (sum up|summari[sz]e|conclude),?$|"
+    # a road map ("You will learn how ...", not "You will learn that <a claim>")
+    r"(by the end of (this|the) (article|post),? )?you('ll| will) (learn|see|find out|understand|get to know|walk "
+    r"through) (how|what|why|which|when|where|about|the|two|three))",
     re.I)
 _INVITATION = re.compile(r"\b(leave a comment|ask (us|me) |reach out|get in touch|share your|we('d| would) love to "
                          r"hear|let (us|me) know|questions are welcome|drop a question)\b", re.I)
