@@ -233,12 +233,17 @@ def _rows(words: list[dict]) -> list[list[dict]]:
     """Words grouped into visual rows (a superscript joins the row it sits on), each sorted left to right."""
     rows: list[list[dict]] = []
     for word in sorted(words, key=lambda w: (round(w["bottom"]), w["x0"])):
+        # the row the word overlaps most, not the first it touches: a heading's first word set below a row of
+        # equation accents ('3 INITIALIZATION' under CMEX hats) belongs with the rest of the heading
+        best, best_share = None, 0.45
         for row in rows[-4:]:
             ref = max(row, key=lambda w: w["size"])
             overlap = min(ref["bottom"], word["bottom"]) - max(ref["top"], word["top"])
-            if overlap > 0.45 * min(ref["bottom"] - ref["top"], word["bottom"] - word["top"]):
-                row.append(word)
-                break
+            share = overlap / max(0.01, min(ref["bottom"] - ref["top"], word["bottom"] - word["top"]))
+            if share > best_share:
+                best, best_share = row, share
+        if best is not None:
+            best.append(word)
         else:
             rows.append([word])
     return [sorted(row, key=lambda w: w["x0"]) for row in sorted(rows, key=lambda r: min(w["top"] for w in r))]

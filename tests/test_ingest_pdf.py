@@ -572,3 +572,15 @@ def test_a_correction_saved_on_the_corpus_page_survives_deleting_and_indexing_th
     again.run()
     assert again.selectbox(key="corpus_doc").options == ["RETRO (2021)"]
     assert again.text_input[1].value == "Sebastian Borgeaud; Arthur Mensch"
+
+
+def test_a_heading_below_a_row_of_equation_accents_stays_one_line(settings):
+    # Adam 1412.6980: the hats of the equation above reach into the heading's row; '3 INITIALIZATION' (small
+    # capitals, 11.6 pt) touched the row of hats first and was cut from 'BIAS CORRECTION' (9.3 pt)
+    body = column(72, 140, [INTRO, METHOD], width=90)[0]
+    hats = [Text(180 + 60 * i, 98.3, "^", 9.7) for i in range(4)]  # reaching 5 points into the heading's row
+    heading = [Text(72, 104.3, "3 INITIALIZATION", 11.6), Text(190, 104.3, "BIAS CORRECTION", 9.3)]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 76, "Ada Lovelace", 10), *hats, *heading,
+            *body]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.report.headings == ("3 INITIALIZATION BIAS CORRECTION",)
