@@ -545,11 +545,12 @@ def section_params(base: GenerationParams, words: int) -> GenerationParams:
 
 
 # Sections about the article as a whole draw on the papers its core sections use: searched across the whole
-# corpus, "Limitations and trade-offs" of a RAG article found GPT-3's limitations and wrote them as RAG's.
-_ARTICLE_WIDE_KINDS = ("opening", "background", "limitations", "further_research")
+# corpus, "Limitations and trade-offs" of a RAG article found GPT-3's limitations and wrote them as RAG's, and
+# "A worked example" of a FlashAttention article found FAISS's k-NN search and RAG-Token's decoding rule.
+_ARTICLE_WIDE_KINDS = ("opening", "background", "example", "limitations", "further_research")
 
 
-_CORE_KINDS = ("core", "example")
+_CORE_KINDS = ("core",)
 
 
 def section_evidence(retriever: Retriever, brief: Brief, section: Section,
@@ -568,8 +569,7 @@ def section_evidence(retriever: Retriever, brief: Brief, section: Section,
 
 def article_evidence(retriever: Retriever, brief: Brief, sections: Sequence[Section], *,
                      k: int = 4) -> list[list[EvidenceCard]]:
-    """Evidence cards per section (`section_evidence`): core and example sections first, then the article-wide
-    ones."""
+    """Evidence cards per section (`section_evidence`): core sections first, then the article-wide ones."""
     evidence: list[list[EvidenceCard]] = [[] for _ in sections]
     core = [i for i, s in enumerate(sections) if section_kind(s) in _CORE_KINDS]
     rest = [i for i, s in enumerate(sections) if i not in core and section_kind(s) in _ARTICLE_WIDE_KINDS]
