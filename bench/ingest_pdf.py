@@ -209,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
              "the first 9 files, then on three batches first run as held-out (5, 8 and 10 papers; their first-run "
              "figures are quoted below the table, and they now count as tuned on). The held-out row is a fourth batch "
              "of 9 (ICASSP, IEEE MLSP, ISMIR, PLOS ONE, NIPS, an IEEE/ACM journal, JMLR) whose expected values were "
-             "committed before the reader first ran on them and which no change has been made for (60a1ddd and "
-             "279e780, made for tuned-on papers after their first run, moved only their chunk counts): the fairer "
-             "estimate, "
+             "committed before the reader first ran on them and which no change has been made for (the changes made "
+             "for tuned-on papers after their first run, 60a1ddd onwards, moved only their chunk counts): the "
+             "fairer estimate, "
              "still a small sample and with no ACL or CVPR paper in it. The ViT file is the ICLR "
              "camera-ready without an arXiv stamp or id, so its expected year is the printed venue year, 2021.", "",
              "| paper | layout | title | author F1 | year | sections | references found / true | front-matter "

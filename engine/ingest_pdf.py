@@ -653,9 +653,14 @@ class _Reader:
 
 def _figure_text_runs(blocks: list[Block]) -> list[Block]:
     """The blocks with each run of five or more tiny paragraphs on one page (a chart's axis labels and legend:
-    'System', 'Precision 90', '80', '70', ...) made one 'figure' block, which is never prose."""
+    'System', 'Precision 90', '80', '70', ...), or of three or more that hold only numbers (tick labels: '20 15
+    25', '10 15 20'), made one 'figure' block, which is never prose."""
     def tiny(block: Block) -> bool:
         return block.kind == "para" and len(block.text.split()) <= 3 and not block.text.rstrip().endswith((".", ":"))
+
+    def ticks(block: Block) -> bool:
+        tokens = block.text.split()
+        return block.kind == "para" and 0 < len(tokens) <= 12 and all(_NUMBER_TOKEN.match(t) for t in tokens)
 
     out: list[Block] = []
     i = 0
@@ -663,7 +668,11 @@ def _figure_text_runs(blocks: list[Block]) -> list[Block]:
         j = i
         while j < len(blocks) and tiny(blocks[j]) and blocks[j].page == blocks[i].page:
             j += 1
-        if j - i >= 5:
+        k = i
+        while k < len(blocks) and ticks(blocks[k]) and blocks[k].page == blocks[i].page:
+            k += 1
+        j = max(j, k)
+        if j - i >= 5 or k - i >= 3:
             out.append(Block("figure", "\n".join(b.text for b in blocks[i:j]), blocks[i].page))
             i = j
         else:

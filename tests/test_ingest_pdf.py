@@ -584,3 +584,14 @@ def test_a_heading_below_a_row_of_equation_accents_stays_one_line(settings):
             *body]
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert doc.report.headings == ("3 INITIALIZATION BIAS CORRECTION",)
+
+
+def test_three_paragraphs_of_tick_numbers_are_a_figure_not_prose(settings):
+    # 1509.05982: a spectrogram's tick labels come out as rows of numbers between the paragraphs
+    ticks = [Text(300, 330 + 22 * i, row, 8) for i, row in enumerate(["20 15 25", "10 15 20", "10 5 15", "0 5"])]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10),
+            *column(72, 110, ["# 1 Introduction", INTRO, METHOD], width=90)[0], *ticks,
+            *column(72, 420, ["# 2 Results", RESULTS], width=90)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert any("10 15 20" in chunk.text for chunk in doc.chunks if chunk.kind == "figure")
+    assert not any("10 15 20" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
