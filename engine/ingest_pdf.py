@@ -41,16 +41,28 @@ _AFFILIATION = re.compile(
     r"germany|france|japan|switzerland|california|toronto|montr[eé]al|stanford|berkeley|mit\b|cmu\b|"
     r"equal contribution|corresponding|work done|conference|proceedings|preprint|copyright|arxiv|"
     r"abstract|published|under review|workshop|@|"
-    r"\bmember\b|\bfellow\b|\bieee\b", re.IGNORECASE)  # 'Kyogu Lee, Senior Member, IEEE': a grade, no person
+    r"\bmember\b|\bfellow\b|\bieee\b|"  # 'Kyogu Lee, Senior Member, IEEE': a grade, no person
+    # fields and places that read like two capitalised names ('Computer Science', 'Artificial Intelligence',
+    # 'Life Sciences', 'United Kingdom' set on a line of their own under a name)
+    r"scien|intelligen|engineering|informati|comput|mathemat|statistic|physics|linguistic|kingdom|"
+    r"\bunited\b|austria|italy|spain|netherlands|belgium|sweden|denmark|norway|finland|poland|israel|india|"
+    r"korea|taiwan|singapore|australia|hong kong|greece|portugal|ireland|slovenia|brazil", re.IGNORECASE)
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
-_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)")
-_VENUE = re.compile(r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
+# footnote marks after a name; OCR reads a dagger after a word as a quote mark ('Hinton*‘ Oriol Vinyals\' Jeff')
+_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)|(?<=[a-zà-ÿ*])[‘’'`]+(?=\s|$)")
+# '2014 IEEE International Conference on ...': the year before the publisher belongs to the venue
+_VENUE = re.compile(r"((?:19|20)\d\d\s+(?:(?:IEEE|ACM|SIAM|IAPR)\s+)?(?:International\s+|Annual\s+)?)?"
+                    r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
                     r"\b(NeurIPS|NIPS|ICLR|ICML|ACL|NAACL|EMNLP|CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b[^,;]*\d{4}",
                     re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 # a copyright line ('© 2014 Nitish Srivastava, ...'; JMLR's circled c comes out as a plain 'c')
-_COPYRIGHT = re.compile(r"^(©|\(c\)|c|copyright)\s*(©\s*)?(19|20)\d\d\b", re.IGNORECASE)
+# JMLR's circled c can also come out as a large circle before the year and a 'c' after it ('◯2013 c Dan ...')
+_COPYRIGHT = re.compile(r"^(©|◯|\(c\)|c|copyright)\s*(©\s*)?(19|20)\d\d\b", re.IGNORECASE)
+# 'Published: January 3, 2017' on a journal's first page: the year of the paper, not of the PDF file
+_PUBLISHED = re.compile(r"\bPublished(?: online)?\s*:?\s+(?:[A-Z][a-z]+\.?\s+)?(?:\d{1,2},?\s+)?"
+                        r"(?:[A-Z][a-z]+\.?\s+)?((?:19|20)\d\d)\b")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
 
@@ -130,8 +142,10 @@ class PdfContent:
         if meta.get("arxiv_stamp"):
             meta["arxiv"] = meta["arxiv_stamp"]  # the ingest stage dates an arXiv paper by its id
         elif not meta.get("year"):
+            # a scan's CreationDate is the day it was scanned: then the page's own text dates the paper
             venue_year = re.search(r"\b(19|20)\d\d\b", str(meta.get("layout_venue") or ""))
-            meta["year"] = venue_year.group(0) if venue_year else meta.get("created_year")
+            meta["year"] = meta.get("published_year") or (venue_year.group(0) if venue_year else None) or (
+                None if meta.get("first_page_ocr") else meta.get("created_year"))
         return meta
 
 
@@ -291,6 +305,21 @@ def _gutter(rows: list[list[dict]], width: float) -> float | None:
     return float(best_x) if left >= 0.3 * len(wide) and right >= 0.3 * len(wide) else None
 
 
+def _margin_gutter(rows: list[list[dict]], width: float) -> float | None:
+    """The x between a journal's margin column and its body on page 1 (PLOS ONE sets the citation, dates,
+    copyright and funding in a column a third of the page wide beside the abstract), or None: a strip at 0.25
+    to 0.38 of the width that at most 5% of the text rows cross, with text on each side in 30% of them."""
+    wide = [row for row in rows if len(row) >= 3]
+    if len(wide) < 8:
+        return None
+    cover, x = min((sum(any(w["x0"] - 1 <= x <= w["x1"] + 1 for w in row) for row in wide), x)
+                   for x in range(int(width * 0.25), int(width * 0.38) + 1))
+    if cover <= 0.05 * len(wide) and sum(any(w["x1"] < x for w in row) for row in wide) >= 0.3 * len(wide) \
+            and sum(any(w["x0"] > x for w in row) for row in wide) >= 0.3 * len(wide):
+        return float(x)
+    return None
+
+
 def _split_by_gap(row: list[dict], x: int) -> bool:
     """True for a row of two lines of prose side by side: its one gap a font size wide runs through x, with at
     least three words of text on each side (a table row has several wide gaps, or figures in its cells)."""
@@ -326,6 +355,8 @@ def _page_lines(words: list[dict], width: float, page: int) -> list[Line]:
     """A page's lines in reading order: full-width rows in place, two-column stretches left column first."""
     rows = _rows(words)
     gutter = _gutter(rows, width)
+    if gutter is None and page == 1:
+        gutter = _margin_gutter(rows, width)
     if gutter is None:
         left = min((w["x0"] for w in words), default=0.0)
         right = max((w["x1"] for w in words), default=width)
@@ -705,8 +736,26 @@ def _names_in(text: str) -> list[str]:
         if len(tokens) <= 4:
             return [" ".join(tokens)]
         if len(tokens) % 2 == 0:  # names set with single spaces in one row: pair the words up
-            return [" ".join(tokens[i:i + 2]) for i in range(0, len(tokens), 2)]
+            pairs = [" ".join(tokens[i:i + 2]) for i in range(0, len(tokens), 2)]
+            # the same pair twice ('Mountain View Mountain View' from OCR) is an affiliation under each name
+            return pairs if len(set(pairs)) == len(pairs) else []
     return []
+
+
+def _header_lines_first(lines: list[Line]) -> list[Line]:
+    """Page 1's lines with the header's other columns moved before the Abstract heading: author blocks set side
+    by side (ICASSP) are read column by column, so the right one would follow the left column's body."""
+    at = next((i for i, line in enumerate(lines) if re.match(r"^abstract\b", line.text.strip(), re.IGNORECASE)),
+              None)
+    if at is None:
+        return lines
+    abstract = lines[at]
+    above = [line for line in lines[at + 1:] if line.bottom < abstract.top - 1
+             and line.column_left != abstract.column_left and line.x0 >= abstract.column_right]
+    if not above:
+        return lines
+    moved = {id(line) for line in above}
+    return lines[:at] + above + [line for line in lines[at:] if id(line) not in moved]
 
 
 def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[str, list[str], int]:
@@ -918,7 +967,9 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
     kept = [[line for i, line in enumerate(lines) if (p, i) not in drop] for p, lines in enumerate(pages)]
     everything = [line for lines in kept for line in lines]
     body_size = _body_size(everything)
-    first = kept[0] if kept else []
+    first = _header_lines_first(kept[0]) if kept else []
+    if kept:
+        kept[0] = first
     title, authors, start = _header(first, body_size, heights[0] if heights else 792.0)
     front_text = "\n".join(line.text for line in first[:start])
     font_headings = any(line.bold or line.size >= body_size * 1.08 for line in everything
@@ -955,6 +1006,11 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
                                                if line.size < body_size * 0.95 and _VENUE.search(line.text)), None)
     if venue:
         meta["layout_venue"] = venue.group(0).strip().rstrip(".")
+    published = _PUBLISHED.search(front_text)
+    if published:
+        meta["published_year"] = published.group(1)
+    if 1 in ocr_pages:
+        meta["first_page_ocr"] = True
     doi = _DOI.search(front_text)
     if doi:
         meta["doi"] = doi.group(1)

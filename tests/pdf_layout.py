@@ -36,8 +36,8 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def build_pdf(pages: list[list[Text]], title: str = "", author: str = "") -> bytes:
-    """A valid PDF with the given text lines on each page."""
+def build_pdf(pages: list[list[Text]], title: str = "", author: str = "", created: str = "") -> bytes:
+    """A valid PDF with the given text lines on each page (`created`: its Info CreationDate, 'D:20170101')."""
     objects: list[bytes] = []
     n = len(pages)
     font_ids = {name: 3 + 2 * n + i for i, name in enumerate(FONTS)}
@@ -73,7 +73,8 @@ def build_pdf(pages: list[list[Text]], title: str = "", author: str = "") -> byt
         else:
             objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} "
                            f"/Encoding /WinAnsiEncoding >>".encode())
-    objects.append(f"<< /Title ({_escape(title)}) /Author ({_escape(author)}) >>".encode())
+    dated = f" /CreationDate ({created})" if created else ""
+    objects.append(f"<< /Title ({_escape(title)}) /Author ({_escape(author)}){dated} >>".encode())
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objects, start=1):

@@ -462,12 +462,15 @@ def test_an_ieee_membership_grade_is_no_author(settings):
     assert doc.document.authors == ("Geoffrey Hinton", "Veronica Morfi", "Kyogu Lee")
 
 
-def test_copyright_line_naming_the_authors_is_header_matter_not_evidence(settings):
-    # JMLR prints '(c) 2014 <authors>.' at the foot of page 1, its circled c read as a plain 'c'
+@pytest.mark.parametrize("mark", ["c ", "circle"])
+def test_copyright_line_naming_the_authors_is_header_matter_not_evidence(settings, mark):
+    # JMLR prints '(c) 2014 <authors>.' at the foot of page 1, its circled c read as a plain 'c' or, in other
+    # years' files, as TeX's large circle (CMSY code 13) before the year and the 'c' after it: '◯2014 c ...'
     body = column(72, 130, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    foot = [Text(72, 740, "c 2014 Ada Lovelace and Charles Babbage.", 8)] if mark == "c " else \
+        [Text(72, 740, tex_glyphs(13), 8, "F5"), Text(76, 740, "2014 c Ada Lovelace and Charles Babbage.", 8)]
     page = [Text(72, 60, "A Short Note on Memory", 16, "F2"), Text(72, 84, "Ada Lovelace", 10, "F2"),
-            Text(72, 96, "Charles Babbage", 10, "F2"), *body,
-            Text(72, 740, "c 2014 Ada Lovelace and Charles Babbage.", 8)]
+            Text(72, 96, "Charles Babbage", 10, "F2"), *body, *foot]
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert doc.document.authors == ("Ada Lovelace", "Charles Babbage")
     assert not any("Lovelace" in chunk.text for chunk in doc.chunks)
@@ -595,3 +598,72 @@ def test_three_paragraphs_of_tick_numbers_are_a_figure_not_prose(settings):
     doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
     assert any("10 15 20" in chunk.text for chunk in doc.chunks if chunk.kind == "figure")
     assert not any("10 15 20" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+
+
+def _two_author_blocks_paper() -> bytes:
+    """An ICASSP-style page: a venue line with its year, the title, two author blocks side by side (each with
+    its institute on lines of their own), the abstract in the left column and two columns of body."""
+    left, y = column(54, 245, [INTRO, METHOD, "# 1. INTRODUCTION", RESULTS, INTRO], width=46, size=9)
+    right = column(315, 245, [METHOD, RESULTS, "# 2. RELATED WORK", INTRO, METHOD], width=46, size=9)[0]
+    page = [Text(146, 30, "2014 IEEE International Conference on Acoustic, Speech and Signal Processing (ICASSP)", 8),
+            Text(185, 95, "IMPROVED ONSET DETECTION WITH NETWORKS", 12, "F2"),
+            Text(141, 137, "Ada Lovelace", 12), Text(97, 163, "Austrian Research Institute for", 12),
+            Text(99, 176, "Artificial Intelligence, Vienna", 12), Text(95, 189, "ada.lovelace@ofai.at", 12),
+            Text(381, 137, "Charles Babbage", 12), Text(318, 163, "Department of Computational Perception,", 12),
+            Text(318, 176, "Johannes Kepler University, Linz, Austria", 12), Text(339, 189, "charles@jku.at", 12),
+            Text(152, 230, "ABSTRACT", 9, "F2"), *left, *right]
+    return build_pdf([page], created="D:20170306120000Z")
+
+
+def test_author_blocks_side_by_side_are_both_header_and_the_venue_line_dates_the_paper(settings):
+    # read column by column, the right author block would come after the left column's body; the PDF file
+    # was made in 2017, the venue line prints 2014
+    doc = ingest_bytes("onsets.pdf", _two_author_blocks_paper(), settings)
+    assert doc.document.authors == ("Ada Lovelace", "Charles Babbage")
+    assert doc.document.year == 2014
+    assert not any("Kepler" in chunk.text or "Babbage" in chunk.text for chunk in doc.chunks)
+
+
+def _margin_column_paper() -> bytes:
+    """A PLOS ONE-style first page: the article's metadata in a narrow margin column (citation, dates,
+    copyright, funding) beside the title, authors, affiliations, abstract and body set at x = 200."""
+    margin = [Text(36, 340 + 11 * i, text, 8) for i, text in enumerate([
+        "Citation: Lovelace A, Babbage C (2017)", "Notes on the Analytical Engine. PLoS", "ONE 12(1): e0169411.",
+        "Editor: Mary Somerville, University of", "Edinburgh, UNITED KINGDOM", "Received: July 11, 2016",
+        "Accepted: December 17, 2016", "Published: January 3, 2017", "Copyright: © 2017 Lovelace et al. This",
+        "is an open access article distributed", "under the Creative Commons License.",
+        "Funding: The author(s) received no", "specific funding for this work.",
+        "Competing Interests: The authors have", "declared that no competing interests exist."])]
+    body, y = column(200, 294, [INTRO, METHOD], width=72, size=9.5)
+    rest = column(200, y + 10, ["# Introduction", RESULTS, INTRO, METHOD], width=72, size=9.5)[0]
+    page = [Text(200, 95, "RESEARCH ARTICLE", 8), Text(200, 115, "Notes on the Analytical Engine of", 18),
+            Text(200, 138, "Charles Babbage", 18), Text(200, 163, "Ada Lovelace1*, Charles Babbage1,2", 9, "F2"),
+            Text(200, 183, "1 University of London, Department of Computer Science, London, United Kingdom,", 8),
+            Text(200, 193, "2 University of Cambridge, Trinity College, Cambridge, United Kingdom", 8),
+            Text(200, 233, "* ada@example.org", 8), Text(200, 268, "Abstract", 10, "F2"), *body, *rest, *margin]
+    return build_pdf([page], created="D:20161229120000Z")
+
+
+def test_a_margin_column_of_journal_metadata_is_header_and_its_published_line_dates_the_paper(settings):
+    doc = ingest_bytes("plos.pdf", _margin_column_paper(), settings)
+    assert doc.document.title == "Notes on the Analytical Engine of Charles Babbage"
+    assert doc.document.authors == ("Ada Lovelace", "Charles Babbage")
+    assert doc.document.year == 2017  # printed 'Published: January 3, 2017'; the file was made in 2016
+    assert doc.chunks[0].section == "Abstract" and doc.chunks[0].text.startswith("Retrieval lets")
+    assert "Introduction" in doc.report.headings
+    for chunk in doc.chunks:
+        assert not any(word in chunk.text for word in ("Citation:", "Published:", "Funding:", "University of"))
+
+
+def test_ocr_of_a_scan_is_not_dated_by_the_scan_and_an_affiliation_under_each_name_is_no_author(
+        monkeypatch, settings):
+    # Tesseract reads three author columns as single-spaced lines and the daggers after names as quote marks;
+    # the scanner stamped today's date in the file
+    monkeypatch.setattr(ingest_pdf, "_ocr_page", lambda data, index: "\n".join([
+        "Distilling the Knowledge in an Engine", "Ada Lovelace*\u2018 Charles Babbage' Mary Somerville",
+        "Analytical Inc. Analytical Inc. Analytical Inc.", "Mountain View Mountain View Mountain View",
+        "", "Abstract", INTRO, "1 Introduction", METHOD]))
+    doc = ingest_bytes("scan.pdf", scanned_page_pdf(["Scanned text"]), settings)
+    assert doc.report.ocr_pages == (1,)
+    assert doc.document.authors == ("Ada Lovelace", "Charles Babbage", "Mary Somerville")
+    assert doc.document.year is None
