@@ -189,7 +189,9 @@ def test_fragments_the_model_writes_as_sentences_are_dropped():
     ("The model never commits to a single passage during training.", True),
     ("These embeddings capture the fine structure within each patch.", True),
     ("The authors suggest further research into memory-efficient attention.", True),
-    ("The encoder targets the hidden states of the teacher.", True),
+    ("The encoder targets the hidden states of the teacher.", True), ("It works.", True),
+    ("Investigating the impact of preprocessing on ROUGE scores.", False),
+    ("Evaluating ROUGE on multi-document summaries and comparing it with other evaluation methods.", False),
 ])
 def test_a_statement_needs_a_finite_verb(sentence, statement):
     assert states_something(sentence) is statement

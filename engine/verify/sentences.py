@@ -12,11 +12,9 @@ from engine.markup import SentenceSpan, citations_in, split_sentences, strip_cit
 
 # Quotable prose (strict mode's last resort) needs a finite verb outside parentheses: "Billion-scale
 # similarity search with GPUs (FAISS, used for the index)" is a title with a gloss, not a statement.
-_FINITE_VERB = re.compile(
+_AUXILIARY = re.compile(
     r"\b(?:is|are|was|were|has|have|had|does|do|did|can|cannot|could|will|would|may|might|must|should|shall|"
-    r"uses?|makes?|gives?|takes?|keeps?|runs?|needs?|learns?|shows?|trains?|maps?|adds?|cuts?|fits?|sets?|gets?|"
-    r"lets?|puts?|finds?|holds?|reads?|sends?|builds?|splits?|drops?|stays?|works?|beats?|helps?|scores?|"
-    r"reaches?|matches?|[a-z]{3,}(?:ed|es|izes|ises))\b", re.I)
+    r"isn't|aren't|wasn't|weren't|doesn't|don't|didn't|can't|won't|'s|'re)\b", re.I)
 _PARENTHETICAL = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _CAPTION = re.compile(r"^\s*(?:fig(?:ure)?\.?|table|tab\.|algorithm|listing|equation|eq\.)\s*[\dA-Z]", re.I)
 _BIBLIOGRAPHIC = re.compile(r"\bet al\.,?\s*\(?(?:19|20)\d\d|\b(?:In )?Proceedings of\b|\barXiv:\d|\bpp\. \d", re.I)
@@ -40,16 +38,18 @@ def quotable_prose(sentence: str) -> bool:
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 # Subjects after which a verb's base form is finite ("we train", "they form", "these capture").
 _PLURAL_SUBJECTS = frozenset({"we", "they", "you", "i", "these", "those", "both", "many", "others", "which", "who"})
+_PRONOUN_SUBJECTS = _PLURAL_SUBJECTS | {"it", "this", "that", "he", "she", "one"}
 
 
 def states_something(text: str) -> bool:
     """True when `text` has a finite verb outside its parentheses (a statement, not a title or a list of names).
 
-    Beyond the common verbs above, a word counts when the English lexicon (lemminflect) knows it as a verb in a
-    finite form: '-s' or past ('commits', 'ran'), or a base form after a plural subject ('the wavelengths form',
-    'we ran'). A word that is also a noun counts only when more follows it: "Hard targets [1]." is a title."""
+    An auxiliary or modal counts; any other word counts when the English lexicon (lemminflect) knows it as a
+    verb in a finite form: '-s' or past ('commits', 'ran'), or a base form after a plural subject ('the
+    wavelengths form', 'we ran'). A word that is also a noun counts only when more follows it: "Hard targets
+    [1]." and "Investigating the impact of preprocessing on ROUGE scores." are no statements."""
     words = _WORD.findall(_PARENTHETICAL.sub(" ", text))
-    if _FINITE_VERB.search(" ".join(words)):
+    if _AUXILIARY.search(" ".join(words)):
         return True
     return any(_finite_at(words, i) for i in range(1, len(words)))
 
@@ -59,14 +59,14 @@ def _finite_at(words: list[str], i: int) -> bool:
     lemmas = _verb_lemmas(word)
     if not lemmas:
         return False
-    if _noun_lemmas(word) and i == len(words) - 1:
-        return False  # "Hard targets", "Main results": a noun phrase, not a clause
+    previous = words[i - 1].lower()
+    if _noun_lemmas(word) and i == len(words) - 1 and previous not in _PRONOUN_SUBJECTS:
+        return False  # "Hard targets", "Main results": a noun phrase, not a clause ("It works." is one)
     from lemminflect import getInflection
 
     for lemma in lemmas:
         if word in getInflection(lemma, "VBZ") or word in getInflection(lemma, "VBD"):
             return True
-        previous = words[i - 1].lower()
         if word == lemma and (previous in _PLURAL_SUBJECTS or (len(previous) > 3 and previous.endswith("s")
                                                                 and not previous.endswith("ss"))):
             return True
