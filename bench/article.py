@@ -163,7 +163,9 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
         fig.first_token += [g.first_token_seconds for g in [drafted.generation] if g and g.first_token_seconds]
         if not drafted.markdown.strip():
             continue
-        report = verify_draft(drafted.markdown, drafted.citation_map, embedder, strict=False, nli=judge)
+        # A drafting self-check is bound to each section's prompt while drafting; re-verifying reads the signals.
+        report = verify_draft(drafted.markdown, drafted.citation_map, embedder, strict=False,
+                              nli=None if hasattr(judge, "for_section") else judge)
         claims = [c for c in report.sentences if c.status != "no_claim"]
         fig.claims += len(claims)
         fig.supported += sum(c.status == "supported" for c in claims)

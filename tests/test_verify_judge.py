@@ -176,11 +176,54 @@ def test_the_verify_judge_setting_chooses_who_judges_while_drafting_and_in_evalu
 
 
 @pytest.mark.model
-def test_verify_judge_llm_is_the_drafting_models_gguf_loaded_once(session_settings):
+def test_verify_judge_llm_self_checks_drafts_and_loads_the_gguf_once_for_evaluations(session_settings):
     settings = session_settings.with_values(verify_judge="llm")  # the small profile's SmolLM2 GGUF in tests
-    judge = judge_mod.judge_for(settings, drafting=True)
+    assert isinstance(judge_mod.judge_for(settings, drafting=True), judge_mod.SelfCheck)
+    judge = judge_mod.judge_for(settings, drafting=False)
     assert isinstance(judge, judge_mod.LlmJudge) and "SmolLM2" in judge.name
     assert judge_mod.judge_for(settings, drafting=False) is judge
     score = judge.entailment("LoRA freezes the pre-trained weights and trains two low-rank matrices.",
                              "LoRA trains low-rank matrices.")
     assert 0.0 <= score <= 1.0
+
+
+class VetoJudge(FixedJudge):
+    """A second reader that can only fail sentences (the shape of drafting's SectionJudge)."""
+
+    vetoes = True
+    threshold = 0.5
+
+
+def test_a_vetoing_judge_fails_what_the_signals_pass_and_is_not_asked_about_the_rest(embedder):
+    passing = "LoRA keeps the pretrained weights frozen and adds small trainable low-rank matrices [1]."
+    assert support_score(passing, [LORA], embedder).supported
+    doubtful = VetoJudge(0.2)
+    result = support_score(passing, [LORA], embedder, nli=doubtful)
+    assert not result.supported and result.judge == doubtful.name and result.signals.nli == 0.2
+    assert any("judge reads" in r for r in result.reasons())
+    assert support_score(passing, [LORA], embedder, nli=VetoJudge(0.9)).supported
+    failing = VetoJudge(0.99)
+    assert not support_score("Bananas grow in Ecuador and are shipped in refrigerated boats.", [LORA], embedder,
+                             nli=failing).supported
+    assert failing.premises == []  # the signals already failed it: the slow reader is not asked
+
+
+@pytest.mark.model
+def test_the_section_self_check_asks_after_the_drafting_prompt_and_reuses_its_cache(llama_llm, embedder):
+    from engine.llm import Message
+
+    messages = [Message("system", "You are a careful technical writer."),
+                Message("user", "Section to write: LoRA\n\n<sources>\n[1] LoRA\n" + LORA.text +
+                        "\n</sources>\n\nWrite the body of the section.")]
+    section = judge_mod.SelfCheck(threshold=0.5).for_section(llama_llm, messages)
+    first = section.entailment("", "LoRA adds trainable low-rank matrices.")
+    total, decoded = llama_llm.last_prompt_tokens
+    assert 0.0 <= first <= 1.0 and decoded == total  # a cold cache: the whole prompt
+    second = section.entailment("", "LoRA needs 10,000 times fewer trainable parameters than full fine-tuning.")
+    total, decoded = llama_llm.last_prompt_tokens
+    assert 0.0 <= second <= 1.0 and decoded < total / 2  # the system prompt and sources came from the cache
+    yes, no = llama_llm.answer_probabilities([Message("user", "Is Paris in France? Answer Yes or No.")])
+    assert 0.0 < yes + no <= 1.0 + 1e-9
+    with pytest.raises(ValueError, match="sources"):
+        judge_mod.SelfCheck(0.5).for_section(llama_llm, [messages[0], Message("user", "no sources here")])
+    assert judge_mod.SelfCheck(0.5).for_section(object(), messages) is None  # a backend that cannot answer

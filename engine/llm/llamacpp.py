@@ -71,6 +71,8 @@ class LlamaCppLLM:
             raise ModelError(f"llama.cpp could not load {self._path}: {exc}",
                              "Check that the file is a valid GGUF model.") from exc
         self._scorer = None  # a second instance with logits for every position, made on demand
+        self._formatter = None  # the GGUF's chat template, for answer_probabilities
+        self.last_prompt_tokens = (0, 0)
         self._lock = threading.Lock()
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParams,
@@ -91,6 +93,55 @@ class LlamaCppLLM:
                         yield piece
             finally:
                 stream.close()
+
+    def answer_probabilities(self, messages: Sequence[Message], answers: Sequence[str] = ("Yes", "No")) -> tuple[float, ...]:
+        """P of each answer word as the first token of the model's reply (summed over casing and a leading space).
+
+        The prompt reuses the longest prefix already in llama.cpp's KV cache, so questions asked after the same
+        long prefix (the prompt that drafted a section, up to its sources) cost only their own tokens. Only the
+        last position's logits are read, so this instance needs no `logits_all` copy."""
+        tokens = self._chat_tokens(messages)
+        with self._lock:
+            llama = self._llama
+            cached = llama._input_ids  # llama-cpp-python keeps the tokens its KV cache holds
+            prefix = 0
+            for have, want in zip(cached, tokens[:-1]):
+                if have != want:
+                    break
+                prefix += 1
+            llama.n_tokens = prefix  # eval() drops the cache from here on and decodes the rest
+            llama.eval(tokens[prefix:])
+            self.last_prompt_tokens = (len(tokens), len(tokens) - prefix)  # (prompt, decoded now): the reuse
+            logits = np.array(np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)),
+                              dtype=np.float64)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return tuple(float(sum(probabilities[i] for i in self._answer_ids(answer))) for answer in answers)
+
+    def _chat_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The prompt tokens create_chat_completion would build for `messages` (the GGUF's own chat template)."""
+        if getattr(self, "_formatter", None) is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self._llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(f"{self.model_name} has no chat template in its GGUF metadata, so it cannot be asked "
+                                 "yes/no questions.", "Use PEERDRAFT_VERIFY_JUDGE=signals with this model.")
+            text = self._llama._model.token_get_text
+            eos, bos = self._llama.token_eos(), self._llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(eos) if eos != -1 else "",
+                                                  bos_token=text(bos) if bos != -1 else "")
+        result = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return self._llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def _answer_ids(self, answer: str) -> set[int]:
+        ids: set[int] = set()
+        for form in {answer, answer.lower(), answer.upper(), answer.capitalize()}:
+            for variant in (form, " " + form):
+                pieces = self._llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+                if len(pieces) == 1:
+                    ids.add(pieces[0])
+        return ids
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -127,6 +127,52 @@ class LlmJudge:
         return yes, no
 
 
+class SectionJudge:
+    """While drafting: the drafting model asked, after the section's own prompt cut at its sources, whether those
+    sources state a claim (P(Yes) / (P(Yes) + P(No)) of its answer).
+
+    llama.cpp still holds that prompt in its cache, so a question costs its own ~50 tokens (about a second on
+    2 cores) instead of a new read of the sources. It reads the claim against every source the section was given
+    (the premise support_score passes is among them). It only vetoes: a sentence the signals pass that it reads
+    as unsupported fails (`vetoes`); it never rescues one the signals reject."""
+
+    vetoes = True
+
+    def __init__(self, llm, messages: Sequence, threshold: float) -> None:
+        from engine.llm import Message
+
+        system, user = messages[0], messages[-1]
+        cut = user.content.find("\n</sources>")
+        if cut < 0:
+            raise ValueError("SectionJudge needs the section's drafting prompt with its <sources> block.")
+        self._llm, self.threshold = llm, threshold
+        self._system = Message(system.role, system.content)
+        self._prefix = user.content[:cut + len("\n</sources>")]
+        self.name = f"self-check ({getattr(llm, 'model_name', 'drafting model')} re-reading the section's sources)"
+
+    def entailment(self, premise: str, hypothesis: str) -> float:
+        from engine import prompts
+        from engine.llm import Message
+
+        question = self._prefix + prompts.SECTION_CLAIM.format(claim=" ".join(hypothesis.split()))
+        yes, no = self._llm.answer_probabilities([self._system, Message("user", question)], ("Yes", "No"))
+        return yes / (yes + no) if yes + no > 0 else 0.5
+
+
+class SelfCheck:
+    """The drafting judge `judge_for(settings, drafting=True)` returns for the llama.cpp backend: `for_section`
+    binds it to each section's prompt (a `SectionJudge`), or gives None where the model cannot answer."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.name = "self-check (the drafting model re-reading each section's sources)"
+
+    def for_section(self, llm, messages: Sequence) -> SectionJudge | None:
+        if not hasattr(llm, "answer_probabilities"):
+            return None
+        return SectionJudge(llm, messages, self.threshold)
+
+
 def load_judge(cache_dir: Path) -> CrossEncoderJudge | None:
     """The cross-encoder judge built at set-up under `cache_dir`, or None when it was not built."""
     meta = judge_dir(cache_dir) / "judge.json"
@@ -156,7 +202,8 @@ def judge_for(settings, *, drafting: bool):
 
     auto: the built cross-encoder for evaluations, nothing while drafting (in drafting it removed nearly every
     supported sentence of a RAG draft: bench/results.md, verify); signals: nothing; llm: the drafting model's
-    GGUF as a yes/no judge (`LlmJudge`), which needs the llama.cpp backend."""
+    GGUF as a yes/no judge, which needs the llama.cpp backend: while drafting the self-check (`SelfCheck`, asked
+    after each section's own prompt), in evaluations `LlmJudge`."""
     if settings.verify_judge == "signals" or (settings.verify_judge == "auto" and drafting):
         return None
     if settings.verify_judge == "auto":
@@ -169,6 +216,10 @@ def judge_for(settings, *, drafting: bool):
         raise ConfigError("PEERDRAFT_VERIFY_JUDGE=llm needs the llama.cpp backend (a GGUF drafting model), "
                           f"but the backend is {resolve_backend(settings)!r}.",
                           "Set PEERDRAFT_VERIFY_JUDGE=auto, or draft with a GGUF model.")
+    if drafting:
+        from engine.verify.support import SELF_CHECK_THRESHOLD
+
+        return SelfCheck(SELF_CHECK_THRESHOLD)
     path, _ = gguf_path(settings)
     return load_llm_judge(path, n_threads=settings.llm_threads or os.cpu_count() or 1)
 

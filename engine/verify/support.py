@@ -50,6 +50,8 @@ def save_weights(path: Path, signals: dict[str, float], threshold: float, with_j
         data["with_llm_judge"] = {"weights": _rounded(with_llm_judge["weights"]),
                                   "threshold": round(with_llm_judge["threshold"], 2),
                                   "unsure_band": with_llm_judge.get("unsure_band")}
+    if path.is_file() and "self_check" in (kept := _load_weights(path)):
+        data["self_check"] = kept["self_check"]  # drafting's self-check threshold is fitted elsewhere: keep it
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
@@ -69,6 +71,8 @@ WEIGHTS: dict[str, float] = _FITTED["signals"]["weights"]
 SUPPORT_THRESHOLD: float = _FITTED["signals"]["threshold"]
 JUDGED_WEIGHTS: dict[str, float] | None = (_FITTED.get("with_judge") or {}).get("weights")
 JUDGED_THRESHOLD: float = (_FITTED.get("with_judge") or {}).get("threshold", 0.5)
+# Drafting's self-check (judge.SectionJudge) fails a sentence below this P(Yes) share.
+SELF_CHECK_THRESHOLD: float = (_FITTED.get("self_check") or {}).get("threshold", 0.5)
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ class SupportResult:
     candidates: tuple[EvidenceSpan, ...] = field(default=(), repr=False)  # best single sentences first
     judge: str = ""  # the meaning-level judge that read it ("" = the cheap signals alone)
     missing_words: tuple[str, ...] = ()  # content words of the sentence absent from its best evidence span
+    judge_threshold: float = 0.5  # below this P(supported) the judge's reading is given as the reason
 
     def reasons(self) -> list[str]:
         """Why the sentence is (not) supported, in words for the check panel."""
@@ -170,7 +175,7 @@ class SupportResult:
             out.append("negation differs from the cited source")
         if self.signals.antonym_swap:
             out.append("says the opposite of the cited source (antonym)")
-        if self.signals.nli is not None and not self.supported and self.signals.nli < 0.5:
+        if self.signals.nli is not None and not self.supported and self.signals.nli < self.judge_threshold:
             out.append(f"the judge reads the closest evidence as not saying this (P(supported) "
                        f"{self.signals.nli:.2f}): {_missing_words(self)}")
         if not out and not self.supported:
@@ -302,19 +307,27 @@ def support_score(sentence: str, passages: Sequence[Passage], embedder: Embedder
     if not ranked:
         return SupportResult(0.0, False, signals, None)
     score, limit = combine(signals.features()), SUPPORT_THRESHOLD
-    fitted = judged_combination(nli) if nli is not None else None
+    vetoes = getattr(nli, "vetoes", False)
+    fitted = judged_combination(nli) if nli is not None and not vetoes else None
     if fitted is not None and (fitted.unsure_band is None or abs(score - SUPPORT_THRESHOLD) < fitted.unsure_band):
         signals = replace(signals, nli=nli.entailment(judge_evidence(ranked), strip_citations(sentence)))
         if fitted.weights is not None:
             score, limit = combine(signals.features(), fitted.weights), fitted.threshold
         else:  # a judge without fitted weights for it: an equal say beside the signals
             score = 0.5 * score + 0.5 * signals.nli
-    judged = signals.nli is not None
     limit = limit if threshold is None else threshold
+    supported = score >= limit
+    if vetoes and supported:
+        # A second reader that can only fail what the signals pass (drafting's self-check, SectionJudge).
+        signals = replace(signals, nli=nli.entailment(judge_evidence(ranked), strip_citations(sentence)))
+        if signals.nli < nli.threshold:
+            score, supported = min(score, signals.nli), False
+    judged = signals.nli is not None
     singles = tuple(u for u in ranked if not u.window)[:_TOP_CANDIDATES]
-    return SupportResult(score=score, supported=score >= limit, signals=signals, best_span=ranked[0],
+    return SupportResult(score=score, supported=supported, signals=signals, best_span=ranked[0],
                          candidates=singles, judge=getattr(nli, "name", type(nli).__name__) if judged else "",
-                         missing_words=_absent_words(strip_citations(sentence), ranked[0].text))
+                         missing_words=_absent_words(strip_citations(sentence), ranked[0].text),
+                         judge_threshold=nli.threshold if vetoes else 0.5)
 
 
 def _absent_words(claim: str, evidence: str) -> tuple[str, ...]:
