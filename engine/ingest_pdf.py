@@ -166,6 +166,13 @@ _SPACING_ACCENTS = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "ˆ": "\u0302
                     "ˇ": "\u030c", "˚": "\u030a", "¯": "\u0304", "˘": "\u0306", "˙": "\u0307", "˝": "\u030b"}
 
 
+# A typesetter's renamed TeX math fonts (PLOS ONE's 'TeX_CM_Maths_Symbols', '..._Extension', '..._Italic') keep
+# TeX's codes but are read as ASCII letters: 'fL 1 ; . . . ; L N g' is '{L 1 , . . . , L N }'. The symbol font
+# also puts '(', ')', '=' and '+' at the codes of 'ð', 'Þ', '¼', 'þ' ('AðtÞ ¼ tanh' is 'A(t) = tanh').
+_MATHS_SYMBOLS_EXTRA = {"ð": "(", "Þ": ")", "¼": "=", "þ": "+"}
+_MATHS_ITALIC = {";": ",", ":": ".", "=": "/"}  # TeX's math italic (OML) sets punctuation at these codes
+
+
 def _glyph_text(text: str, fontname: str) -> str:
     """A character's text with TeX math glyph ids ('(cid:80)' in CMEX10) mapped to their symbols ('∑'); a glyph
     id of another font becomes U+FFFD, which counts towards a garbled page and is dropped from its lines."""
@@ -174,10 +181,15 @@ def _glyph_text(text: str, fontname: str) -> str:
         # Computer Modern text fonts put the ff ligature at code 11; some TeX setups map that code by the
         # standard encoding's glyph there, a carriage-return arrow ('Geo↵rey' is Geoffrey)
         return "ff"
+    renamed = family.startswith("tex_cm_maths_")
+    if renamed and family.startswith("tex_cm_maths_italic"):
+        return _MATHS_ITALIC.get(text, text)
+    table = _OMS if family.startswith(("cmsy", "cmbsy", "lmsy", "tex_cm_maths_symbols")) else _OMX \
+        if family.startswith(("cmex", "lmex", "tex_cm_maths_extension")) else ""
+    if renamed and table and len(text) == 1:
+        return _MATHS_SYMBOLS_EXTRA.get(text) or (table[ord(text)] if ord(text) < len(table) else text)
     if "(cid:" not in text:
         return text
-    table = _OMS if family.startswith(("cmsy", "cmbsy", "lmsy")) else _OMX if family.startswith(("cmex", "lmex")) \
-        else ""
     return _GLYPH_ID.sub(lambda m: table[int(m.group(1))] if int(m.group(1)) < len(table) else "\ufffd", text)
 
 

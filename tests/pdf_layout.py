@@ -12,7 +12,10 @@ FONTS = {"F1": "Times-Roman", "F2": "Times-Bold", "F3": "Helvetica", "F4": "Helv
          "F5": "CMSY10", "F6": "CMEX10",
          # a Computer Modern text font whose encoding names code 11 'carriagereturn' and code 12 the fi ligature
          # (U+FB01), as some TeX setups embed CMR10: the ff ligature then reads as '↵' (text: '\x0b', '\x0c')
-         "F7": "CMR10"}
+         "F7": "CMR10",
+         # a typesetter's renamed TeX math symbol font (OMS codes read as ASCII: 'f' is '{'), with '(', ')', '='
+         # and '+' at the codes of 'ð', 'Þ', '¼', 'þ'
+         "F8": "TeX_CM_Maths_Symbols"}
 
 
 def tex_glyphs(*codes: int) -> str:
@@ -63,7 +66,7 @@ def build_pdf(pages: list[list[Text]], title: str = "", author: str = "", create
                            f"/DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /{FONTS[name]} "
                            "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
                            f"/FontDescriptor {descriptor} /DW 500 >>] >>".encode())
-        elif FONTS[name] == "CMR10":
+        elif FONTS[name] in ("CMR10", "TeX_CM_Maths_Symbols"):
             descriptor = (f"<< /Type /FontDescriptor /FontName /{FONTS[name]} /Flags 4 /FontBBox [0 -250 1000 750] "
                           "/ItalicAngle 0 /Ascent 750 /Descent -250 /CapHeight 700 /StemV 50 >>")
             objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /{FONTS[name]} /FirstChar 0 /LastChar 255 "

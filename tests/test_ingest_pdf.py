@@ -667,3 +667,26 @@ def test_ocr_of_a_scan_is_not_dated_by_the_scan_and_an_affiliation_under_each_na
     assert doc.report.ocr_pages == (1,)
     assert doc.document.authors == ("Ada Lovelace", "Charles Babbage", "Mary Somerville")
     assert doc.document.year is None
+
+
+def test_a_typesetters_math_symbol_font_reads_as_its_symbols_not_latin_letters(settings):
+    # PLOS ONE's TeX conversions keep TeX's symbol codes under another font name ('f', 'g' for braces) and set
+    # '(', ')', '=' and '+' at the codes of 'ð', 'Þ', '¼', 'þ'
+    lead = "Each part has an activation A"
+    x = 72 + text_width(lead, 10)
+    body = column(72, 150, [INTRO], width=90)[0]
+    page = [Text(72, 60, "A Short Note on Parts", 16, "F2"), Text(72, 84, "Ada Lovelace", 10, "F2"),
+            Text(72, 120, "1 Introduction", 11, "F2"), *body, Text(72, 220, lead, 10),
+            *_set_in_turn(x, 220, [("ð", "F8"), ("t", "F1"), ("Þ ¼ f", "F8"), ("x", "F1"), ("g þ 1", "F8"),
+                                   (" over its inputs.", "F1")])]
+    doc = ingest_bytes("parts.pdf", build_pdf([page]), settings)
+    assert "activation A(t) = {x} + ∞ over its inputs" in doc.body  # '1' of the symbol font is TeX's infinity
+
+
+def _set_in_turn(x: float, y: float, pieces: list[tuple[str, str]], size: float = 10) -> list[Text]:
+    """Pieces of one line set one after the other in their fonts (F8 glyphs are 0.5 em wide)."""
+    out = []
+    for text, font in pieces:
+        out.append(Text(x, y, text, size, font))
+        x += len(text) * size / 2 if font == "F8" else text_width(text, size, font)
+    return out
