@@ -322,8 +322,8 @@ def _metadata(kind: str, name: str, meta: dict, blocks: list[Block], first_text:
     year = _year(meta.get("year") or meta.get("date"))
     if year is None and arxiv and re.match(r"\d{4}\.", arxiv):
         year = 2000 + int(arxiv[:2])
-    if year is None and kind == "pdf":
-        year = _year(first_text)
+    if year is None and kind == "pdf":  # the layout reader says which year its header holds, if any
+        year = _year(meta["front_year"]) if "front_year" in meta else _year(first_text)
     authors = _split_authors(meta.get("authors") or meta.get("author"))[:META_MAX_AUTHORS]
     return {"title": _capped("title", title or Path(name).stem.replace("_", " ").replace("-", " ")),
             "authors": tuple(_capped("author", a) for a in authors),

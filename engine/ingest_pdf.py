@@ -50,7 +50,11 @@ _AFFILIATION = re.compile(
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
 # footnote marks after a name; OCR reads a dagger after a word as a quote mark ('Hinton*‘ Oriol Vinyals\' Jeff')
-_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤]+|(?<=[a-zà-ÿ])\d+(?:,\d+)*(?=[^\w]|$)|(?<=[a-zà-ÿ*])[‘’'`]+(?=\s|$)")
+# (ACL papers mark affiliations with card suits: 'Uri Alon♠'; GLM sets numbers after a mark: 'Zhengxiao Du∗1,2')
+_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤♠♣♢♡♦♥]+|(?<=[a-zà-ÿ*∗†‡§¶♠♣♢♡♦♥])\d+(?:,\d+)*(?=[^\w]|$)|"
+                      r"(?<=[a-zà-ÿ*])[‘’'`]+(?=\s|$)")
+# a mark set on a name ends it: 'Shaoqing Ren∗ Kaiming He' is two names set one space apart
+_ATTACHED_MARKS = re.compile(r"(?<=[a-zà-ÿ])(?:\d+(?:,\d+)*)?[*∗†‡§¶♠♣♢♡♦♥]+(?:\d+(?:,\d+)*)?(?=\s)")
 # '2014 IEEE International Conference on ...': the year before the publisher belongs to the venue
 _VENUE = re.compile(r"((?:19|20)\d\d\s+(?:(?:IEEE|ACM|SIAM|IAPR)\s+)?(?:International\s+|Annual\s+)?)?"
                     r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
@@ -144,8 +148,8 @@ class PdfContent:
         elif not meta.get("year"):
             # a scan's CreationDate is the day it was scanned: then the page's own text dates the paper
             venue_year = re.search(r"\b(19|20)\d\d\b", str(meta.get("layout_venue") or ""))
-            meta["year"] = meta.get("published_year") or (venue_year.group(0) if venue_year else None) or (
-                None if meta.get("first_page_ocr") else meta.get("created_year"))
+            meta["year"] = meta.get("published_year") or (venue_year.group(0) if venue_year else None) or \
+                meta.get("info_year") or (None if meta.get("first_page_ocr") else meta.get("created_year"))
         return meta
 
 
@@ -727,12 +731,12 @@ def _figure_text_runs(blocks: list[Block]) -> list[Block]:
 # ---------------------------------------------------------------- header (title, authors)
 
 
-_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶⇤]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
+_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶⇤♠♣♢♡♦♥]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
 
 
 def _split_cells(text: str) -> list[str]:
     """An author line cut at separators and at footnote marks set apart ('Alec Radford * 1 Jeffrey Wu * 1')."""
-    text = _LOOSE_MARKS.sub(" ; ", text)
+    text = _ATTACHED_MARKS.sub(" ; ", _LOOSE_MARKS.sub(" ; ", text))
     return [cell for cell in re.split(r"\s*(?:,|;|·|\band\b|&)\s*", text) if cell.strip()]
 
 
@@ -828,6 +832,16 @@ def _reference_entries(lines: list[Line]) -> list[str]:
     numbered = sum(bool(_REFERENCE_START.match(line.text)) for line in lines)
     dotted = sum(bool(_NUMBERED_REFERENCE.match(line.text)) for line in lines)
     entries: list[list[Line]] = []
+    # the list's own left edge in each column of each page where no line of it starts at the column's left: the
+    # column's bounds can come from a wider line beside the list (AISTATS 2010: entries start 14 points right)
+    left_edge: dict[tuple[int, float], float] = {}
+    for line in lines:
+        key = (line.page, line.column_left)
+        left_edge[key] = min(left_edge.get(key, line.x0), line.x0)
+    for (page, column_left), edge in left_edge.items():
+        starts = sum(line.page == page and line.column_left == column_left and line.x0 <= edge + 2 for line in lines)
+        if edge <= column_left + 2 or starts < 3:  # a stray line or two (an appendix's bullets) sets no edge
+            left_edge[(page, column_left)] = column_left
     for i, line in enumerate(lines):
         prev = lines[i - 1] if i else None
         if numbered >= 2:
@@ -835,9 +849,11 @@ def _reference_entries(lines: list[Line]) -> list[str]:
         elif dotted >= 3:
             new = bool(_NUMBERED_REFERENCE.match(line.text))
         else:
-            hanging = any(other.x0 > other.column_left + 3 for other in lines if other.column_left == line.column_left)
+            edge = left_edge[(line.page, line.column_left)]
+            hanging = any(other.x0 > left_edge[(other.page, other.column_left)] + 3 for other in lines
+                          if other.column_left == line.column_left)
             if hanging:
-                new = line.x0 <= line.column_left + 2
+                new = line.x0 <= edge + 2
             else:
                 new = prev is None or prev.page != line.page or prev.column_left != line.column_left or \
                     line.top - prev.bottom > 0.45 * line.size or prev.text.rstrip().endswith(".") and \
@@ -875,6 +891,11 @@ def _open(name: str, data: bytes):
         created = re.match(r"(?:D:)?((?:19|20)\d\d)", str(info.get("/CreationDate") or ""))
         if created:
             meta["created_year"] = created.group(1)
+        # proceedings copies stamp the venue in Info: '/Subject (2015 IEEE International Conference on Computer
+        # Vision)', NIPS '/Published (2015)'
+        stamped = re.search(r"\b((?:19|20)\d\d)\b", f"{info.get('/Subject') or ''} {info.get('/Published') or ''}")
+        if stamped:
+            meta["info_year"] = stamped.group(1)
         n_pages = len(reader.pages)
     except IngestError:
         raise
@@ -1018,6 +1039,9 @@ def read_pdf(name: str, data: bytes) -> PdfContent:
                                                if line.size < body_size * 0.95 and _VENUE.search(line.text)), None)
     if venue:
         meta["layout_venue"] = venue.group(0).strip().rstrip(".")
+    # failing all the above, a year printed in the header; never one from the body ('ImageNet ILSVRC 2012')
+    front_year = re.search(r"\b(19[5-9]\d|20[0-4]\d)\b", front_text)
+    meta["front_year"] = front_year.group(1) if front_year else ""
     published = _PUBLISHED.search(front_text)
     if published:
         meta["published_year"] = published.group(1)

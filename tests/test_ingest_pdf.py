@@ -684,9 +684,62 @@ def test_a_typesetters_math_symbol_font_reads_as_its_symbols_not_latin_letters(s
 
 
 def _set_in_turn(x: float, y: float, pieces: list[tuple[str, str]], size: float = 10) -> list[Text]:
-    """Pieces of one line set one after the other in their fonts (F8 glyphs are 0.5 em wide)."""
+    """Pieces of one line set one after the other in their fonts (F5, F6 and F8 glyphs are 0.5 em wide; F5 and F6
+    take two bytes a glyph)."""
     out = []
     for text, font in pieces:
         out.append(Text(x, y, text, size, font))
-        x += len(text) * size / 2 if font == "F8" else text_width(text, size, font)
+        glyphs = len(text) / 2 if font in ("F5", "F6") else len(text)
+        x += glyphs * size / 2 if font in ("F5", "F6", "F8") else text_width(text, size, font)
     return out
+
+
+@pytest.mark.parametrize("pieces", [
+    # NIPS sets the names one space apart, a mark ending the first
+    [("Ada Lovelace* Charles Babbage       Mary Somerville", "F2")],
+    # ACL marks affiliations with card suits (a TeX symbol font's spade, OMS code 127)
+    [("Ada Lovelace\x86, Charles Babbage", "F2"), (tex_glyphs(127), "F5"), (", Mary Somerville\x86", "F2")],
+    # GLM sets affiliation numbers after an equal-contribution mark
+    [("Ada Lovelace*1,2       Charles Babbage*3       Mary Somerville1,2", "F2")],
+])
+def test_footnote_marks_on_names_end_each_name(settings, pieces):
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"), *_set_in_turn(120, 90, pieces, 11),
+            Text(200, 104, "University of London", 11), Text(250, 130, "Abstract", 11, "F2"), *body]
+    authors = ingest_bytes("names.pdf", build_pdf([page]), settings).document.authors
+    assert authors == ("Ada Lovelace", "Charles Babbage", "Mary Somerville")
+
+
+def test_a_proceedings_copy_is_dated_by_its_info_subject_never_by_a_year_in_its_body(settings):
+    # a CVF copy: no arXiv stamp, no CreationDate, the venue only in Info /Subject; the body cites 'ILSVRC 2012'
+    body = column(72, 150, ["# 1 Introduction", "Networks trained on ImageNet ILSVRC 2012 transfer well. " + INTRO],
+                  width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"), Text(220, 90, "Ada Lovelace", 11),
+            Text(250, 130, "Abstract", 11, "F2"), *body]
+    pdf = build_pdf([page])
+    undated = ingest_bytes("cvf.pdf", pdf, settings).document
+    assert undated.year is None  # not 2012
+    stamped = pdf.replace(b"/Title ()", b"/Title () /Subject (2015 IEEE International Conference on Computer Vision)")
+    assert ingest_bytes("cvf.pdf", stamped, settings).document.year == 2015
+
+
+def test_author_year_entries_are_cut_by_their_hanging_indent_inside_a_wider_column(settings):
+    # AISTATS 2010: the right column's bounds come from a wider line above the list, its entries start 14
+    # points right of them, and continuation lines are indented 10 points more
+    entries = [("Bengio, Y. (2009). Learning deep architectures for AI.", "Foundations and Trends, 2, 1-127."),
+               ("Bengio, Y., Lamblin, P., & Larochelle, H. (2007).", "Greedy layer-wise training. NIPS 19."),
+               ("Glorot, X., & Bengio, Y. (2010). Understanding the", "difficulty of training deep networks."),
+               ("Hinton, G. E. (2006). A fast learning algorithm for deep", "belief nets. Neural Computation, 18.")]
+    left = column(54, 80, ["# 1 Introduction", INTRO, METHOD, RESULTS, INTRO, METHOD], width=46, size=9)[0]
+    right = [Text(314, 80, "a wide line of the right column sets its left edge here", 9),
+             *column(314, 94, [RESULTS, METHOD], width=46, size=9)[0]]
+    y = 94 + 12 * 14
+    right.append(Text(328, y, "References", 11, "F2"))
+    for first, second in entries:
+        y += 14
+        right += [Text(328, y, first, 9), Text(338, y + 10, second, 9)]
+        y += 10
+    page = [Text(200, 40, "A Short Note on Engines", 16, "F2"), Text(260, 60, "Ada Lovelace", 11), *left, *right]
+    doc = ingest_bytes("aistats.pdf", build_pdf([page]), settings)
+    assert [entry.text.split(" (")[0] for entry in doc.bibliography] == [
+        "Bengio, Y.", "Bengio, Y., Lamblin, P., & Larochelle, H.", "Glorot, X., & Bengio, Y.", "Hinton, G. E."]
