@@ -252,8 +252,7 @@ def combine(features: dict[str, float], weights: dict[str, float] | None = None)
     return sig.sigmoid(z)
 
 
-def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCache,
-                    nli: EntailmentModel | None = None) -> tuple[Signals, list[EvidenceSpan]]:
+def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCache) -> tuple[Signals, list[EvidenceSpan]]:
     """The signals for `sentence` against `passages`, and evidence units ranked by similarity."""
     claim = strip_citations(sentence)
     units = evidence_units(passages)
@@ -280,9 +279,6 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
     missing_entities = tuple(e for e in sig.entities_in(claim) if not sig.entity_is_supported(e, names))
     judged_text = judge_evidence(ranked)
     order = order_signals(claim, judged_text)
-    nli_score = None
-    if nli is not None:
-        nli_score = nli.entailment(judged_text, claim)
     signals = Signals(
         dense=max(u.similarity for u in units),
         lexical=sig.lexical_overlap(claim, evidence_text),
@@ -290,7 +286,6 @@ def measure_signals(sentence: str, passages: Sequence[Passage], cache: VectorCac
         unsupported_entities=missing_entities,
         negation_mismatch=sig.has_negation(claim) != sig.has_negation(best.text),
         antonym_swap=sig.antonym_swap(claim, best.text),
-        nli=nli_score,
         best_lexical=sig.lexical_overlap(claim, best.text),
         content_words=len(sig.content_stems(claim)),
         ordered_overlap=order["ordered_overlap"],
