@@ -67,6 +67,8 @@ _COPYRIGHT = re.compile(r"^(©|◯|\(c\)|c|copyright)\s*(©\s*)?(19|20)\d\d\b", 
 # 'Published: January 3, 2017' on a journal's first page: the year of the paper, not of the PDF file
 _PUBLISHED = re.compile(r"\bPublished(?: online)?\s*:?\s+(?:[A-Z][a-z]+\.?\s+)?(?:\d{1,2},?\s+)?"
                         r"(?:[A-Z][a-z]+\.?\s+)?((?:19|20)\d\d)\b")
+# the end of a reference entry followed by the pages that cite it (CVF's back-references): '..., 2014. 1, 3, 4'
+_BACK_REFERENCES = re.compile(r"(?:[A-Za-z]{2,}.*|^(?:19|20)\d\d[a-z]?)\.\s+\d{1,3}(?:,\s*\d{1,3})*$")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
 
@@ -639,8 +641,10 @@ class _Reader:
         caption = _CAPTION.match(text)
         if self.in_references:
             # a table or figure floated onto a page of the reference list is read as itself, then the list resumes
+            # (a loosely justified entry has wide gaps too; a CVF copy's entry ends in the pages citing it:
+            # 'segmentation. In CVPR, 2014. 1, 3, 4, 8')
             table_row = _is_table_row(line, self.body_size) and not _REFERENCE_START.match(text) and (
-                line.numeric_share >= 0.3 or line.big_gaps >= 3)  # a loosely justified entry has wide gaps too
+                line.numeric_share >= 0.3 or line.big_gaps >= 3) and not _BACK_REFERENCES.search(text)
             floating = table_row or self._kind in ("caption", "table") and self._para \
                 and not _paragraph_break(self._para[-1], line)
             if not caption and not floating:
