@@ -217,8 +217,9 @@ def test_the_section_self_check_asks_after_the_drafting_prompt_and_reuses_its_ca
                         "\n</sources>\n\nWrite the body of the section.")]
     section = judge_mod.SelfCheck(threshold=0.5).for_section(llama_llm, messages)
     first = section.entailment("", "LoRA adds trainable low-rank matrices.")
-    total, decoded = llama_llm.last_prompt_tokens
-    assert 0.0 <= first <= 1.0 and decoded == total  # a cold cache: the whole prompt
+    total, first_decoded = llama_llm.last_prompt_tokens
+    # the session's model may hold an earlier test's prompt: at most the chat template's start is shared
+    assert 0.0 <= first <= 1.0 and first_decoded > total / 2
     second = section.entailment("", "LoRA needs 10,000 times fewer trainable parameters than full fine-tuning.")
     total, decoded = llama_llm.last_prompt_tokens
     assert 0.0 <= second <= 1.0 and decoded < total / 2  # the system prompt and sources came from the cache
