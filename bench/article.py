@@ -47,7 +47,7 @@ from engine.records import Brief  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
 from engine.verify import verify_draft  # noqa: E402
 from engine.verify.judge import judge_name, load_judge  # noqa: E402
-from engine.verify.sentences import states_something  # noqa: E402
+from engine.verify.sentences import is_fragment  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REVIEW = HERE / "data" / "article_review.json"
@@ -156,7 +156,7 @@ def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seco
             fig.copied += 1
         else:
             fig.model_sentences += 1
-        if not states_something(text) and not text.rstrip().endswith("?"):
+        if is_fragment(text):
             fig.debris += 1
     fig.words = len(CITATION.sub("", body_of(article.markdown)).split())
     for drafted in article.sections:

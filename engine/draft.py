@@ -31,7 +31,7 @@ from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
-from engine.verify.sentences import quotable_prose, states_something
+from engine.verify.sentences import is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
@@ -132,8 +132,7 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
             words = set(sentence_key(span.text).split())
             lead_in = strip_citations(span.text).rstrip().endswith(":")  # "The two variants are:" before a list
             # A fragment ("Hard targets [1].", "Dao et al. (2022).", a heading echoed as a sentence) is debris.
-            fragment = not states_something(span.text) and not span.text.rstrip().endswith("?")
-            if words and not lead_in and not fragment and not _META.search(span.text) \
+            if words and not lead_in and not is_fragment(span.text) and not _META.search(span.text) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
                 kept.append(span.text)
@@ -426,16 +425,22 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
         known_line=prompts.optional_line("The reader already knows (do not define)", brief.assumed_terms),
         notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)", words=words,
         example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
+    return _write_section(llm, section.heading, kind, prompt, brief, params, on_text, stop_event, citation_map, cards,
+                          embedder=embedder, strict=strict, avoid=avoid, nli=nli)
+
+
+def _write_section(llm, heading: str, kind: str, prompt: str, brief: Brief, params: GenerationParams, on_text,
+                   stop_event, citation_map: dict[int, list[Passage]], cards: Sequence[EvidenceCard], *, embedder,
+                   strict: bool, avoid: Iterable[str], nli, repairable: bool = True) -> DraftedSection:
+    """Generate a section from its prompt (streamed), then clean, verify and (when `repairable`) repair it, with
+    a drafting self-check (`SelfCheck`) bound to the prompt that drafted it."""
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return finish_section(section.heading, kind, result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid,
-                          nli=_section_judge(nli, llm, messages), brief=brief)
-
-
-def _section_judge(nli, llm, messages: Sequence[Message]):
-    """The judge for one section: a drafting self-check (`SelfCheck`) is bound to the prompt that drafted it."""
-    return nli.for_section(llm, messages) if hasattr(nli, "for_section") else nli
+    if repairable and hasattr(nli, "for_section"):
+        nli = nli.for_section(llm, messages)
+    return finish_section(heading, kind, result, citation_map, cards, embedder, strict,
+                          repair=Repair(llm, messages, params, stop_event) if repairable else None, avoid=avoid,
+                          nli=nli if repairable else None, brief=brief)
 
 
 def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: Brief, params: GenerationParams,
@@ -453,11 +458,9 @@ def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: 
         points_line=prompts.optional_line("Key points of the article", brief.key_points),
         plan=plan or brief.topic, words=words,
         sources_part=f"\n{prompts.SOURCES_NOTICE}\n<sources>\n{sources}\n</sources>\n" if sources else "")
-    messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
-    result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return finish_section(section.heading, "opening", result, citation_map, pinned, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event) if pinned else None, avoid=avoid,
-                          nli=_section_judge(nli, llm, messages) if pinned else None, brief=brief)
+    # Without sources there is nothing to repair against and nothing for a self-check to read.
+    return _write_section(llm, section.heading, "opening", prompt, brief, params, on_text, stop_event, citation_map,
+                          pinned, embedder=embedder, strict=strict, avoid=avoid, nli=nli, repairable=bool(pinned))
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],
@@ -473,11 +476,8 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
         topic=brief.topic, heading=section.heading, notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)",
         draft=prompts.neutralise(drafted.markdown), instruction=" ".join(instruction.split()),
         example=min(citation_map) if citation_map else 1)
-    messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
-    result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
-    return finish_section(section.heading, section_kind(section), result, citation_map, cards, embedder, strict,
-                          repair=Repair(llm, messages, params, stop_event), avoid=avoid,
-                          nli=_section_judge(nli, llm, messages), brief=brief)
+    return _write_section(llm, section.heading, section_kind(section), prompt, brief, params, on_text, stop_event,
+                          citation_map, cards, embedder=embedder, strict=strict, avoid=avoid, nli=nli)
 
 
 # --------------------------------------------------------------------------- the article

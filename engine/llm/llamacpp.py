@@ -72,6 +72,7 @@ class LlamaCppLLM:
                              "Check that the file is a valid GGUF model.") from exc
         self._scorer = None  # a second instance with logits for every position, made on demand
         self._formatter = None  # the GGUF's chat template, for answer_probabilities
+        self._answer_tokens: dict[str, set[int]] = {}
         self.last_prompt_tokens = (0, 0)
         self._lock = threading.Lock()
 
@@ -120,7 +121,7 @@ class LlamaCppLLM:
 
     def _chat_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The prompt tokens create_chat_completion would build for `messages` (the GGUF's own chat template)."""
-        if getattr(self, "_formatter", None) is None:
+        if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             template = self._llama.metadata.get("tokenizer.chat_template")
@@ -135,12 +136,16 @@ class LlamaCppLLM:
         return self._llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
 
     def _answer_ids(self, answer: str) -> set[int]:
+        """The single tokens that spell `answer` (any casing, with or without a leading space), found once."""
+        if answer in self._answer_tokens:
+            return self._answer_tokens[answer]
         ids: set[int] = set()
         for form in {answer, answer.lower(), answer.upper(), answer.capitalize()}:
             for variant in (form, " " + form):
                 pieces = self._llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
                 if len(pieces) == 1:
                     ids.add(pieces[0])
+        self._answer_tokens[answer] = ids
         return ids
 
     def count_tokens(self, text: str) -> int:

@@ -239,8 +239,7 @@ def _drop_dangling(markdown: str, checks: list[SentenceCheck]) -> None:
     removed sentence of its paragraph would point at nothing, so it goes too (the repair round sees why)."""
     for previous, check in zip(checks, checks[1:]):
         same_paragraph = "\n\n" not in markdown[previous.offset + previous.length:check.offset]
-        kept = check.replacement is None or check.replacement != ""
-        if same_paragraph and previous.replacement == "" and kept and check.status != "no_claim" \
+        if same_paragraph and previous.replacement == "" and check.replacement != "" and check.status != "no_claim" \
                 and _ANAPHORIC_OPENER.match(check.text.lstrip()):
             opener = check.text.lstrip().split()[0].strip("*_")
             check.status, check.replacement = "replaced", ""

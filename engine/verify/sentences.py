@@ -54,34 +54,27 @@ def states_something(text: str) -> bool:
     return any(_finite_at(words, i) for i in range(1, len(words)))
 
 
+def is_fragment(sentence: str) -> bool:
+    """A piece of text that is neither a statement nor a question: debris in a draft ("Hard targets [1].")."""
+    return not states_something(sentence) and not sentence.rstrip().endswith("?")
+
+
 def _finite_at(words: list[str], i: int) -> bool:
-    word = words[i].lower()
-    lemmas = _verb_lemmas(word)
-    if not lemmas:
-        return False
+    finite, base, noun = _verb_form(words[i].lower())
     previous = words[i - 1].lower()
-    if _noun_lemmas(word) and i == len(words) - 1 and previous not in _PRONOUN_SUBJECTS:
+    if not (finite or base) or (noun and i == len(words) - 1 and previous not in _PRONOUN_SUBJECTS):
         return False  # "Hard targets", "Main results": a noun phrase, not a clause ("It works." is one)
-    from lemminflect import getInflection
-
-    for lemma in lemmas:
-        if word in getInflection(lemma, "VBZ") or word in getInflection(lemma, "VBD"):
-            return True
-        if word == lemma and (previous in _PLURAL_SUBJECTS or (len(previous) > 3 and previous.endswith("s")
-                                                                and not previous.endswith("ss"))):
-            return True
-    return False
+    return finite or previous in _PLURAL_SUBJECTS or (len(previous) > 3 and previous.endswith("s")
+                                                     and not previous.endswith("ss"))
 
 
 @functools.lru_cache(maxsize=8192)
-def _verb_lemmas(word: str) -> tuple[str, ...]:
-    from lemminflect import getAllLemmas  # the lexicon loads on first use (~0.2 s)
+def _verb_form(word: str) -> tuple[bool, bool, bool]:
+    """What the English lexicon (lemminflect, loaded on first use in ~0.2 s) says of a word form: (a finite verb
+    form: '-s' or past, a verb's base form, also a noun)."""
+    from lemminflect import getAllLemmas, getInflection
 
-    return tuple(getAllLemmas(word, upos="VERB").get("VERB", ()))
-
-
-@functools.lru_cache(maxsize=8192)
-def _noun_lemmas(word: str) -> tuple[str, ...]:
-    from lemminflect import getAllLemmas
-
-    return tuple(getAllLemmas(word, upos="NOUN").get("NOUN", ()))
+    lemmas = getAllLemmas(word)
+    verbs = lemmas.get("VERB", ())
+    finite = any(word in getInflection(lemma, "VBZ") or word in getInflection(lemma, "VBD") for lemma in verbs)
+    return finite, word in verbs, "NOUN" in lemmas
