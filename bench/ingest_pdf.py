@@ -248,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
               *([] if args.heldout_only else [summary([s for e, s, _ in rows if e["file"] not in heldout_files],
                                             "layout reader, papers it was tuned on")])]
     held = [s for e, s, _ in rows if e["file"] in heldout_files]
-    first_row = spec.get("heldout_first_row")  # the held-out figure: the batch's first run, kept as it was
-    if first_row and not args.heldout_only:
-        lines.append(first_row)
+    # the held-out figure is each batch's first run, kept as it was; earlier batches' rows stay as history
+    first_rows = spec.get("heldout_first_rows", [])
+    current_first = any(r["batch"] == spec.get("heldout_batch") for r in first_rows)
+    if not args.heldout_only:
+        lines += [r["row"] for r in first_rows]
     if held:
-        lines.append(summary(held, f"layout reader, {len(held)} held-out papers" if not first_row or args.heldout_only
+        lines.append(summary(held, f"layout reader, {len(held)} held-out papers" if not current_first or args.heldout_only
                              else f"the same {len(held)} papers today, after the fixes their first run prompted"))
     if old_rows:
         lines.append(summary([s for _, s in old_rows], f"previous reader (pypdf text, `{args.baseline_rev}`), all"))
