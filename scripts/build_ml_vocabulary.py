@@ -8,10 +8,18 @@ tables are not counted; Markdown tables are split into rows, each read as a docu
 counts each word and each adjacent pair of content words by the jargon check's own term keys,
 and keeps those that ML writing uses at least as often as general English does (wordfreq).
 
-The committed table was built from 24 public bodies of ML writing (books, courses, guides, library
-documentation in Markdown; the `sources` list in its header names each), none of them a post of the
-real-article test set (bench/jargon.py) nor from those posts' blogs. Only counts are kept (facts about
+The committed table was built from 27 public bodies of ML writing (books, courses, course notes, guides, a
+blog, library documentation in Markdown; the `sources` list in its header names each), none of them a post of
+the real-article test set (bench/jargon.py) nor from those posts' blogs. Only counts are kept (facts about
 the text), no prose.
+
+Publishers: each source is given as PUBLISHER=PATH (a bare PATH is its own publisher), and each entry
+records how many publishers' writing uses it. Frequency and document share cannot tell a field basic that
+every author mentions now and then (AlexNet: 69 uses, 0.4% of documents) from a library's term that its
+own documentation repeats on many pages (cross-encoder: 88 uses, 0.5%, almost all in Sentence Transformers'
+and Hugging Face's pages); how many independent authors use a term can. The 13 Hugging Face bodies count as one
+publisher, dair-ai's three as one (the table's "publishers" field lists the 13):
+`scripts/build_ml_vocabulary.py huggingface=DIR ... dair-ai=DIR ... d2l=DIR ... --source LINE ...`.
 
 A path may also be an installed Python package (a folder with __init__.py, e.g. site-packages/transformers):
 its docstrings are read, through `ast` (nothing is imported), as ML writing. Each package folder is one
@@ -28,7 +36,7 @@ rarely the books above use it: label smoothing (3 uses in their 1.9M words), RMS
 tell those from one paper's coinage (QLoRA is used as often and as widely as BLEU); a glossary does. With
 no SOURCE_DIR, `--glossary` replaces only the glossary field of the table at --out.
 
-Run: .venv/bin/python scripts/build_ml_vocabulary.py SOURCE_DIR [SOURCE_DIR ...] [--out PATH]
+Run: .venv/bin/python scripts/build_ml_vocabulary.py [PUBLISHER=]SOURCE_DIR [...] [--source LINE ...] [--out PATH]
      .venv/bin/python scripts/build_ml_vocabulary.py --glossary DIR --glossary-source "LINE" [--out PATH]
 """
 
@@ -55,6 +63,10 @@ MIN_COUNT = 6
 # ("reward model", "scaling laws") is the field's when ML writing uses it, however common its words are.
 MIN_LIFT = 0.0
 MAX_GENERAL_ZIPF = 5.0  # and not everyday words anyway
+# A key that this many independent publishers' writing uses is kept whatever its lift: the field's shared words
+# include phrases of everyday words that English as a whole uses about as often ("representation learning",
+# 4.21 in ML writing against wordfreq's 4.24 for the pair) and names that are English words ("SQuAD").
+KEEP_PUBLISHERS = 4
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
 _ROW_NOISE = re.compile(r"<[^>]+>|\]\([^)]*\)|https?://\S+|[|●]")
@@ -120,6 +132,15 @@ def package_documents(package: Path, seen: set[str]):
         yield f"{package.name}/{folder.relative_to(package)}", prose_map("\n\n".join(docs)).text
 
 
+def publisher_paths(args: list[str]) -> list[tuple[str, Path]]:
+    """(publisher, path) for each command-line source: "PUBLISHER=PATH", or a bare PATH that is its own publisher."""
+    out = []
+    for arg in args:
+        publisher, sep, path = arg.partition("=")
+        out.append((publisher, Path(path)) if sep else (Path(arg).name, Path(arg)))
+    return out
+
+
 def documents(paths: list[Path]):
     """(name, prose text) for each Markdown file, or each table row of a file that is mostly a table.
 
@@ -141,50 +162,72 @@ def documents(paths: list[Path]):
                 yield path.name, prose_map(text).text
 
 
-def count(paths: list[Path]) -> tuple[dict[str, int], dict[str, int], int, int]:
-    """Occurrences and document counts by term key (words and adjacent content-word pairs), tokens, documents."""
+def count(paths: list[Path] | list[tuple[str, Path]]) -> tuple[dict[str, int], dict[str, int], int, int, dict[str, int]]:
+    """Occurrences, document counts and publisher counts by term key (words and adjacent content-word pairs),
+    tokens, documents. `paths` are paths, each its own publisher, or (publisher, path) pairs."""
+    by_publisher: dict[str, list[Path]] = {}
+    for source in paths:
+        publisher, path = source if isinstance(source, tuple) else (Path(source).name, Path(source))
+        by_publisher.setdefault(publisher, []).append(path)
     occurrences: dict[str, int] = {}
     in_documents: dict[str, int] = {}
+    publishers: dict[str, int] = {}
     tokens = docs = 0
-    for _, text in documents(paths):
-        docs += 1
-        seen: set[str] = set()
-        for sentence in re.split(r"(?<=[.!?:;])\s+|\n\n", text):
-            words = [w for w in _WORD.findall(sentence) if not w.isupper() or len(w) > 1]
-            tokens += len(words)
-            keys = [term_key(w) for w in words]
-            for i, key in enumerate(keys):
-                grams = [key]
-                if i + 1 < len(keys) and key not in STOPWORDS and keys[i + 1] not in STOPWORDS:
-                    grams.append(term_key(words[i] + " " + words[i + 1]))
-                for gram in grams:
-                    occurrences[gram] = occurrences.get(gram, 0) + 1
-                    seen.add(gram)
-        for gram in seen:
-            in_documents[gram] = in_documents.get(gram, 0) + 1
-    return occurrences, in_documents, tokens, docs
+    for group in by_publisher.values():
+        used: set[str] = set()
+        for _, text in documents(group):
+            docs += 1
+            seen, words = _count_document(text, occurrences)
+            tokens += words
+            for gram in seen:
+                in_documents[gram] = in_documents.get(gram, 0) + 1
+            used |= seen
+        for gram in used:
+            publishers[gram] = publishers.get(gram, 0) + 1
+    return occurrences, in_documents, tokens, docs, publishers
 
 
-def build(paths: list[Path], sources: list[str]) -> dict:
-    """The vocabulary table of the Markdown files and packages under `paths`."""
-    return table(count(paths), sources)
+def _count_document(text: str, occurrences: dict[str, int]) -> tuple[set[str], int]:
+    """Add one document's words and content-word pairs to `occurrences`: the keys it uses and its word count."""
+    seen: set[str] = set()
+    tokens = 0
+    for sentence in re.split(r"(?<=[.!?:;])\s+|\n\n", text):
+        words = [w for w in _WORD.findall(sentence) if not w.isupper() or len(w) > 1]
+        tokens += len(words)
+        keys = [term_key(w) for w in words]
+        for i, key in enumerate(keys):
+            grams = [key]
+            if i + 1 < len(keys) and key not in STOPWORDS and keys[i + 1] not in STOPWORDS:
+                grams.append(term_key(words[i] + " " + words[i + 1]))
+            for gram in grams:
+                occurrences[gram] = occurrences.get(gram, 0) + 1
+                seen.add(gram)
+    return seen, tokens
 
 
-def table(counts: tuple[dict[str, int], dict[str, int], int, int], sources: list[str]) -> dict:
-    """The vocabulary table from `count`'s occurrences, document counts, tokens and documents."""
+def build(paths: list[tuple[str, Path]], sources: list[str]) -> dict:
+    """The vocabulary table of the Markdown files and packages under `paths`, (publisher, path) pairs."""
+    return table(count(paths), sources, paths)
+
+
+def table(counts: tuple[dict[str, int], dict[str, int], int, int, dict[str, int]], sources: list[str],
+          paths: list[tuple[str, Path]] = ()) -> dict:
+    """The vocabulary table from `count`'s occurrences, document, token and publisher counts."""
     from wordfreq import zipf_frequency
 
-    occurrences, in_documents, tokens, docs = counts
+    occurrences, in_documents, tokens, docs, publishers = counts
     terms = {}
     for key, n in occurrences.items():
         if n < MIN_COUNT or in_documents[key] < MIN_DOCUMENTS or key in STOPWORDS or len(key) < 2:
             continue
         ml_zipf = math.log10(n / tokens * 1e9)
         general = zipf_frequency(key, "en")
-        if general <= MAX_GENERAL_ZIPF and ml_zipf - general >= MIN_LIFT:
-            terms[key] = [round(ml_zipf, 2), round(in_documents[key] / docs, 4)]
-    return {"about": "Zipf frequency (log10 per billion words) of term keys in ML writing, and the share of "
-                     "documents using each; only keys ML writing uses at least as often as general English.",
+        if general <= MAX_GENERAL_ZIPF and (ml_zipf - general >= MIN_LIFT or publishers[key] >= KEEP_PUBLISHERS):
+            terms[key] = [round(ml_zipf, 2), round(in_documents[key] / docs, 4), publishers[key]]
+    return {"about": "Zipf frequency (log10 per billion words) of term keys in ML writing, the share of documents "
+                     "using each, and how many independent publishers' writing uses it; only keys ML writing uses at "
+                     f"least as often as general English, or that {KEEP_PUBLISHERS} publishers use.",
+            "publishers": sorted({publisher for publisher, _ in paths}),
             "sources": sources, "documents": docs, "tokens": tokens,
             "built_by": "scripts/build_ml_vocabulary.py", "terms": dict(sorted(terms.items()))}
 
@@ -221,7 +264,8 @@ def glossary_keys(paths: list[Path]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, help="folders or files of Markdown ML writing")
+    parser.add_argument("paths", nargs="*", help="folders or files of Markdown ML writing, each PATH or PUBLISHER=PATH "
+                        "(sources of one publisher count once in the table's publisher spread)")
     parser.add_argument("--source", action="append", default=[], help="a line naming a source (repeatable)")
     parser.add_argument("--glossary", action="append", type=Path, default=[],
                         help="a folder or file of an ML glossary (Markdown or reStructuredText; repeatable)")
@@ -230,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.paths and not args.glossary:
         parser.error("give folders of Markdown ML writing, or --glossary DIR to replace the table's glossary")
-    missing = [p for p in args.paths + args.glossary if not p.exists()]
+    sources = publisher_paths(args.paths)
+    missing = [p for p in [path for _, path in sources] + args.glossary if not p.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(map(str, missing))} (give folders of Markdown files)")
     if not args.paths:
@@ -242,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(table, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"glossary: {len(table['glossary']['keys'])} keys -> {args.out}")
         return 0
-    table = build(args.paths, args.source or [str(p) for p in args.paths])
+    table = build(sources, args.source or [str(p) for p in args.paths])
     if args.glossary:
         table["glossary"] = {"sources": args.glossary_source or [str(p) for p in args.glossary],
                              "keys": glossary_keys(args.glossary)}

@@ -107,3 +107,40 @@ def test_the_shipped_glossary_knows_basics_but_not_one_papers_coinage():
 
     assert {"label smoothing", "rmsprop", "mse", "kullback leibler"} <= glossary_keys()
     assert not {"qlora", "wordpiece", "swiglu", "brevity penalty", "shingle"} & glossary_keys()
+
+
+def test_the_builder_counts_publishers_and_keeps_a_phrase_many_of_them_use(tmp_path):
+    # "representation learning" is two everyday words: ML writing uses the pair about as often as English's
+    # estimate for it, so only its spread over independent publishers keeps it in the table.
+    paths = []
+    for publisher in ("alpha", "beta", "gamma", "delta"):
+        for part in ("one", "two"):
+            folder = tmp_path / f"{publisher}-{part}"
+            folder.mkdir()
+            for n in range(2):
+                (folder / f"d{n}.md").write_text(
+                    "Representation learning finds features. We study representation learning here.\n"
+                    f"The zzzhouseword appears in {publisher} only.\n", encoding="utf-8")
+            paths.append(f"{publisher}={folder}")
+    out = tmp_path / "vocab.json"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_ml_vocabulary.py"), *paths, "--out", str(out),
+                    "--source", "fixture"], check=True, capture_output=True)
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert table["publishers"] == ["alpha", "beta", "delta", "gamma"]  # two folders each, counted once per publisher
+    assert table["terms"]["representation learning"][2] == 4
+    assert table["terms"]["zzzhouseword"][2] == 4  # every publisher's pages use it
+    assert table["documents"] == 16
+
+
+def test_a_term_many_publishers_use_is_known_and_one_publishers_term_is_not():
+    from engine.check.reader import ML_PEERS, ml_vocabulary
+
+    vocabulary = ml_vocabulary()
+    # Field basics that few documents but many independent authors use (AlexNet, t-SNE) ...
+    for key, name in (("alexnet", True), ("t sne", True), ("representation learning", False)):
+        assert vocabulary[key][2] >= ML_PEERS.publisher_spread and ML_PEERS.knows(key, name=name)
+    # ... while internals that one or a few publishers' pages repeat stay to be defined (policy in reader.py).
+    for key, name in (("wordpiece", True), ("qlora", True), ("swiglu", True), ("paged attention", False)):
+        assert vocabulary[key][2] < ML_PEERS.publisher_spread and not ML_PEERS.knows(key, name=name)
+    # A name spelled as an English word is counted with the word's everyday uses: its spread says nothing.
+    assert vocabulary["realm"][2] >= ML_PEERS.publisher_spread and not ML_PEERS.knows("realm", name=True)
