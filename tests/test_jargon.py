@@ -602,3 +602,26 @@ def test_why_a_term_is_unknown_reads_plainly():
 
     assert ML_PEERS.why_unknown("zzqx") == "rare in general English and in ML writing"
     assert ML_PEERS.why_unknown("glance policy") == "everyday words, but not a term ML writing uses"
+
+
+def test_field_basics_that_many_publishers_write_are_known_to_peers_not_to_newcomers():
+    draft = "We compare AlexNet features with t-SNE plots, as is usual in representation learning."
+    assert check_jargon(draft).undefined == ()
+    newcomer = {t.term for t in check_jargon(draft, audience="software engineers new to ML").undefined}
+    assert {"AlexNet", "t-SNE", "representation learning"} <= newcomer
+
+
+def test_an_everyday_adjective_on_a_term_the_reader_knows_is_no_new_term():
+    assert check_jargon("The structured lists hold tensors.").terms == ()
+    # For a newcomer the adjective changes nothing: the term it narrows still needs defining.
+    assert check_jargon("The structured lists hold tensors.", audience="software engineers new to ML").undefined
+
+
+def test_adverbs_behind_a_negating_prefix_are_not_terms():
+    assert check_jargon("The gradient grows inexplicitly with depth, and non-trivially so.").terms == ()
+
+
+def test_one_of_the_commonest_english_words_is_never_a_term_even_shouted():
+    assert check_jargon("Press UP to move the paddle up, and the agent learns to go up.").terms == ()
+    assert [t.term for t in check_jargon("We tune the model with QLoRA; UP and DOWN are its actions.").undefined] \
+        == ["QLoRA"]

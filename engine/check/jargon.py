@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import cited_names
-from engine.check.reader import Reader, ml_lift, reader_for
+from engine.check.reader import Reader, ml_lift, ml_vocabulary, reader_for
 from engine.check.terms import (STOPWORDS, Mention, _is_transparent, everyday_zipf, find_mentions, mention_pattern, term_key,
                                 word_classes)
 from engine.markup import ProseMap, prose_map, sentences
@@ -438,6 +438,11 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
             start = m.start + len(m.surface) - len(m.surface.split(None, 1)[1])
             out.append(Mention(tail, text[start:m.end], start, m.end, m.kind))
             continue
+        if len(tokens) >= 2 and m.key not in named and reader.field_vocabulary and _plainly_narrows(tokens[0]) \
+                and m.key not in ml_vocabulary() and reader.knows(tail, phrase=" " in tail):
+            # "naive speedup", "difficult negative", "beefy linear model": an everyday adjective on a term the
+            # reader knows, in a pairing ML writing never makes into a unit (a term of art is one: "hard negative").
+            continue
         lead = tokens[0] if tokens else ""
         # A capital that only opens a sentence or list item ("3. In-batch negative sampling") makes no name.
         real_name = lead.isupper() or _has_inner_capital(lead) or lead.istitle() and not _opens_sentence(text, m.start)
@@ -493,6 +498,16 @@ def _without_compositions(text: str, mentions: list[Mention], reader: Reader,
             continue
         out.append(m)
     return out
+
+
+def _plainly_narrows(word: str) -> bool:
+    """True for an everyday adjective or participle that ML writing uses no more than English ("naive", "beefy",
+    "high-quality", "structured"): it says which or how good, where "static", "sparse" or "additive" may coin."""
+    if not word.islower():
+        return False
+    plain = word.replace("-", "")
+    return (_narrows(word) or word.endswith("ed") and "VERB" in word_classes(word)) and ml_lift(term_key(word)) < 0.5 \
+        and everyday_zipf(plain if not word_classes(word) else word) >= DESCRIBING_ZIPF
 
 
 def _opens_sentence(text: str, start: int) -> bool:
@@ -744,6 +759,9 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
         return True  # "lilian dot weng at gmail dot com": an address spelled out
     if first.isupper() and len(first) >= 6 and word_classes(first.lower()) and everyday_zipf(first.lower()) >= 3.5:
         return True  # "EXPLAINED": a shouted English word
+    if len(m.surface.split()) == 1 and (m.surface.islower() or m.surface.isupper()) and word_classes(m.surface.lower()) \
+            and everyday_zipf(m.surface.lower()) >= SHOUTED_ZIPF:
+        return True  # "UP", "have": one of English's commonest words, shouted ("press UP") or plain, is never a term
     if re.fullmatch(r"[a-z]{2,}\d+", m.surface):
         return True  # "murmur3", "arm64", "sha256": a code or version identifier ("word2vec" goes on after its digit)
     words = m.surface.split()
@@ -763,6 +781,8 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
                 return True  # "vacuously", "multiplicatively": an adverb, not a thing to define
             if word.islower() and _is_transparent(low, compounds=False):
                 return True  # "abstractive", "incapability": a derivation of a common word reads as English
+        if word.islower() and "-" in word and _adverb_of_adjective(low):
+            return True  # "non-trivially"
         parts = low.split("-")
         if len(parts) > 1 and not any(c.isupper() for part in word.split("-") for c in part[1:]) and (
                 parts[-1].endswith(_ADJECTIVE_TAILS) or word_classes(parts[-1]) == frozenset({"ADJ"})):
@@ -776,10 +796,18 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
     return False
 
 
+SHOUTED_ZIPF = 5.5  # "up" 6.4, "have" 6.7; the commonest acronym-like words stay below ("map" 4.8, "net" 4.8)
+_NEGATING_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir", "dis")
+
+
 def _adverb_of_adjective(word: str) -> bool:
-    """True for an -ly word made from an English adjective ("vacuous" -> "vacuously", "multiplicative")."""
+    """True for an -ly word made from an English adjective ("vacuous" -> "vacuously", "multiplicative"), also
+    behind a negating prefix ("inexplicitly", "non-trivially")."""
     if not word.endswith("ly") or len(word) < 6:
         return False
+    for prefix in _NEGATING_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 6 and _adverb_of_adjective(word[len(prefix):]):
+            return True
     stems = {word[:-2], word[:-3] + "y" if word.endswith("ily") else word[:-2], word[:-4] if word.endswith("ally") else word[:-2]}
     return any("ADJ" in word_classes(stem) for stem in stems)
 
