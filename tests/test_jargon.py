@@ -625,3 +625,12 @@ def test_one_of_the_commonest_english_words_is_never_a_term_even_shouted():
     assert check_jargon("Press UP to move the paddle up, and the agent learns to go up.").terms == ()
     assert [t.term for t in check_jargon("We tune the model with QLoRA; UP and DOWN are its actions.").undefined] \
         == ["QLoRA"]
+
+
+def test_plain_derivations_and_intensified_common_words_read_as_english():
+    assert check_jargon("The code is checkable and scriptable. Its fanciness is superfun.").terms == ()
+
+
+def test_computing_words_are_known_to_ml_peers():
+    assert check_jargon("Old keys leave a FIFO queue of negatives.").undefined == ()
+    assert [t.term for t in check_jargon("Old keys leave a FIFO queue.", audience="general readers").undefined] == ["FIFO"]

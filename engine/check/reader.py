@@ -64,7 +64,7 @@ API, CPU, GPU, RAM, URL, PDF, JSON, CSV, HTTP, SQL, HTML, OS, UI, ID, GB, MB, KB
 NumPy, Google, Microsoft, Wikipedia, database, cache, latency, throughput, vector, matrix, hash, hashing,
 index, benchmark, dataset, pipeline, parallelize, parallelism, concatenate, concatenated, runtime, chatbot,
 OK, US, UK, EU, TV, PhD, CEO, FAQ, etc, vs, CSS, JavaScript, Java, Lua, Perl, Ruby, Rust, Haskell, MATLAB,
-OTOH, IMO, IMHO, FYI, AFAIK, BTW, TL;DR, TLDR
+OTOH, IMO, IMHO, FYI, AFAIK, BTW, TL;DR, TLDR, FIFO, LIFO, TPU, NPU, FPGA, ASIC, FLOPS, FLOP, teraflop, petaflop
 """.split(","))
 # A name general English also uses at least this often (wordfreq: web, subtitles, Wikipedia, Reddit; 1.0 is
 # about one use per 100 million words) has spread beyond the papers that coined it.

@@ -495,20 +495,23 @@ def _head_operation(word: str) -> str | None:
 
 # Derivations that keep a common word's meaning: "adequacy" (adequate), "worsen" (worse).
 _TRANSPARENT_SUFFIXES = (("acy", "ate"), ("ency", "ent"), ("ancy", "ant"), ("ency", "ence"), ("ity", ""), ("ity", "e"),
-                         ("ness", ""), ("en", ""), ("en", "e"), ("ment", ""), ("ful", ""), ("less", ""), ("ive", ""))
+                         ("ness", ""), ("iness", "y"), ("en", ""), ("en", "e"), ("ment", ""), ("ful", ""), ("less", ""),
+                         ("ive", ""), ("able", ""), ("able", "e"))
 
 
 def _is_transparent(word: str, *, compounds: bool = True) -> bool:
     """True when a rare word is a common word in disguise: a plain derivation or a compound of two common words.
 
-    "inefficiency", "adequacy", "worsen" and "placeholder" are rare in wordfreq but read as
-    ordinary English; "siamese" and "shingles" do not decompose.
+    "inefficiency", "adequacy", "worsen", "checkable", "fanciness", "superfun" and "placeholder" are rare in
+    wordfreq but read as ordinary English; "siamese" and "shingles" do not decompose.
     """
     forms = {word}  # inflections first: "worsens", "dependencies"
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             forms.add(word[:len(word) - len(suffix)] + repl)
-    stems = forms | {f[len(p):] for f in forms for p in ("in", "im", "un", "ir", "il") if f.startswith(p) and len(f) - len(p) >= 5}
+    # "superfun", "megabrain": an intensifying prefix on a common word is English too.
+    stems = forms | {f[len(p):] for f in forms for p in ("in", "im", "un", "ir", "il", "super", "mega")
+                     if f.startswith(p) and len(f) - len(p) >= 3 + 2 * (len(p) < 5)}
     for stem in list(stems):
         for suffix, repl in _TRANSPARENT_SUFFIXES:
             if stem.endswith(suffix) and len(stem) - len(suffix) >= 3:
