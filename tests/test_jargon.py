@@ -634,3 +634,8 @@ def test_plain_derivations_and_intensified_common_words_read_as_english():
 def test_computing_words_are_known_to_ml_peers():
     assert check_jargon("Old keys leave a FIFO queue of negatives.").undefined == ()
     assert [t.term for t in check_jargon("Old keys leave a FIFO queue.", audience="general readers").undefined] == ["FIFO"]
+
+
+def test_a_known_word_rare_in_english_composes_with_a_generic_head():
+    # "siamese": more used in ML writing than in English, and by 5 publishers of it: "siamese network" is its kind.
+    assert check_jargon("The head of the siamese network sits on the concatenation of both outputs.").undefined == ()
