@@ -31,11 +31,15 @@ policy for "a peer knows it" is in engine/check/reader.py). A post read in full 
 has a row labeled careful_read, and the true undefined terms the check did not flag are rows labeled
 missed: for those posts the table gives true undefined terms found / in the post.
 For each post and in total: flags per 1,000 prose words, flag precision (flags labeled undefined /
-labeled flags) and flags without a label (not counted, listed so they can be labeled). Posts whose
-id starts with "heldout-" were never looked at while tuning the rules; they are totalled apart.
+labeled flags) and flags without a label (not counted, listed so they can be labeled).
+Splits, by the post id's prefix: "heldout7-" posts (session 7's batch) were labeled at the check's first run on
+them and never looked at while tuning; their label rows carry `first_run` (the commit of that run), so the table
+also gives that run's figures. "heldout-" posts were held out until session 7, which tuned on them: they are
+tuning posts now ("tuning, held out until session 7"), like the posts without a prefix. `--posts` may be given
+more than once (the old posts and the new batch live in different folders).
 `--unlabeled` prints the unlabeled flags as JSONL lines to fill in.
 
-Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write] [--posts DIR [--unlabeled]]
+Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write] [--posts DIR [--posts DIR2] [--unlabeled]]
 """
 
 from __future__ import annotations
@@ -56,6 +60,15 @@ from bench._results import write_section  # noqa: E402
 from engine.check.terms import term_key  # noqa: E402
 
 REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
+HELD_OUT = "heldout7-"  # the batch never tuned on
+WAS_HELD_OUT = "heldout-"  # held out until session 7, tuned on since
+
+
+def split_of(post_id: str) -> str:
+    """The post's split in the real-article table, from its id's prefix."""
+    if post_id.startswith(HELD_OUT):
+        return "held out"
+    return "tuning, held out until session 7" if post_id.startswith(WAS_HELD_OUT) else "tuning"
 DATA = ROOT / "bench" / "data" / "jargon_passages.jsonl"
 ADDED = ROOT / "bench" / "data" / "jargon_passages_added.jsonl"
 
@@ -122,8 +135,19 @@ def score(passages: list[dict], audience: str | None = None) -> dict:
             "plain_flags": plain_flags, "misses": misses, "wrong": wrong}
 
 
-def real_posts(folder: Path) -> list[dict]:
+def first_run_rows() -> dict[str, list[dict]]:
+    """The held-out label rows written at the check's first run on their post, by post id."""
+    rows: dict[str, list[dict]] = {}
+    if REAL_LABELS.exists():
+        for line in REAL_LABELS.read_text(encoding="utf-8").splitlines():
+            if line.strip() and (row := json.loads(line)).get("first_run"):
+                rows.setdefault(row["post"], []).append(row)
+    return rows
+
+
+def real_posts(folders: Path | list[Path]) -> list[dict]:
     """Each post's flags with their hand labels: [{id, words, flags: [(term, status, line, label or None)]}]."""
+    folders = [folders] if isinstance(folders, Path) else folders
     from engine.check.jargon import check_jargon
     from engine.markup import prose_map
 
@@ -143,7 +167,7 @@ def real_posts(folder: Path) -> list[dict]:
     # Load wordfreq, lemminflect and the vocabulary first: each post's time is then its own first run.
     check_jargon("Warm-up: the KV cache keeps keys, and LoRA (low-rank adaptation) trains adapters.")
     posts = []
-    for path in sorted(folder.glob("*.md")):
+    for path in sorted((p for folder in folders for p in folder.glob("*.md")), key=lambda p: p.stem):
         markdown = path.read_text(encoding="utf-8")
         start = time.perf_counter()
         report = check_jargon(markdown)
@@ -178,12 +202,14 @@ def real_rows(posts: list[dict]) -> dict:
             "unlabeled": len(flags) - len(labeled)}
 
 
-def real_section(folder: Path) -> tuple[list[str], list[dict]]:
-    """The real-article table: per post, tuning total and held-out total."""
-    posts = real_posts(folder)
+def real_section(folders: Path | list[Path]) -> tuple[list[str], list[dict]]:
+    """The real-article table: per post, tuning total and held-out total (now and at its first run)."""
+    folders = [folders] if isinstance(folders, Path) else folders
+    posts = real_posts(folders)
+    where = ", ".join(f"`{f.name}/`" for f in folders)
     lines = ["### Real articles nobody in the team wrote", "",
              f"{len(posts)} expert-written educational posts for ML peers (public blog repositories; read from "
-             f"`{folder.name}/`, not committed), every flag labeled by hand in bench/data/jargon_real_labels.jsonl. "
+             f"{where}, not committed), every flag labeled by hand in bench/data/jargon_real_labels.jsonl. "
              "Default reader (ML/AI engineers and researchers). Targets: flag precision >= 0.8, at most ~5 flags "
              f"per 1,000 words, under 0.5 s for a 7,000-word post once loaded (load average during this run: "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).", "",
@@ -205,13 +231,23 @@ def real_section(folder: Path) -> tuple[list[str], list[dict]]:
                 f"{r['defined']} | {r['unlabeled']} | {true_terms} | {sec} | {newcomer} |")
 
     for p in posts:
-        lines.append(row(p["id"], "held out" if p["id"].startswith("heldout-") else "tuning", [p],
-                         (p["seconds"], p["repeat_seconds"])))
-    tuning = [p for p in posts if not p["id"].startswith("heldout-")]
-    held = [p for p in posts if p["id"].startswith("heldout-")]
+        lines.append(row(p["id"], split_of(p["id"]), [p], (p["seconds"], p["repeat_seconds"])))
+    tuning = [p for p in posts if split_of(p["id"]) != "held out"]
+    held = [p for p in posts if split_of(p["id"]) == "held out"]
     lines.append(row("**all tuning posts**", "tuning", tuning, None))
     if held:
         lines.append(row("**all held-out posts**", "held out", held, None))
+        first = first_run_rows()
+        ran = [p for p in held if p["id"] in first]
+        if ran:
+            rows = [r for p in ran for r in first[p["id"]]]
+            kinds = [r["label"] for r in rows]
+            words = sum(p["words"] for p in ran)
+            commits = ", ".join(sorted({r["first_run"] for r in rows}))
+            lines.append(f"| **held-out posts at their first run** (at {commits}, before any change they prompted) | "
+                         f"held out | {words:,} | {len(rows)} | {1000 * len(rows) / max(1, words):.1f} | "
+                         f"{kinds.count('undefined') / max(1, len(rows)):.2f} ({kinds.count('undefined')}/{len(rows)}) | "
+                         f"{kinds.count('noise')} | {kinds.count('defined')} | 0 | - |  |  |")
     lines.append(row("**all posts**", "", posts, None))
     read = [p for p in posts if p["true_terms"] is not None]
     if read:
@@ -298,11 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-index", action="store_true", help="skip suggestion coverage (no index build)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
-    parser.add_argument("--posts", type=Path, help="folder of real Markdown posts to score against the hand labels")
+    parser.add_argument("--posts", type=Path, action="append",
+                        help="folder of real Markdown posts to score against the hand labels (repeatable)")
     parser.add_argument("--unlabeled", action="store_true", help="with --posts: print unlabeled flags as JSONL and stop")
     args = parser.parse_args(argv)
-    if args.posts is not None and not args.posts.is_dir():
-        parser.error(f"--posts {args.posts}: no such folder (give the folder holding the real posts' .md files)")
+    for folder in args.posts or ():
+        if not folder.is_dir():
+            parser.error(f"--posts {folder}: no such folder (give the folder holding the real posts' .md files)")
     if args.unlabeled:
         if args.posts is None:
             parser.error("--unlabeled needs --posts DIR")
