@@ -25,11 +25,11 @@ Rules a writer can rely on:
   adjective or verb before its object: "comparing pairwise similarity", "RL myself", "EDA help the"),
   the front of a longer noun phrase ("sparse learning" of "sparse learning signals,"), title-case
   compounds of everyday words ("Open-Domain"), shouted words, quoted samples, spelled-out addresses,
-  paths ("r/MachineLearning"), adverbs and plain derivations ("vacuously", "abstractive"), and names
-  in thanks or image credits. Paper titles as link text and bold title-case paragraph leads are, like
+  paths ("r/MachineLearning"), adverbs and plain derivations ("vacuously", "non-trivially", "abstractive",
+  "checkable", "superfun"), English's commonest words even shouted ("UP"), and names in thanks or image credits. Paper titles as link text and bold title-case paragraph leads are, like
   headings, no first use. For peers, an acronym before an everyday noun ("RL setting") is the
   acronym, and an everyday adjective narrows a term rather than coining one ("noisy labels", "dense
-  dual-encoder" = a dual-encoder).
+  dual-encoder" = a dual-encoder, "difficult negative" = a negative) unless ML writing uses the pair as a unit.
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
 
 Suggestions come only from retrieved passages (`search`): definitional sentences found with the

@@ -79,11 +79,11 @@ class Reader:
     field_vocabulary: bool  # knows the ML writing vocabulary
     peer_basics: bool  # knows terms.PEER_BASICS
     software_basics: bool = False
-    word_zipf: float = 3.7  # a lowercase word this frequent in ML writing is known (9 uses in the 1.9M words)
-    phrase_zipf: float = 4.0  # a multi-word term needs the phrase itself this frequent (19 uses): KV cache, layer normalization
-    name_zipf: float = 5.0  # names and acronyms need to be everywhere (186 uses) ...
+    word_zipf: float = 3.7  # a lowercase word this frequent in ML writing is known (10 uses in the 2.0M words)
+    phrase_zipf: float = 4.0  # a multi-word term needs the phrase itself this frequent (20 uses): KV cache, layer normalization
+    name_zipf: float = 5.0  # names and acronyms need to be everywhere (199 uses) ...
     name_share: float = 0.03  # ... or used by this share of ML documents
-    # ... or both used (37 uses) and spread over many documents (0.6%, ~32): the policy above says a
+    # ... or both used (40 uses) and spread over many documents (0.6%, ~32): the policy above says a
     # peer knows RLHF, PPO, DPO, MMLU, Mistral; WordPiece (0.0026 of documents) and SentencePiece (4.03) fall short.
     common_name_zipf: float = 4.3
     common_name_share: float = 0.006
