@@ -20,8 +20,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
-from engine.evidence import FOCUS_MIN_WORDS, REDACTED, SOURCE_WORDS, EvidenceCard, active_cards, add_must_cite, \
-    focus_text, gather_evidence, make_cards, section_query, usable_passage
+from engine.evidence import FOCUS_MIN_TOKENS, REDACTED, SOURCE_TOKENS, EvidenceCard, active_cards, add_must_cite, \
+    focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, usable_passage, \
+    without_garbled_math
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
@@ -31,7 +32,7 @@ from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
-from engine.verify.sentences import is_fragment, quotable_prose
+from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
@@ -39,7 +40,11 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 # The model talking about its prompt instead of the topic ("The source number after each fact follows…").
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
                    r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
-                   r"this request|square brackets|as instructed|word (count|limit))\b", re.I)
+                   r"this request|square brackets|as instructed|word (count|limit)|"
+                   r"the (text|passages?|excerpts?) (also )?(mentions?|says|states|notes|describes))\b", re.I)
+# A section announcing itself ("In this section, we will walk through ..."): its heading already says so.
+_ANNOUNCEMENT = re.compile(r"^\W*(in this section\b|this section (will|covers|explains|walks|shows|looks|describes|"
+                           r"discusses|presents)\b)", re.I)
 QUOTED_FALLBACK_SENTENCES = 2
 COPIED_SHARE = 0.6  # share of a sentence's words in verbatim source spans that makes it a copy (bench/article.py)
 NEAR_DUPLICATE = 0.7
@@ -132,7 +137,9 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
             words = set(sentence_key(span.text).split())
             lead_in = strip_citations(span.text).rstrip().endswith(":")  # "The two variants are:" before a list
             # A fragment ("Hard targets [1].", "Dao et al. (2022).", a heading echoed as a sentence) is debris.
+            # So is math a PDF scrambled ("q · k = ∑dk q i=1 i k i"), copied from a source.
             if words and not lead_in and not is_fragment(span.text) and not _META.search(span.text) \
+                    and not _ANNOUNCEMENT.match(span.text) and not garbled_math(span.text) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
                 kept.append(span.text)
@@ -143,6 +150,19 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
         last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
         text = text[:last + 1] if last >= 0 else ""
     return text.strip()
+
+
+# A description tucked into a road-map sentence (", a technique that reduces ...", ", which can lead to ..."): the
+# opening has no sources to check it against, and the default model's descriptions were wrong in 4 of 8 openings.
+_DESCRIPTION = r",\s+(?:which|that|a|an|two|three|four|several|one of)\s[^,.;:!?]*"
+_MID_DESCRIPTION = re.compile(_DESCRIPTION + r",(\s+and\s)")
+_END_DESCRIPTION = re.compile(_DESCRIPTION + r"(?=[.!?]\s*$)")
+
+
+def without_descriptions(sentence: str) -> str:
+    """A road-map sentence with the topics it names kept and its descriptions of them left out ("You will learn
+    about FlashAttention, a novel attention mechanism that ..." -> "You will learn about FlashAttention.")."""
+    return _END_DESCRIPTION.sub("", _MID_DESCRIPTION.sub(r"\1", sentence))
 
 
 def tidy(text: str) -> str:
@@ -252,19 +272,24 @@ def _as_cards(evidence: Sequence[EvidenceCard | Passage]) -> list[EvidenceCard]:
 
 
 def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations, *, focus: str = "",
-                    words: int = SOURCE_WORDS) -> tuple[str, dict[int, list[Passage]]]:
+                    budget: int = SOURCE_TOKENS, length: Callable[[str], int] | None = None
+                    ) -> tuple[str, dict[int, list[Passage]]]:
     """The `<sources>` block body and the citation map (number → redacted passages) for a section.
 
-    With `focus` (the section's query), each prose passage is cut to its run of sentences closest to it, so
-    that the section's sources fit in about `words` words; verification checks the text the model saw."""
+    With `focus` (the section's query), each prose passage is cut to its run of sentences closest to it and a
+    longer table to its first rows, so that the section's sources fit in about `budget` tokens by `length` (the
+    drafting model's tokenizer; `rough_tokens` without one); verification checks the text the model saw."""
+    length = length or rough_tokens
     entries = []
     citation_map: dict[int, list[Passage]] = {}
-    budget = max(FOCUS_MIN_WORDS, words // max(1, len(cards)))
+    share = max(FOCUS_MIN_TOKENS, budget // max(1, len(cards)))
     for card in cards:
         number = citations.number_for(card.passage)
         passage = usable_passage(card)
         if focus and passage.kind in ("text", "footnote"):
-            passage = replace(passage, text=focus_text(passage.text, focus, budget))
+            passage = replace(passage, text=focus_text(without_garbled_math(passage.text), focus, share, length))
+        elif focus and length(passage.text) > share:
+            passage = replace(passage, text=head_lines(passage.text, share, length))
         entries.append((number, source_label(passage), passage.text))
         citation_map.setdefault(number, []).append(passage)
     return prompts.sources_block(entries), citation_map
@@ -345,6 +370,9 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     section at most two marked quotes (with numbers first, for an example)."""
     avoid = set(avoid)
     text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
+    if kind == "opening":
+        text = "\n\n".join(" ".join(without_descriptions(s.text) for s in split_sentences(paragraph))
+                           for paragraph in re.split(r"\n\s*\n", text))
 
     def verified(body: str, strict_mode: bool) -> VerifyReport | None:
         return _tidied(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli)) if body else None
@@ -403,6 +431,11 @@ def has_supported_content(report: VerifyReport | None) -> bool:
                                 for s in report.sentences)
 
 
+def _token_counter(llm) -> Callable[[str], int] | None:
+    """The model's own token count, when its backend has a tokenizer (the sources' budget is in its tokens)."""
+    return getattr(llm, "count_tokens", None)
+
+
 def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passage], brief: Brief,
                   params: GenerationParams, on_text: Callable[[str], None] | None = None,
                   stop_event: threading.Event | None = None, *, embedder, citations: ArticleCitations | None = None,
@@ -417,7 +450,8 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     if kind == "opening":
         return _draft_opening(llm, section, cards, brief, params, on_text, stop_event, embedder=embedder,
                               citations=citations, strict=strict, words=words, avoid=avoid, nli=nli)
-    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section))
+    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section),
+                                            length=_token_counter(llm))
     prompt = prompts.DRAFT_SECTION.format(
         topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
         heading=section.heading, purpose=section.purpose or section.heading,
@@ -450,7 +484,8 @@ def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: 
     the writer pinned to it is given as sources; a claim without one goes in strict mode, and an opening left
     empty says what the article covers (`article_overview`)."""
     pinned = [c for c in cards if c.pinned and not c.dropped]
-    sources, citation_map = section_sources(pinned, citations, focus=section_query(brief, section)) if pinned \
+    sources, citation_map = section_sources(pinned, citations, focus=section_query(brief, section),
+                                            length=_token_counter(llm)) if pinned \
         else ("", {})
     plan = section.purpose.split(":", 1)[-1].strip() if ":" in section.purpose else section.purpose
     prompt = prompts.DRAFT_OPENING.format(
@@ -471,7 +506,8 @@ def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Seq
     """Rewrite a drafted section following `instruction` ('shorter', 'add an example', 'define KV cache')."""
     citations = citations if citations is not None else ArticleCitations()
     cards = _as_cards(evidence)
-    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section))
+    sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section),
+                                            length=_token_counter(llm))
     prompt = prompts.REVISE_SECTION.format(
         topic=brief.topic, heading=section.heading, notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)",
         draft=prompts.neutralise(drafted.markdown), instruction=" ".join(instruction.split()),

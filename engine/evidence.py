@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine.records import Brief, Finding, Passage, Section
 from engine.retrieve import Retriever
@@ -150,37 +150,69 @@ def is_evidence(passage: Passage) -> bool:
 
 
 _REUSE_WINDOW = 2
-# What one section's prompt quotes of its evidence, in words: prefill dominates the writer's wait for the first
-# token (~88 prompt tokens/s on 2 cores), and four whole chunks made prompts of 850-1,200 tokens.
-SOURCE_WORDS = 400
-FOCUS_MIN_WORDS = 80
+# What one section's prompt quotes of its evidence, in the drafting model's tokens: prefill dominates the writer's wait
+# for the first token (~85 prompt tokens/s on 2 cores). Counted in words (400), a PDF's symbol-heavy passages (2.8
+# tokens a word at the 90th percentile of the bench's PDF chunks, against 1.4 for prose) made first tokens of 13 s.
+SOURCE_TOKENS = 560
+FOCUS_MIN_TOKENS = 110
 
 
-def focus_text(text: str, query: str, max_words: int) -> str:
-    """The run of whole consecutive sentences of `text`, at most `max_words` words, sharing the most words with
-    `query` (the earliest such run on a tie); `text` itself when it is short enough.
+def rough_tokens(text: str) -> int:
+    """A prompt-length estimate for when no tokenizer is at hand: 1.4 tokens a word (prose, Qwen2.5's tokenizer)."""
+    return round(1.4 * len(text.split()))
+
+
+def focus_text(text: str, query: str, budget: int, length: Callable[[str], int] = rough_tokens) -> str:
+    """The run of whole consecutive sentences of `text`, at most `budget` long by `length` (tokens), sharing the
+    most words with `query` (the earliest such run on a tie); `text` itself when it is short enough.
 
     A contiguous run keeps the passage readable and its sentences' context; a sentence longer than the budget
     on its own is kept whole rather than cut."""
     from engine.markup import split_sentences
 
+    if length(text) <= budget:
+        return text
     spans = [s.text for s in split_sentences(text)]
-    if len(text.split()) <= max_words or len(spans) < 2:
+    if len(spans) < 2:
         return text
     wanted = set(_words(query))
-    lengths = [len(s.split()) for s in spans]
+    lengths = [length(s) for s in spans]
     found = [wanted & set(_words(s)) for s in spans]  # each sentence's query words, computed once
     best, best_score = (0, 1), -1.0
     for start in range(len(spans)):
-        words, end = 0, start
-        while end < len(spans) and (end == start or words + lengths[end] <= max_words):
-            words += lengths[end]
+        used, end = 0, start
+        while end < len(spans) and (end == start or used + lengths[end] <= budget):
+            used += lengths[end]
             end += 1
         hits = len(set().union(*found[start:end]))
         score = hits - 0.01 * start  # earlier wins a tie: a passage's first sentences carry its topic
         if score > best_score:
             best, best_score = (start, end), score
     return " ".join(spans[best[0]:best[1]])
+
+
+def without_garbled_math(text: str) -> str:
+    """`text` without its sentences of PDF-scrambled math (`garbled_math`): the model copied them into drafts
+    ("(x):= (x) x"), and they cost the most prompt tokens a word."""
+    from engine.markup import split_sentences
+    from engine.verify.sentences import garbled_math
+
+    spans = split_sentences(text)
+    if not any(garbled_math(s.text) for s in spans):
+        return text
+    return " ".join(s.text for s in spans if not garbled_math(s.text))
+
+
+def head_lines(text: str, budget: int, length: Callable[[str], int] = rough_tokens, keep: int = 3) -> str:
+    """The first whole lines of `text` (a table: its header, rule and first rows) within `budget` by `length`,
+    at least `keep` of them."""
+    lines, used, out = text.splitlines(), 0, []
+    for line in lines:
+        used += length(line) + 1
+        if used > budget and len(out) >= keep:
+            break
+        out.append(line)
+    return "\n".join(out)
 
 
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,

@@ -22,23 +22,28 @@ WRITER_SYSTEM = (
     "in square brackets, like [1]. You define each technical term the first time you use it, unless the "
     "reader already knows it. You are concise and concrete and you do not over-explain.")
 
-# The task comes before the sources and the rules after them: with the sources first, the default
-# model sometimes echoed the data notice and a source label as its opening line.
+# What every section shares comes first and the section's own part (heading, sources, length) last: llama.cpp
+# reuses the longest prompt prefix already in its cache, so the shared rules and data notice are read once per
+# article, not once per section (prefill dominates the first token: ~85 prompt tokens/s on 2 cores). The task comes
+# before the sources: with the sources first, the default model sometimes echoed the data notice and a source label
+# as its opening line. The request after the sources repeats the two rules the default model drops most.
 DRAFT_SECTION = (
     "Article topic: {topic}\n"
     "{goal_line}"
     "{points_line}"
     "{known_line}"
+    "Rules for every section:\n"
+    "- Use only facts from the section's sources. End each sentence with the number of the source it comes "
+    "from, in square brackets.\n"
+    "- Explain in your own words; do not copy whole sentences from the sources.\n"
+    "- Say each thing once. Do not mention the sources, these rules or this request.\n"
+    "{notice}\n\n"
     "Section to write: {heading}\n"
     "What this section does for the reader: {purpose}\n"
-    "\n{notice}\n<sources>\n{sources}\n</sources>\n\n"
+    "<sources>\n{sources}\n</sources>\n\n"
     "Write the body of the section \"{heading}\" in about {words} words, as plain paragraphs: no heading, "
-    "no bullet list.{kind_instruction}\n"
-    "Rules:\n"
-    "- Use only facts from the sources above. End each sentence with the number of the source it comes "
-    "from, like [{example}].\n"
-    "- Explain in your own words; do not copy whole sentences from the sources.\n"
-    "- Say each thing once. Do not mention the sources, these rules or this request.")
+    "no bullet list.{kind_instruction} End each sentence with its source number, like [{example}], and use your "
+    "own words.")
 
 # The opening is a road map of the article, written from its outline: with sources in front of it the default model
 # promised things no section covers ("The article also explores adapter placement ...").
@@ -50,7 +55,8 @@ DRAFT_OPENING = (
     "{sources_part}"
     "\nWrite the opening paragraph of this article in about {words} words: tell the reader what they will learn "
     "from it and why it matters to them. Start with \"You will learn\" or \"This article\". Describe only what the "
-    "sections above cover; state no results or numbers. No heading, no citations. Answer with the paragraph only.")
+    "sections above cover: name their topics without defining, describing or judging them (the sections do that); "
+    "state no results or numbers. No heading, no citations. Answer with the paragraph only.")
 
 REPAIR_SECTION = (
     "A check of your text against the sources found problems in these sentences:\n{problems}\n\n"

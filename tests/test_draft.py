@@ -9,12 +9,12 @@ import pytest
 from fakes_drafting import CORPUS, LORA, OverlapRetriever, ScriptedLLM, passage
 
 from engine.draft import (ArticleCitations, assemble_article, clean_model_text, draft_section,
-                          drop_unknown_citations, revise_section, write_article)
+                          drop_unknown_citations, revise_section, without_descriptions, write_article)
 from engine.evidence import (REDACTED, active_cards, add_must_cite, card_text, drop, focus_text, gather_evidence,
-                             make_cards, pin, section_query)
+                             head_lines, make_cards, pin, rough_tokens, section_query)
 from engine.llm import GenerationParams
 from engine.records import Brief, Document, Outline, Section
-from engine.verify.sentences import states_something
+from engine.verify.sentences import garbled_math, states_something
 
 GREEDY = GenerationParams(max_new_tokens=120, temperature=0.0)
 BRIEF = Brief(topic="LoRA for fine-tuning large language models", audience="ML engineers")
@@ -175,6 +175,33 @@ def test_instruction_echoes_and_list_lead_ins_are_dropped_from_the_model_text():
         == "RAG-Token mixes passages per token [1]."
 
 
+def test_scrambled_pdf_math_and_section_announcements_are_dropped():
+    text = clean_model_text("In this section, we will walk through a worked example. LoRA freezes W0 [1]. "
+                            "Then their dot product, q · k = ∑dk q i=1 i k i, has mean 0 and variance d k [1]. "
+                            "Formally, denoting the mapping as (x), we let the layers fit H of (x):= (x) x [1]. "
+                            "The update is W = W0 + BA, where B is d x r and A is r x k [1].")
+    assert text == "LoRA freezes W0 [1]. The update is W = W0 + BA, where B is d x r and A is r x k [1]."
+    assert garbled_math("variance d k and q i=1 i k i") and not garbled_math("We set k = 5 and d = 64 [2].")
+
+
+def test_the_model_never_sees_a_sources_scrambled_math(embedder):
+    scrambled = passage("pdf-1", "lora", LORA, "Method", "LoRA freezes W0 and trains two small matrices. Their product, "
+                        "q · k = ∑dk q i=1 i k i, has mean 0 and variance d k. The rank r is usually 4 or 8.")
+    llm, result = draft(SUPPORTED, make_cards([scrambled]), embedder=embedder)
+    sources = llm.prompts[0][-1].content.split("\n<sources>\n")[1]
+    assert "LoRA freezes W0" in sources and "The rank r is usually 4 or 8." in sources and "i=1" not in sources
+
+
+def test_an_openings_descriptions_of_its_topics_are_left_out():
+    """The opening has no sources: its descriptions were wrong in 4 of 8 openings of the last whole-article run."""
+    assert without_descriptions("You will learn about FlashAttention, a novel attention mechanism that leverages "
+                                "GPU memory.") == "You will learn about FlashAttention."
+    assert without_descriptions("The article covers the degradation problem, which can lead to overfitting, and "
+                                "identity shortcuts.") == "The article covers the degradation problem and identity shortcuts."
+    listed = "This article covers three topics: scaled dot-product attention, multi-head attention, and positional encoding."
+    assert without_descriptions(listed) == listed
+
+
 def test_fragments_the_model_writes_as_sentences_are_dropped():
     # Seen in the article bench's default-model drafts: an echoed sub-heading, a gerund phrase, a cited name.
     text = clean_model_text("Hybrid Architecture [1]. The wavelengths form a geometric progression [1]. "
@@ -268,7 +295,33 @@ def test_long_passages_are_cut_to_their_sentences_closest_to_the_section(embedde
     assert "LoRA freezes W0 and trains the low-rank factors A and B. The rank r is usually 4 or 8." in sources
     assert sources.count("history of the lab") < 30 and len(sources.split()) < len(long.text.split()) / 2
     assert result.citation_map[1][0].text in sources  # verification checks the text the model saw
-    assert focus_text("Short text. Two sentences.", "anything", 5) == "Short text. Two sentences."
+    assert focus_text("Short text. Two sentences.", "anything", 6) == "Short text. Two sentences."
+
+
+class CharTokenLLM(ScriptedLLM):
+    """A model whose tokenizer spends a token on every three characters (symbol-heavy text)."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3
+
+
+def test_the_sources_budget_is_counted_in_the_drafting_models_tokens(embedder):
+    """PDF text full of symbols costs the model more tokens a word: the budget follows its tokenizer."""
+    math = " ".join(f"Eq. {n}: h_t = W_x x_t + W_h h_(t-1) + b_{n}, with W in R^(d x d)." for n in range(30))
+    long = passage("long-2", "lora", LORA, "Method", "LoRA freezes W0 and trains A and B. " + math)
+    by_words, by_chars = ScriptedLLM(SUPPORTED), CharTokenLLM(SUPPORTED)
+    for llm in (by_words, by_chars):
+        draft_section(llm, METHOD, make_cards([long, CORPUS[2]]), BRIEF, GREEDY, embedder=embedder)
+    sent = [llm.prompts[0][-1].content.split("\n<sources>\n")[1] for llm in (by_words, by_chars)]
+    assert "LoRA freezes W0" in sent[0] and "LoRA freezes W0" in sent[1]
+    assert len(sent[1]) < len(sent[0]) and sent[1].count("Eq.") < sent[0].count("Eq.")
+
+
+def test_a_long_table_keeps_its_header_and_first_rows_within_the_budget():
+    table = "| model | BLEU |\n|---|---|\n" + "\n".join(f"| model-{n} | {20 + n}.1 |" for n in range(40))
+    cut = head_lines(table, 40)
+    assert cut.startswith("| model | BLEU |\n|---|---|\n| model-0 | 20.1 |") and "model-39" not in cut
+    assert rough_tokens(cut) <= 40 and head_lines("| a |\n|---|\n| 1 |", 1) == "| a |\n|---|\n| 1 |"
 
 
 def test_redaction_covers_the_payload_after_the_trigger_but_not_the_next_paragraph():
