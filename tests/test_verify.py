@@ -125,6 +125,21 @@ def test_questions_transitions_and_invitations_are_not_claims():
     assert makes_claim("QLoRA fine-tunes a 65B model on a single 48GB GPU.")
 
 
+def test_hedged_and_plain_statements_without_a_listed_verb_are_claims():
+    """Read in last run's drafts: these passed strict mode unchecked, and each was wrong."""
+    assert makes_claim("Additionally, the transfer of knowledge from a large model to a small one can be "
+                       "challenging, and the resulting models may not generalize well to new data.")
+    assert makes_claim("It calculates the fraction of candidate n-grams that appear in each reference.")
+    assert not makes_claim("You will learn how the Transformer replaces recurrence with attention.")
+
+
+def test_an_uncited_hedged_claim_no_source_backs_is_removed_in_strict_mode(embedder):
+    draft = "LoRA freezes W0 and trains BA [1]. The resulting models may not generalize well to new data."
+    report = verify_draft(draft, CITATIONS, embedder, strict=True)
+    hedged = [c for c in report.sentences if c.text.startswith("The resulting models")][0]
+    assert hedged.status == "replaced" and hedged.replacement == "" and "generalize" not in report.markdown
+
+
 def test_uncited_factual_claim_is_flagged(embedder):
     report = verify_draft(DRAFT, CITATIONS, embedder, strict=False)
     by_text = {c.text: c for c in report.sentences}

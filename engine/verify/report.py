@@ -11,6 +11,7 @@ from engine.events import Event, OnEvent, ignore_event
 from engine.records import Passage
 from engine.verify import signals as sig
 from engine.markup import SentenceSpan, citations_in, split_sentences, strip_citations
+from engine.verify.sentences import states_something
 from engine.verify.support import (Embedder, EntailmentModel, EvidenceSpan, SupportResult, VectorCache,
                                    support_score)
 
@@ -110,14 +111,17 @@ class VerifyReport:
 
 
 def makes_claim(sentence: str) -> bool:
-    """True when the sentence states something checkable (numbers, names, comparisons, assertions)."""
+    """True when the sentence states something checkable (numbers, names, comparisons, any finite verb), not a
+    question, a transition or an invitation."""
     text = strip_citations(sentence).strip("*_ ")
     if not text or text.endswith("?") or _TRANSITIONAL.match(text) or _INVITATION.search(text):
         return False
     if len(sig.content_stems(text)) < 2:
         return False
+    # Any other statement (a finite verb) is a claim too: hedged ones ("the resulting models may not generalize
+    # well") and plain ones ("It calculates the fraction of candidate n-grams ...") had passed unchecked.
     return bool(sig.numbers_in(text) or sig.entities_in(text) or _COMPARATIVE.search(text)
-                or _ASSERTION.search(text))
+                or _ASSERTION.search(text) or states_something(text))
 
 
 def _with_marker(sentence: str, number: int) -> str:

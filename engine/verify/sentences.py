@@ -32,7 +32,8 @@ def quotable_prose(sentence: str) -> bool:
         return False
     if text[-1] not in ".!?" or _CAPTION.match(text) or _BIBLIOGRAPHIC.search(text) or "\n" in text.strip():
         return False
-    return len(_PARENTHETICAL.sub(" ", text).split()) >= QUOTE_MIN_WORDS and states_something(text)
+    return len(_PARENTHETICAL.sub(" ", text).split()) >= QUOTE_MIN_WORDS and states_something(text) \
+        and not garbled_math(text)
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
@@ -57,6 +58,20 @@ def states_something(text: str) -> bool:
 def is_fragment(sentence: str) -> bool:
     """A piece of text that is neither a statement nor a question: debris in a draft ("Hard targets [1].")."""
     return not states_something(sentence) and not sentence.rstrip().endswith("?")
+
+
+# PDF math that lost its layout: sub- and superscripts torn off ("q i=1 i k i", "variance d k") or a function's
+# letter gone ("mapping as (x), ... H of (x):= (x) x"). Written math keeps its operators ("B is d x r", "k = 5").
+_LONE_LETTER = re.compile(r"^[b-wyzB-HJ-WYZ]$")
+_BARE_ARGUMENT = re.compile(r"(?:^|\s)\(\w\)(?=[\s,.;:=]|$)")
+
+
+def garbled_math(sentence: str) -> bool:
+    """True for a sentence whose math a PDF's text layer scrambled: two or more pairs of adjacent lone letters,
+    or an argument in parentheses without its function. A reader cannot use it, and the model copies it."""
+    tokens = [t.strip(",.;:") for t in strip_citations(sentence).split()]
+    pairs = sum(1 for a, b in zip(tokens, tokens[1:]) if _LONE_LETTER.match(a) and _LONE_LETTER.match(b))
+    return pairs >= 2 or bool(_BARE_ARGUMENT.search(sentence))
 
 
 def _finite_at(words: list[str], i: int) -> bool:
