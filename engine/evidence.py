@@ -152,8 +152,9 @@ def is_evidence(passage: Passage) -> bool:
 _REUSE_WINDOW = 2
 # What one section's prompt quotes of its evidence, in the drafting model's tokens: prefill dominates the writer's wait
 # for the first token (~85 prompt tokens/s on 2 cores). Counted in words (400), a PDF's symbol-heavy passages (2.8
-# tokens a word at the 90th percentile of the bench's PDF chunks, against 1.4 for prose) made first tokens of 13 s.
-SOURCE_TOKENS = 560
+# tokens a word at the 90th percentile of the bench's PDF chunks, against 1.4 for prose) made first tokens of 13 s;
+# at 560 tokens the probe still saw 700-800 new prompt tokens per section and first tokens up to 12.5 s.
+SOURCE_TOKENS = 480
 FOCUS_MIN_TOKENS = 110
 
 
