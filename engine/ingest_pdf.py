@@ -702,10 +702,24 @@ class _Reader:
         self._para.append(line)
 
 
+def _diagram_text(block: Block) -> bool:
+    """True for a paragraph that is a diagram's labels, not prose: mostly one- and two-character tokens and
+    numbers ('x 5 x 6 [E] x 3 [E] [M] x 1 x 2 [M] x 4', GLM's token diagram, whose glyphs share rows with the
+    body beside it), where prose has words and a table's figures come in rows. A formula has few words too, but
+    relations and operators ('u t = max(...)', 'W ← {W S 1 ...}'): it stays where it was."""
+    tokens = block.text.split()
+    if block.kind != "para" or len(tokens) < 12 or re.search(r"[=≤≥<>←→∈∝⊙∑∏|]", block.text):
+        return False
+    words = sum(bool(re.search(r"[A-Za-z]{3,}", t)) for t in tokens)
+    numbers = sum(bool(_NUMBER_TOKEN.match(t)) for t in tokens)
+    return words < 0.25 * len(tokens) and numbers >= 0.2 * len(tokens)
+
+
 def _figure_text_runs(blocks: list[Block]) -> list[Block]:
     """The blocks with each run of five or more tiny paragraphs on one page (a chart's axis labels and legend:
     'System', 'Precision 90', '80', '70', ...), or of three or more that hold only numbers (tick labels: '20 15
-    25', '10 15 20'), made one 'figure' block, which is never prose."""
+    25', '10 15 20'), made one 'figure' block, and each paragraph of diagram labels made a 'figure' block: none
+    is prose. An unlabelled figure block on a page with one 'Figure N' caption takes that label."""
     def tiny(block: Block) -> bool:
         return block.kind == "para" and len(block.text.split()) <= 3 and not block.text.rstrip().endswith((".", ":"))
 
@@ -727,9 +741,14 @@ def _figure_text_runs(blocks: list[Block]) -> list[Block]:
             out.append(Block("figure", "\n".join(b.text for b in blocks[i:j]), blocks[i].page))
             i = j
         else:
-            out.append(blocks[i])
+            out.append(replace(blocks[i], kind="figure") if _diagram_text(blocks[i]) else blocks[i])
             i += 1
-    return out
+    figure_captions: dict[int, set[str]] = {}
+    for block in out:
+        if block.kind == "caption" and block.label.startswith("Figure"):
+            figure_captions.setdefault(block.page, set()).add(block.label)
+    return [replace(b, label=next(iter(figure_captions[b.page])))
+            if b.kind == "figure" and not b.label and len(figure_captions.get(b.page, ())) == 1 else b for b in out]
 
 
 # ---------------------------------------------------------------- header (title, authors)

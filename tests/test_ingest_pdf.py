@@ -760,3 +760,37 @@ def test_a_reference_entry_ending_in_the_pages_that_cite_it_stays_in_the_list(se
     assert [entry.text[:3] for entry in doc.bibliography] == ["[1]", "[2]", "[3]"]
     assert doc.bibliography[2].text.endswith("In NIPS, 2012. 1, 4, 6")
     assert not any(chunk.kind == "table" for chunk in doc.chunks)
+
+
+def test_bench_calls_reference_entries_and_table_rows_bad_section_names_but_not_headings_with_years():
+    # Fast R-CNN's '4.3. VOC 2007 results' is a real heading; BERT's '2018. Maskgan: ...' was a reference entry
+    # and RETRO's '2021 Afghan protests Great Circle (novel)' a table row
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_ingest_pdf", Path(__file__).resolve().parents[1] / "bench"
+                                                  / "ingest_pdf.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    is_bad_section_name = bench.is_bad_section_name
+    for heading in ("4.2. VOC 2010 and 2012 results", "4.3. VOC 2007 results", "5.2 Results on WMT 2014",
+                    "A.1 Training on the 2017 split", "3 Experiments"):
+        assert not is_bad_section_name(heading), heading
+    for name in ("2018. Maskgan: Better text generation via filling in", "2021 Afghan protests Great Circle (novel)",
+                 "12.5 43.2 11.1 88.0", "Kingma, D. P., & Ba, J. Adam", "Devlin et al. 2019"):
+        assert is_bad_section_name(name), name
+
+
+def test_a_token_diagrams_labels_are_a_figure_chunk_labelled_by_its_caption_not_prose(settings):
+    # GLM (2103.10360) Figure 2: rows of tokens and position ids ('x 5 x 6 [E] x 3 [E] [M] x 1 ...') read as prose
+    rows = ["x 1 x 2 [M] x 4 [M] [S] x 5 x 6 [S] x 3", "Part A: x 1 x 2 [M] x 4 [M]",
+            "Position 1 1 2 3 4 5 5 5 5 3 3", "Position 2 0 0 0 0 0 1 2 3 1 2"]
+    diagram = [Text(90, 330 + 11 * i, row, 9) for i, row in enumerate(rows)]
+    caption = [Text(72, 390, "Figure 2: GLM pretraining. The original text is split into two parts.", 9)]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10),
+            *column(72, 110, ["# 1 Introduction", INTRO, METHOD], width=90)[0], *diagram, *caption,
+            *column(72, 420, ["# 2 Results", RESULTS], width=90)[0]]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    figures = [chunk for chunk in doc.chunks if chunk.kind == "figure"]
+    assert any("[M]" in chunk.text for chunk in figures) and {chunk.label for chunk in figures} == {"Figure 2"}
+    assert not any("[M]" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+    assert any(chunk.text.startswith("Retrieval lets") for chunk in doc.chunks if chunk.kind == "text")
