@@ -125,8 +125,8 @@ _STOCK_FALLBACKS = ("overview", "reading", "invitation")  # a fallback's stock t
 
 
 def body_of(markdown: str) -> str:
-    """The article without its title, headings and reference list."""
-    body = markdown.split("\n## References", 1)[0]
+    """The article without its title, headings, notes to the writer (HTML comments) and reference list."""
+    body = re.sub(r"<!--.*?-->", "", markdown.split("\n## References", 1)[0], flags=re.S)
     return "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("#"))
 
 

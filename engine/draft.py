@@ -36,6 +36,13 @@ from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
+# A source entry's header line echoed from the prompt ("[1] Gou et al. (2020). Knowledge Distillation: A Survey —
+# Background", `source_label`), or a line holding nothing but citation markers.
+_SOURCE_HEADER_LINE = re.compile(r"^[ \t]*(?:\[\d+\][ \t]*(?:[^\n]*\(\d{4}\)\.[^\n]*|[^\n.!?]* — [^\n.!?]*)?|"
+                                 r"[^\n.!?]*\(\d{4}\)\. [^\n.!?]* — [^\n.!?]*)[ \t]*$", re.M)
+# A sentence the model left unfinished before its citation ("In summary, the identity mapping is [1].").
+_UNFINISHED = re.compile(r"\b(?:is|are|was|were|be|as|such as|the|a|an|of|to|and|or|with|by|for|from|in|on|than|that|"
+                         r"which|like|between|into|including)\s*(?:\[\d[\d,;\s\-\u2013]*\]\s*)*[.!?]?\s*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 # The model talking about its prompt instead of the topic ("The source number after each fact follows…").
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
@@ -50,6 +57,8 @@ COPIED_SHARE = 0.6  # share of a sentence's words in verbatim source spans that 
 NEAR_DUPLICATE = 0.7
 # Sections that may consist of sentences without claims: what the reader will learn, open questions.
 _CLAIMLESS_KINDS = ("opening", "further_research")
+NO_EXAMPLE = ("<!-- No worked example could be grounded in this article's sources. Add one from your own work: a real "
+              "input, its numbers, and what the method does with it step by step. -->")
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
 
@@ -128,7 +137,12 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
     cut-off end.
 
     Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too."""
-    text = _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)).strip()
+    text = _SOURCE_HEADER_LINE.sub("", _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text))).strip()
+    if complete_only and text and not _SENTENCE_END.search(text):
+        # The generation stopped mid-sentence: the last sentence goes whole. Cutting at the last ". " had kept
+        # "Hu et al." of "Hu et al. (2021) showed that ... special tokens,".
+        spans = split_sentences(text)
+        text = text[:spans[-1].offset].strip() if spans else ""
     paragraphs = []
     seen = [set(key.split()) for key in avoid]
     for paragraph in re.split(r"\n\s*\n", text):
@@ -140,16 +154,13 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
             # So is math a PDF scrambled ("q · k = ∑dk q i=1 i k i"), copied from a source.
             if words and not lead_in and not is_fragment(span.text) and not _META.search(span.text) \
                     and not _ANNOUNCEMENT.match(span.text) and not garbled_math(span.text) \
+                    and not _UNFINISHED.search(strip_citations(span.text).rstrip(" .!?")) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
                 kept.append(span.text)
         if kept:
             paragraphs.append(" ".join(kept))
-    text = "\n\n".join(paragraphs)
-    if complete_only and text and not _SENTENCE_END.search(text):
-        last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
-        text = text[:last + 1] if last >= 0 else ""
-    return text.strip()
+    return "\n\n".join(paragraphs).strip()
 
 
 # A description tucked into a road-map sentence (", a technique that reduces ...", ", which can lead to ..."): the
@@ -196,20 +207,14 @@ def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     return f"To go further, read {listed}."
 
 
-_NUMBER = re.compile(r"\d")
-
-
 def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = QUOTED_FALLBACK_SENTENCES,
-                    avoid: Iterable[str] = (), *, numbers_first: bool = False) -> list[str]:
+                    avoid: Iterable[str] = ()) -> list[str]:
     """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
-    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries.
-    `numbers_first`: sentences with a number go first (an example needs the sources' real numbers)."""
+    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries."""
     seen = [set(key.split()) for key in avoid]
     quotes: list[str] = []
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
-    if numbers_first:
-        queues = {n: sorted(q, key=lambda t: not _NUMBER.search(t)) for n, q in queues.items()}
     while len(quotes) < limit and any(queues.values()):
         for number, queue in queues.items():
             while queue:
@@ -237,7 +242,8 @@ class DraftedSection:
     report: VerifyReport | None
     removed_citations: list[int] = field(default_factory=list)
     generation: GenerationResult | None = None
-    fallback: str = ""  # "" | "quoted" (nothing supported was left) | "overview" | "reading" | "invitation"
+    fallback: str = ""  # "" | "quoted" (nothing supported was left) | "overview" | "reading" | "invitation" |
+    # "no_example" (a worked example with nothing supported left: a note to the writer, not text)
     flagged_chunks: list[str] = field(default_factory=list)
     repair: GenerationResult | None = None  # the one repair round, when sentences failed verification
     repaired: bool = False  # the repaired text was kept (it had more supported words)
@@ -401,10 +407,15 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
             final, fallback = article_overview(brief), "overview"
         elif kind == "further_research" and citation_map:
             final, fallback = reading_pointer(citation_map), "reading"
-        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid, numbers_first=kind == "example")):
+        elif kind == "example":
+            # Quotes under "A worked example" were never an example (8 of 8 such sections in session 7's run were
+            # quotes or restated definitions): the writer is told what is missing instead.
+            final, fallback = NO_EXAMPLE, "no_example"
+        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):
             final, fallback = " ".join(quoted), "quoted"
-        report = verified(final, True) if final else report
-        final = report.markdown if report else final
+        if fallback != "no_example":  # the note to the writer is no text to verify
+            report = verified(final, True) if final else report
+            final = report.markdown if report else final
     return DraftedSection(heading=heading, markdown=final, raw_text=result.text, citation_map=citation_map,
                           report=report, removed_citations=removed, generation=result, fallback=fallback,
                           flagged_chunks=[c.chunk_id for c in cards if c.flagged], repair=repaired_with,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from fakes_drafting import CORPUS, LORA, OverlapRetriever, ScriptedLLM, passage
 
-from engine.draft import (ArticleCitations, assemble_article, clean_model_text, draft_section,
+from engine.draft import (NO_EXAMPLE, ArticleCitations, assemble_article, clean_model_text, draft_section,
                           drop_unknown_citations, revise_section, without_descriptions, write_article)
 from engine.evidence import (REDACTED, active_cards, add_must_cite, card_text, drop, focus_text, gather_evidence,
                              head_lines, make_cards, pin, rough_tokens, section_query)
@@ -141,12 +141,12 @@ def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
     assert [s.status for s in result.report.sentences] == ["supported"]
 
 
-def test_an_examples_fallback_quotes_the_sentences_with_numbers_first():
-    from engine.draft import quoted_evidence
-
-    cited = {1: [CORPUS[0]]}  # "Full fine-tuning updates every weight ... For GPT-3 with 175B parameters ..."
-    assert quoted_evidence(cited, limit=1)[0].startswith("“Full fine-tuning")
-    assert quoted_evidence(cited, limit=1, numbers_first=True)[0].startswith("“For GPT-3 with 175B")
+def test_a_worked_example_with_nothing_supported_left_asks_the_writer_for_one(embedder):
+    """Quotes under 'A worked example' are no example: strict mode leaves the writer a note saying what is missing."""
+    example = Section(heading="A worked example", purpose="Walk through one example", kind="example")
+    _, result = draft(FABRICATED, section=example, embedder=embedder)
+    assert result.fallback == "no_example" and result.markdown == NO_EXAMPLE and "“" not in result.markdown
+    assert result.report is not None and any(s.status == "replaced" for s in result.report.sentences)
 
 
 def test_a_reading_pointer_that_adds_a_claim_is_not_a_pointer(embedder):
@@ -173,6 +173,13 @@ def test_instruction_echoes_and_list_lead_ins_are_dropped_from_the_model_text():
     assert text == "LoRA freezes W0 [1]."
     assert clean_model_text("The two main variants of RAG are: [1]\n\nRAG-Token mixes passages per token [1].") \
         == "RAG-Token mixes passages per token [1]."
+
+
+def test_a_generation_cut_off_mid_sentence_loses_that_sentence_whole():
+    """Cut at the last '. ', 'Hu et al. (2021) showed that ... special tokens,' had left 'Hu et al.' as debris."""
+    cut = ("LoRA bets that the weight update has low intrinsic rank. [1] Hu et al. (2021) showed that adding "
+           "more trainable parameters did not always help, for prefix-based methods degraded when given more tokens,")
+    assert clean_model_text(cut) == "LoRA bets that the weight update has low intrinsic rank. [1]"
 
 
 def test_scrambled_pdf_math_and_section_announcements_are_dropped():

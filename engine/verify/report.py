@@ -235,7 +235,9 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
 # A sentence opening that points back at the sentence before it ("It adds ...", "One of these is ...").
 _ANAPHORIC_OPENER = re.compile(
     r"^[*_]*(?:it|its|they|their|them|these|those|this|such|both|another|(?:one|each|some|many|all|most|none) of "
-    r"(?:these|them|those|this)|the (?:latter|former|same)|in (?:this|that) (?:way|case))\b", re.I)
+    r"(?:these|them|those|this)|the (?:latter|former|same)|in (?:this|that) (?:way|case)|"
+    # steps and conclusions of what came before: "Second, ...", "Therefore, the precision is 0"
+    r"second(?:ly)?|third(?:ly)?|finally|then|therefore|thus|hence|as a result|in summary)\b", re.I)
 
 
 def _drop_dangling(markdown: str, checks: list[SentenceCheck]) -> None:
