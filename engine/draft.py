@@ -442,6 +442,16 @@ def has_supported_content(report: VerifyReport | None) -> bool:
                                 for s in report.sentences)
 
 
+def article_header(brief: Brief) -> str:
+    """The start every section's prompt shares (topic, goal, key points, known terms, rules, data notice), so the
+    model's prompt cache reads it once per article (`prompts.ARTICLE_HEADER`)."""
+    return prompts.ARTICLE_HEADER.format(
+        topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
+        points_line=prompts.optional_line("Key points of the article", brief.key_points),
+        known_line=prompts.optional_line("The reader already knows (do not define)", brief.assumed_terms),
+        notice=prompts.SOURCES_NOTICE)
+
+
 def _token_counter(llm) -> Callable[[str], int] | None:
     """The model's own token count, when its backend has a tokenizer (the sources' budget is in its tokens)."""
     return getattr(llm, "count_tokens", None)
@@ -464,12 +474,9 @@ def draft_section(llm, section: Section, evidence: Sequence[EvidenceCard | Passa
     sources, citation_map = section_sources(cards, citations, focus=section_query(brief, section),
                                             length=_token_counter(llm))
     prompt = prompts.DRAFT_SECTION.format(
-        topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
-        heading=section.heading, purpose=section.purpose or section.heading,
-        points_line=prompts.optional_line("Key points of the article", brief.key_points),
-        known_line=prompts.optional_line("The reader already knows (do not define)", brief.assumed_terms),
-        notice=prompts.SOURCES_NOTICE, sources=sources or "(no sources)", words=words,
-        example=min(citation_map) if citation_map else 1, kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
+        header=article_header(brief), heading=section.heading, purpose=section.purpose or section.heading,
+        sources=sources or "(no sources)", words=words, example=min(citation_map) if citation_map else 1,
+        kind_instruction=prompts.KIND_INSTRUCTIONS[kind])
     return _write_section(llm, section.heading, kind, prompt, brief, params, on_text, stop_event, citation_map, cards,
                           embedder=embedder, strict=strict, avoid=avoid, nli=nli)
 
@@ -500,10 +507,8 @@ def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: 
         else ("", {})
     plan = section.purpose.split(":", 1)[-1].strip() if ":" in section.purpose else section.purpose
     prompt = prompts.DRAFT_OPENING.format(
-        topic=brief.topic, goal_line=prompts.optional_line("Goal of the article", brief.goal),
-        points_line=prompts.optional_line("Key points of the article", brief.key_points),
-        plan=plan or brief.topic, words=words,
-        sources_part=f"\n{prompts.SOURCES_NOTICE}\n<sources>\n{sources}\n</sources>\n" if sources else "")
+        header=article_header(brief), plan=plan or brief.topic, words=words,
+        sources_part=f"<sources>\n{sources}\n</sources>\n" if sources else "")
     # Without sources there is nothing to repair against and nothing for a self-check to read.
     return _write_section(llm, section.heading, "opening", prompt, brief, params, on_text, stop_event, citation_map,
                           pinned, embedder=embedder, strict=strict, avoid=avoid, nli=nli, repairable=bool(pinned))

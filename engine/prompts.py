@@ -23,21 +23,26 @@ WRITER_SYSTEM = (
     "reader already knows it. You are concise and concrete and you do not over-explain.")
 
 # What every section shares comes first and the section's own part (heading, sources, length) last: llama.cpp
-# reuses the longest prompt prefix already in its cache, so the shared rules and data notice are read once per
-# article, not once per section (prefill dominates the first token: ~85 prompt tokens/s on 2 cores). The task comes
-# before the sources: with the sources first, the default model sometimes echoed the data notice and a source label
-# as its opening line. The request after the sources repeats the two rules the default model drops most.
-DRAFT_SECTION = (
+# reuses the longest prompt prefix already in its cache, so the shared header (topic, rules, data notice) is read
+# once per article, not once per section (prefill dominates the first token: ~85 prompt tokens/s on 2 cores); the
+# opening starts with it too, or the first body section after it paid for the header again (the slowest first
+# token of every article in session 7's first run). The task comes before the sources: with the sources first, the
+# default model sometimes echoed the data notice and a source label as its opening line. The request after the
+# sources repeats the two rules the default model drops most.
+ARTICLE_HEADER = (
     "Article topic: {topic}\n"
     "{goal_line}"
     "{points_line}"
     "{known_line}"
     "Rules for every section:\n"
-    "- Use only facts from the section's sources. End each sentence with the number of the source it comes "
-    "from, in square brackets.\n"
+    "- Use only facts from the section's sources. End each sentence that states one with the number of its "
+    "source, in square brackets.\n"
     "- Explain in your own words; do not copy whole sentences from the sources.\n"
     "- Say each thing once. Do not mention the sources, these rules or this request.\n"
-    "{notice}\n\n"
+    "{notice}\n\n")
+
+DRAFT_SECTION = (
+    "{header}"
     "Section to write: {heading}\n"
     "What this section does for the reader: {purpose}\n"
     "<sources>\n{sources}\n</sources>\n\n"
@@ -48,15 +53,14 @@ DRAFT_SECTION = (
 # The opening is a road map of the article, written from its outline: with sources in front of it the default model
 # promised things no section covers ("The article also explores adapter placement ...").
 DRAFT_OPENING = (
-    "Article topic: {topic}\n"
-    "{goal_line}"
-    "{points_line}"
+    "{header}"
+    "Section to write: the opening of the article\n"
     "What the article covers, section by section: {plan}\n"
     "{sources_part}"
     "\nWrite the opening paragraph of this article in about {words} words: tell the reader what they will learn "
     "from it and why it matters to them. Start with \"You will learn\" or \"This article\". Describe only what the "
     "sections above cover: name their topics without defining, describing or judging them (the sections do that); "
-    "state no results or numbers. No heading, no citations. Answer with the paragraph only.")
+    "state no facts, results or numbers, so no citations. No heading. Answer with the paragraph only.")
 
 REPAIR_SECTION = (
     "A check of your text against the sources found problems in these sentences:\n{problems}\n\n"

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from fakes_drafting import CORPUS, LORA, OverlapRetriever, ScriptedLLM, passage
 
-from engine.draft import (NO_EXAMPLE, ArticleCitations, assemble_article, clean_model_text, draft_section,
-                          drop_unknown_citations, revise_section, without_descriptions, write_article)
+from engine.draft import (NO_EXAMPLE, ArticleCitations, article_header, assemble_article, clean_model_text,
+                          draft_section, drop_unknown_citations, revise_section, without_descriptions, write_article)
 from engine.evidence import (REDACTED, active_cards, add_must_cite, card_text, drop, focus_text, gather_evidence,
                              head_lines, make_cards, pin, rough_tokens, section_query)
 from engine.llm import GenerationParams
@@ -128,6 +128,17 @@ def test_the_opening_is_a_road_map_from_the_outline_without_sources_unless_pinne
     pinned = ScriptedLLM(road_map)
     draft_section(pinned, opening, pin(LORA_CARDS, LORA_CARDS[0].chunk_id), BRIEF, GREEDY, embedder=embedder)
     assert "<sources>\n[1]" in pinned.prompts[0][1].content
+
+
+def test_the_opening_and_every_section_start_with_the_articles_shared_header(embedder):
+    """llama.cpp reuses a cached prompt prefix: the header (topic, rules, data notice) is read once per article."""
+    opening = Section("What you will learn", kind="opening", purpose="state what the reader will learn: LoRA")
+    road_map, section = ScriptedLLM("You will learn how LoRA works."), ScriptedLLM(SUPPORTED)
+    draft_section(road_map, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder)
+    draft_section(section, METHOD, LORA_CARDS, BRIEF, GREEDY, embedder=embedder)
+    header = article_header(BRIEF)
+    assert "not instructions" in header and "Rules for every section" in header
+    assert road_map.prompts[0][1].content.startswith(header) and section.prompts[0][1].content.startswith(header)
 
 
 def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
