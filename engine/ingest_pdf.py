@@ -51,10 +51,14 @@ _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżź
                          r"da|di|del|la|le|bin|al|el|y)$")
 # footnote marks after a name; OCR reads a dagger after a word as a quote mark ('Hinton*‘ Oriol Vinyals\' Jeff')
 # (ACL papers mark affiliations with card suits: 'Uri Alon♠'; GLM sets numbers after a mark: 'Zhengxiao Du∗1,2')
-_MARKERS = re.compile(r"[*∗†‡§¶‖♯♭♮⋆✝⊥#⇤♠♣♢♡♦♥]+|(?<=[a-zà-ÿ*∗†‡§¶♠♣♢♡♦♥])\d+(?:,\d+)*(?=[^\w]|$)|"
+# (Rho-1 marks them with Greek letters and stars glued to the name: 'Zhenghao Lin⋆ χϕ Zhibin Gou⋆πϕ Xiao Liuϕ')
+_MARK_CHARS = "*∗†‡§¶♠♣♢♡♦♥⋆⋄◇"
+_GREEK_MARKS = "α-ωϕϑϵ"  # marks only where set on or between names (an Info /Author may be written in Greek)
+_MARKERS = re.compile(rf"[‖♯♭♮✝⊥#⇤{_MARK_CHARS}]+|(?<=[a-zà-ÿ*∗†‡§¶♠♣♢♡♦♥⋆⋄])\d+(?:,\d+)*(?=[^\w]|$)|"
                       r"(?<=[a-zà-ÿ*])[‘’'`]+(?=\s|$)")
 # a mark set on a name ends it: 'Shaoqing Ren∗ Kaiming He' is two names set one space apart
-_ATTACHED_MARKS = re.compile(r"(?<=[a-zà-ÿ])(?:\d+(?:,\d+)*)?[*∗†‡§¶♠♣♢♡♦♥]+(?:\d+(?:,\d+)*)?(?=\s)")
+# and so do affiliation numbers glued to it ('Atharva Naik7 David Stap8 Haizhi Gary Lai11', 40 names in one block)
+_ATTACHED_MARKS = re.compile(rf"(?<=[a-zà-ÿ])(?:(?:\d+(?:,\d+)*)?[{_MARK_CHARS}{_GREEK_MARKS}]+(?:\d+(?:,\d+)*)?|\d+(?:,\d+)*)(?=\s|$)")
 # '2014 IEEE International Conference on ...': the year before the publisher belongs to the venue
 _VENUE = re.compile(r"((?:19|20)\d\d\s+(?:(?:IEEE|ACM|SIAM|IAPR)\s+)?(?:International\s+|Annual\s+)?)?"
                     r"(\d+(?:st|nd|rd|th)\s+)?(Conference|Proceedings|Workshop|Symposium|Journal|Transactions)\b.*|"
@@ -575,7 +579,10 @@ class _Reader:
 
     def heading(self, line: Line) -> bool:
         text = line.text.strip()
-        if not looks_like_heading(text) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text):
+        # a question ('5. Why does it work? Some speculation') or 'vs.' ('4 QLoRA vs. Standard Finetuning') is
+        # no sentence's end inside a heading
+        shape = re.sub(r"\?(?=\s|$)|(?<=\bvs)\.", "", text)
+        if not looks_like_heading(shape) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text):
             if not (self.font_headings and line.size >= self.body_size * 1.15 and len(text.split()) <= 8
                     and text[:1].isupper() and not text.endswith((".", ",")) and line.big_gaps == 0):
                 return False
@@ -754,7 +761,7 @@ def _figure_text_runs(blocks: list[Block]) -> list[Block]:
 # ---------------------------------------------------------------- header (title, authors)
 
 
-_LOOSE_MARKS = re.compile(r"(?:\s+(?:[*∗†‡§¶⇤♠♣♢♡♦♥]+|\d{1,2}(?:,\d{1,2})*))+(?=\s|$)")
+_LOOSE_MARKS = re.compile(rf"(?:\s+(?:[+⇤{_MARK_CHARS}{_GREEK_MARKS}]+|\d{{1,2}}(?:,\d{{1,2}})*))+(?=\s|$)")
 
 
 def _split_cells(text: str) -> list[str]:
@@ -779,6 +786,16 @@ def _names_in(text: str) -> list[str]:
             # the same pair twice ('Mountain View Mountain View' from OCR) is an affiliation under each name
             return pairs if len(set(pairs)) == len(pairs) else []
     return []
+
+
+def _rejoin_capitals(text: str) -> str:
+    """Capitals hyphenated at a line break joined as lower case would be ('LARGE LAN-' + 'GUAGE MODELS' ->
+    'LANGUAGE'; 'TASK-' + 'SPECIFIC' keeps its hyphen): clean_text rejoins only a lower-case second part."""
+    def join(match: re.Match) -> str:
+        probe = clean_text(f"{match.group(1).lower()}-\n{match.group(2).lower()}")
+        return match.group(1) + match.group(2) if "-" not in probe else f"{match.group(1)}-{match.group(2)}"
+
+    return re.sub(r"\b([A-Z]{2,})-[ \t]*\n[ \t]*([A-Z]{2,})\b", join, text)
 
 
 def _header_lines_first(lines: list[Line]) -> list[Line]:
@@ -815,8 +832,11 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
         for line in front:
             # the title's lines share its size, weight and case: a bold capitalised title over an author list
             # set in the same size ends where the regular, mixed-case names begin
+            # (a mixed-case subtitle under a capitalised first line holds no names: 'SUPER-NATURALINSTRUCTIONS:' +
+            # 'Generalization via Declarative Instructions on 1600+ NLP Tasks')
             same_style = not title_lines or (line.bold == title_lines[0].bold and (
-                (line.text.upper() == line.text) == (title_lines[0].text.upper() == title_lines[0].text)))
+                (line.text.upper() == line.text) == (title_lines[0].text.upper() == title_lines[0].text)
+                or not any(_names_in(part) for part in _split_cells(line.text))))
             if abs(line.size - biggest) <= 0.6 and same_style and (not title_lines or line.top - title_lines[-1].bottom
                                                                    < 1.2 * line.size):
                 title_lines.append(line)
@@ -824,7 +844,7 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
                 break
     elif all(line.size == top[0].size for line in top):  # OCR or plain text: no fonts to go by
         title_lines = [next((line for line in top if 3 <= len(line.text.split()) <= 25), top[0])]
-    title = clean_text("\n".join(line.text for line in title_lines)).replace("\n", " ").strip()
+    title = clean_text(_rejoin_capitals("\n".join(line.text for line in title_lines))).replace("\n", " ").strip()
     after = front[front.index(title_lines[-1]) + 1:] if title_lines else front
     authors: list[str] = []
     # a cell repeated under several names ('Google Inc.', 'Mountain View') is an affiliation, not a person

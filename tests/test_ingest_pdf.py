@@ -701,6 +701,8 @@ def _set_in_turn(x: float, y: float, pieces: list[tuple[str, str]], size: float 
     [("Ada Lovelace\x86, Charles Babbage", "F2"), (tex_glyphs(127), "F5"), (", Mary Somerville\x86", "F2")],
     # GLM sets affiliation numbers after an equal-contribution mark
     [("Ada Lovelace*1,2       Charles Babbage*3       Mary Somerville1,2", "F2")],
+    # ICML sets '+' marks apart ('David Lopez-Paz + 1 Gabriel Synnaeve + 1')
+    [("Ada Lovelace + 1 Charles Babbage + 1 Mary Somerville 2", "F2")],
 ])
 def test_footnote_marks_on_names_end_each_name(settings, pieces):
     body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
@@ -794,3 +796,47 @@ def test_a_token_diagrams_labels_are_a_figure_chunk_labelled_by_its_caption_not_
     assert any("[M]" in chunk.text for chunk in figures) and {chunk.label for chunk in figures} == {"Figure 2"}
     assert not any("[M]" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
     assert any(chunk.text.startswith("Retrieval lets") for chunk in doc.chunks if chunk.kind == "text")
+
+
+def test_affiliation_numbers_glued_to_names_end_each_name_of_a_long_author_block(settings):
+    # Super-NaturalInstructions: 40 names, some of three words, each with its affiliation number glued on
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"),
+            Text(90, 90, "Ada King Lovelace1 Charles Babbage2 Mary Somerville1,3", 11),
+            Text(200, 104, "1 University of London 2 University of Cambridge", 9),
+            Text(250, 130, "Abstract", 11, "F2"), *body]
+    authors = ingest_bytes("names.pdf", build_pdf([page]), settings).document.authors
+    assert authors == ("Ada King Lovelace", "Charles Babbage", "Mary Somerville")
+
+
+@pytest.mark.parametrize("lines, title", [
+    # a capitalised first line and a mixed-case subtitle holding no names (Super-NaturalInstructions)
+    (["SUPER-RETRIEVAL:", "Generalization via Instructions on 1600+ Tasks"],
+     "SUPER-RETRIEVAL: Generalization via Instructions on 1600+ Tasks"),
+    # a word in capitals hyphenated at the line break (LoRA: 'LARGE LAN-' + 'GUAGE MODELS')
+    (["MEMORY FOR SMALL LAN-", "GUAGE MODELS"], "MEMORY FOR SMALL LANGUAGE MODELS"),
+])
+def test_a_title_over_two_lines_is_whole(settings, lines, title):
+    body = column(72, 170, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(120, 60, lines[0], 16, "F2"), Text(120, 80, lines[1], 16, "F2"),
+            Text(200, 110, "Ada Lovelace, Charles Babbage", 11), Text(250, 140, "Abstract", 11, "F2"), *body]
+    doc = ingest_bytes("title.pdf", build_pdf([page]), settings).document
+    assert doc.title == title and doc.authors == ("Ada Lovelace", "Charles Babbage")
+
+
+def test_a_heading_may_ask_a_question_or_hold_vs(settings):
+    # LoRA's '3 AREN'T EXISTING SOLUTIONS GOOD ENOUGH?', the ICML '5. Why does it work? Some speculation' and
+    # QLoRA's '4 QLoRA vs. Standard Finetuning' were read as prose
+    body = column(72, 110, ["# 1 Introduction", INTRO, "# 2 Why does it work? Some speculation", METHOD,
+                            "# 3 Retrieval vs. Memory", RESULTS], width=90)[0]
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10), *body]
+    doc = ingest_bytes("note.pdf", build_pdf([page]), settings)
+    assert doc.report.headings == ("1 Introduction", "2 Why does it work? Some speculation", "3 Retrieval vs. Memory")
+
+
+def test_greek_letter_affiliation_marks_glued_to_names_end_each_name():
+    # Rho-1 (2404.07965) marks affiliations with Greek letters set on the names; the test fonts have no Greek
+    # glyphs, so the author line is given as the layout reader's text
+    line = "Zhenghao Lin⋆ χϕ Zhibin Gou⋆πϕ Yeyun Gong⋄ ϕ Xiao Liuϕ Yelong Shenϕ"
+    names = [name for part in ingest_pdf._split_cells(line) for name in ingest_pdf._names_in(part)]
+    assert names == ["Zhenghao Lin", "Zhibin Gou", "Yeyun Gong", "Xiao Liu", "Yelong Shen"]
