@@ -37,9 +37,11 @@ from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
 _BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
 # A source entry's header line echoed from the prompt ("[1] Gou et al. (2020). Knowledge Distillation: A Survey —
-# Background", `source_label`), or a line holding nothing but citation markers.
+# Background", `source_label`, or its "Title — Section" part on a line of its own above the text it copies), or a
+# line holding nothing but citation markers.
 _SOURCE_HEADER_LINE = re.compile(r"^[ \t]*(?:\[\d+\][ \t]*(?:[^\n]*\(\d{4}\)\.[^\n]*|[^\n.!?]* — [^\n.!?]*)?|"
-                                 r"[^\n.!?]*\(\d{4}\)\. [^\n.!?]* — [^\n.!?]*)[ \t]*$", re.M)
+                                 r"[^\n.!?]*\(\d{4}\)\. [^\n.!?]* — [^\n.!?]*|"
+                                 r"[^\n.!?]{3,160} — [^\n.!?]{1,80}(?=\n))[ \t]*$", re.M)
 # A sentence the model left unfinished before its citation ("In summary, the identity mapping is [1].").
 _UNFINISHED = re.compile(r"\b(?:is|are|was|were|be|as|such as|the|a|an|of|to|and|or|with|by|for|from|in|on|than|that|"
                          r"which|like|between|into|including)\s*(?:\[\d[\d,;\s\-\u2013]*\]\s*)*[.!?]?\s*$", re.I)

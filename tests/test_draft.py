@@ -193,6 +193,15 @@ def test_a_generation_cut_off_mid_sentence_loses_that_sentence_whole():
     assert clean_model_text(cut) == "LoRA bets that the weight update has low intrinsic rank. [1]"
 
 
+def test_echoed_source_labels_and_bare_citation_lines_are_dropped():
+    echoed = ("The first objective is the cross entropy with the soft targets [1].\n"
+              "[1] Gou et al. (2020). Knowledge Distillation: A Survey — Background\n[1]\n\n"
+              "QLoRA: Efficient Finetuning of Quantized LLMs — Key terms\n"
+              "Blockwise quantization normalises each block by its own absolute maximum [2].")
+    assert clean_model_text(echoed) == ("The first objective is the cross entropy with the soft targets [1].\n\n"
+                                        "Blockwise quantization normalises each block by its own absolute maximum [2].")
+
+
 def test_scrambled_pdf_math_and_section_announcements_are_dropped():
     text = clean_model_text("In this section, we will walk through a worked example. LoRA freezes W0 [1]. "
                             "Then their dot product, q · k = ∑dk q i=1 i k i, has mean 0 and variance d k [1]. "
