@@ -159,7 +159,7 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
                     and not _UNFINISHED.search(strip_citations(span.text).rstrip(" .!?")) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
-                kept.append(span.text)
+                kept.append(in_the_authors_voice(span.text))
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs).strip()
@@ -176,6 +176,23 @@ def without_descriptions(sentence: str) -> str:
     """A road-map sentence with the topics it names kept and its descriptions of them left out ("You will learn
     about FlashAttention, a novel attention mechanism that ..." -> "You will learn about FlashAttention.")."""
     return _END_DESCRIPTION.sub("", _MID_DESCRIPTION.sub(r"\1", sentence))
+
+
+# The model copies a paper's first person ("We found that data size does not bottleneck ..."): in the writer's article
+# that claims the paper's work as the writer's. Only research acts: "We will see ..." addresses the reader.
+_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=(?:also |then |further |first |finally )?"
+                       r"(?:found|find|show|showed|shown|observe[ds]?|propose[ds]?|use[ds]?|train(?:ed)?|pre-train(?:ed)?|"
+                       r"evaluate[ds]?|report(?:ed)?|compare[ds]?|introduce[ds]?|conduct(?:ed)?|tried|try|experiment(?:ed)?|"
+                       r"measure[ds]?|demonstrate[ds]?|achieve[ds]?|obtain(?:ed)?|fine-tune[ds]?|address(?:ed)?|"
+                       r"present(?:ed)?|study|studied|test(?:ed)?|set|chose|choose|follow(?:ed)?)\b)")
+
+
+def in_the_authors_voice(sentence: str) -> str:
+    """A cited sentence copied in its paper's first person, told as the authors' ('We found that ... [1].' ->
+    'The authors found that ... [1].'); any other sentence as it is."""
+    if not CITATION.search(sentence):
+        return sentence
+    return _PAPER_WE.sub(lambda m: m.group(1) + "The authors ", sentence, count=1)
 
 
 def tidy(text: str) -> str:

@@ -202,6 +202,14 @@ def test_echoed_source_labels_and_bare_citation_lines_are_dropped():
                                         "Blockwise quantization normalises each block by its own absolute maximum [2].")
 
 
+def test_a_papers_first_person_is_told_as_its_authors():
+    """Copied from a paper, 'We found ...' claimed the paper's work as the writer's (session 7's ViT drafts)."""
+    text = clean_model_text("We found that data size does not bottleneck the models [1]. We will see why [1]. "
+                            "In this paper, we address the degradation problem [2].")
+    assert text == ("The authors found that data size does not bottleneck the models [1]. We will see why [1]. "
+                    "The authors address the degradation problem [2].")
+
+
 def test_scrambled_pdf_math_and_section_announcements_are_dropped():
     text = clean_model_text("In this section, we will walk through a worked example. LoRA freezes W0 [1]. "
                             "Then their dot product, q · k = ∑dk q i=1 i k i, has mean 0 and variance d k [1]. "
