@@ -43,8 +43,9 @@ _SOURCE_HEADER_LINE = re.compile(r"^[ \t]*(?:\[\d+\][ \t]*(?:[^\n]*\(\d{4}\)\.[^
                                  r"[^\n.!?]*\(\d{4}\)\. [^\n.!?]* — [^\n.!?]*|"
                                  r"[^\n.!?]{3,160} — [^\n.!?]{1,80}(?=\n))[ \t]*$", re.M)
 # A sentence the model left unfinished before its citation ("In summary, the identity mapping is [1].").
+# (Matched against the sentence without its citations and end punctuation.)
 _UNFINISHED = re.compile(r"\b(?:is|are|was|were|be|as|such as|the|a|an|of|to|and|or|with|by|for|from|in|on|than|that|"
-                         r"which|like|between|into|including)\s*(?:\[\d[\d,;\s\-\u2013]*\]\s*)*[.!?]?\s*$", re.I)
+                         r"which|like|between|into|including)\s*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 # The model talking about its prompt instead of the topic ("The source number after each fact follows…").
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
@@ -391,8 +392,8 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
 
     `avoid` holds the `sentence_key`s of sentences already in the article; `nli` is the verify stage's judge.
     When strict mode leaves nothing: a questions section gets the invitation, an opening the brief's overview
-    (`article_overview`), a further-research section pointers to its papers (`reading_pointer`), any other
-    section at most two marked quotes (with numbers first, for an example)."""
+    (`article_overview`), a further-research section pointers to its papers (`reading_pointer`), a worked example
+    a note to the writer saying what to add (`NO_EXAMPLE`), any other section at most two marked quotes."""
     avoid = set(avoid)
     text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
     if kind == "opening":

@@ -199,9 +199,8 @@ def without_garbled_math(text: str) -> str:
     from engine.verify.sentences import garbled_math
 
     spans = split_sentences(text)
-    if not any(garbled_math(s.text) for s in spans):
-        return text
-    return " ".join(s.text for s in spans if not garbled_math(s.text))
+    readable = [s.text for s in spans if not garbled_math(s.text)]
+    return text if len(readable) == len(spans) else " ".join(readable)
 
 
 def head_lines(text: str, budget: int, length: Callable[[str], int] = rough_tokens, keep: int = 3) -> str:
