@@ -32,11 +32,11 @@ has a row labeled careful_read, and the true undefined terms the check did not f
 missed: for those posts the table gives true undefined terms found / in the post.
 For each post and in total: flags per 1,000 prose words, flag precision (flags labeled undefined /
 labeled flags) and flags without a label (not counted, listed so they can be labeled).
-Splits, by the post id's prefix: "heldout7-" posts (session 7's batch) were labeled at the check's first run on
+Splits, by the post id's prefix: "heldout8-" posts (session 8's batch) were labeled at the check's first run on
 them and never looked at while tuning; their label rows carry `first_run` (the commit of that run), so the table
-also gives that run's figures. "heldout-" posts were held out until session 7, which tuned on them: they are
-tuning posts now ("tuning, held out until session 7"), like the posts without a prefix. `--posts` may be given
-more than once (the old posts and the new batch live in different folders).
+also gives that run's figures. "heldout7-" posts (session 7's batch) were held out until session 8, which tuned on
+them (their rows keep that first run's commit as `first_run_when_held_out`), and "heldout-" posts were held
+out until session 7, which tuned on them: both are tuning posts now, like the posts without a prefix. `--posts` may be given more than once (each batch lives in its own folder).
 `--unlabeled` prints the unlabeled flags as JSONL lines to fill in.
 
 Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write] [--posts DIR [--posts DIR2] [--unlabeled]]
@@ -60,15 +60,17 @@ from bench._results import write_section  # noqa: E402
 from engine.check.terms import term_key  # noqa: E402
 
 REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
-HELD_OUT = "heldout7-"  # the batch never tuned on
-WAS_HELD_OUT = "heldout-"  # held out until session 7, tuned on since
+HELD_OUT = "heldout8-"  # the batch never tuned on
+WAS_HELD_OUT = {"heldout7-": "tuning, held out until session 8", "heldout-": "tuning, held out until session 7"}
 
 
 def split_of(post_id: str) -> str:
     """The post's split in the real-article table, from its id's prefix."""
     if post_id.startswith(HELD_OUT):
         return "held out"
-    return "tuning, held out until session 7" if post_id.startswith(WAS_HELD_OUT) else "tuning"
+    return next((split for prefix, split in WAS_HELD_OUT.items() if post_id.startswith(prefix)), "tuning")
+
+
 DATA = ROOT / "bench" / "data" / "jargon_passages.jsonl"
 ADDED = ROOT / "bench" / "data" / "jargon_passages_added.jsonl"
 
@@ -140,7 +142,7 @@ def first_run_rows() -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     if REAL_LABELS.exists():
         for line in REAL_LABELS.read_text(encoding="utf-8").splitlines():
-            if line.strip() and (row := json.loads(line)).get("first_run"):
+            if line.strip() and (row := json.loads(line)).get("first_run") and split_of(row["post"]) == "held out":
                 rows.setdefault(row["post"], []).append(row)
     return rows
 
