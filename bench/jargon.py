@@ -265,6 +265,82 @@ def real_section(folders: Path | list[Path]) -> tuple[list[str], list[dict]]:
     return lines, posts
 
 
+def candidate_rows(folders: list[Path], passages: list[dict]) -> list[dict]:
+    """Every candidate the check raises for ML/AI peers with no panel bar or budget, on the tuning posts and the
+    labeled passages, with its hand label (y: 1 undefined, 0 noise or defined; unlabeled post flags left out)."""
+    from dataclasses import replace as replace_field
+
+    from engine.check.jargon import check_jargon
+    from engine.check.reader import ML_PEERS
+    from engine.markup import prose_map
+
+    everything = replace_field(ML_PEERS, min_confidence=0.0, words_per_flag=0)
+    labels = {(r["post"], term_key(r["term"])): r["label"] for r in map(json.loads, filter(str.strip, REAL_LABELS.read_text(
+        encoding="utf-8").splitlines())) if r["label"] in ("undefined", "noise", "defined")}
+    rows = []
+    for path in sorted((p for folder in folders for p in folder.glob("*.md")), key=lambda p: p.stem):
+        if split_of(path.stem) == "held out":
+            continue  # never fit or choose a bar on held-out posts
+        markdown = path.read_text(encoding="utf-8")
+        report = check_jargon(markdown, audience=everything)
+        for term in report.undefined:
+            label = labels.get((path.stem, term_key(term.term)))
+            if label is not None:
+                rows.append({"set": "posts", "doc": path.stem, "words": len(prose_map(markdown).text.split()),
+                             "term": term, "y": int(label == "undefined")})
+    for p in passages:
+        report = check_jargon(p["text"], audience=everything)
+        for term in report.undefined:
+            label = _label_for(term, p["terms"])
+            hit = label is not None and not label["defined"] and not label.get("known")
+            rows.append({"set": "passages", "doc": p["id"], "words": len(p["text"].split()), "term": term,
+                         "y": int(hit), "label": label["term"] if hit else None})
+    return rows
+
+
+def fit_confidence(rows: list[dict]) -> list[str]:
+    """Lines giving FLAG_WEIGHTS and FLAG_BIAS fitted on these rows (balanced logistic regression, C=1)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from engine.check.jargon import FLAG_FEATURES, flag_features
+
+    x = np.array([[flag_features(r["term"])[name] for name in FLAG_FEATURES] for r in rows])
+    y = np.array([r["y"] for r in rows])
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit(x, y)
+    weights = ", ".join(f"{w:.2f}" for w in model.coef_[0])
+    return [f"Fitted on {len(rows)} candidates ({int(y.sum())} labeled undefined) of the tuning posts and labeled passages:",
+            f"FLAG_WEIGHTS = dict(zip(FLAG_FEATURES, ({weights})))", f"FLAG_BIAS = {model.intercept_[0]:.2f}"]
+
+
+def confidence_curve(rows: list[dict], undefined_in_passages: int) -> list[str]:
+    """Tuning posts' precision and flags against the labeled passages' recall, over the panel's confidence bar."""
+    from dataclasses import replace as replace_field
+
+    from engine.check.jargon import _panel
+    from engine.check.reader import ML_PEERS
+
+    words = {r["doc"]: r["words"] for r in rows if r["set"] == "posts"}
+    lines = ["| confidence bar | budget (1 flag per 2,000 words, at least 3) | tuning posts: flags | flags / 1,000 words | "
+             "precision | labeled passages: recall | passages: false flags |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for bar in (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
+        for budget in (0, ML_PEERS.words_per_flag):
+            reader = replace_field(ML_PEERS, min_confidence=bar, words_per_flag=budget)
+            kept = []
+            for doc in dict.fromkeys(r["doc"] for r in rows):
+                doc_rows = [r for r in rows if r["doc"] == doc]
+                shown = _panel([r["term"] for r in doc_rows], reader, doc_rows[0]["words"])
+                kept += [r for r, term in zip(doc_rows, shown) if not term.candidate]
+            posts = [r for r in kept if r["set"] == "posts"]
+            hits = {(r["doc"], r["label"]) for r in kept if r["set"] == "passages" and r["y"]}
+            false = sum(1 for r in kept if r["set"] == "passages" and not r["y"])
+            tp = sum(r["y"] for r in posts)
+            lines.append(f"| {bar:.2f} | {'yes' if budget else 'no'} | {len(posts)} | {1000 * len(posts) / max(1, sum(words.values())):.1f} | "
+                         f"{tp / max(1, len(posts)):.2f} ({tp}/{len(posts)}) | {len(hits) / undefined_in_passages:.2f} "
+                         f"({len(hits)}/{undefined_in_passages}) | {false} |")
+    return lines
+
+
 def suggestion_coverage(passages: list[dict]) -> dict | None:
     """Share of labeled undefined terms in corpus-paper passages that get a grounded suggestion."""
     from engine.check.jargon import suggest_definition
@@ -339,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=Path, action="append",
                         help="folder of real Markdown posts to score against the hand labels (repeatable)")
     parser.add_argument("--unlabeled", action="store_true", help="with --posts: print unlabeled flags as JSONL and stop")
+    parser.add_argument("--fit", action="store_true", help="with --posts: print the flag-confidence weights fitted on the "
+                        "tuning posts and labeled passages, and stop")
     args = parser.parse_args(argv)
     for folder in args.posts or ():
         if not folder.is_dir():
@@ -354,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
 
     original = load_passages()
     passages = load_passages(include_added=True)
+    if args.fit:
+        if args.posts is None:
+            parser.error("--fit needs --posts DIR (the tuning posts)")
+        print("\n".join(fit_confidence(candidate_rows(args.posts, passages))))
+        return 0
 
     def describe(chosen: list[dict]) -> str:
         plain = sum(1 for p in chosen if not p["terms"])
@@ -407,6 +490,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.posts is not None:
         real_lines, _ = real_section(args.posts)
         lines += real_lines + [""]
+        lines += ["### The panel's confidence bar (tuning material only)", "",
+                  "Every candidate gets a confidence (engine/check/jargon.py's flag_confidence, a logistic model fitted "
+                  "by `--fit` on the tuning posts' labels and the labeled passages); the default panel shows those at or "
+                  "above the reader's bar, at most one per 2,000 prose words (at least 3); the rest are candidates, "
+                  "listed apart and not counted. In-sample figures: the weights were fitted on these same labels.", ""]
+        lines += confidence_curve(candidate_rows(args.posts, passages), full["undefined"]) + [""]
     else:
         lines += ["Real articles: not measured in this run (give --posts DIR with the posts' Markdown files).", ""]
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.check import run_checks
 from engine.check.jargon import (JargonReport, check_jargon, glossary, highlight_spans,
                                  insert_definition, suggest_definition)
+from engine.check.reader import ML_PEERS
 from engine.records import Passage
 
 
@@ -155,7 +158,10 @@ def test_sentence_initial_imperatives_plurals_and_names_in_plain_prose_are_not_t
 
 
 def test_hyphenated_verb_of_a_technical_head_is_a_term_and_known_ones_are_not():
-    assert flagged("The encoder mean-pools its token states into one vector.") == ["mean-pools"]
+    report = check_jargon("The encoder mean-pools its token states into one vector.")
+    # a term, but a lowercase word neither English nor ML writing lists is seldom one a peer misses: a candidate
+    assert [(t.term, t.status) for t in report.terms] == [("mean-pools", "undefined")]
+    assert [t.term for t in report.candidates] == ["mean-pools"] and report.undefined == ()
     assert check_jargon("We fine-tuned the encoder for two epochs.").terms == ()
 
 
@@ -639,3 +645,39 @@ def test_computing_words_are_known_to_ml_peers():
 def test_a_known_word_rare_in_english_composes_with_a_generic_head():
     # "siamese": more used in ML writing than in English, and by 5 publishers of it: "siamese network" is its kind.
     assert check_jargon("The head of the siamese network sits on the concatenation of both outputs.").undefined == ()
+
+
+# --- the panel: confident flags by default, the other candidates listed apart (issue 18) ---------------------
+
+def test_a_rare_acronym_outranks_a_persons_name_and_a_typo():
+    report = check_jargon("We train the DDPG agent as Saharia did, and it works reeaally well.")
+    confidence = {t.term: t.confidence for t in report.terms}
+    assert confidence["DDPG"] > 0.5 > max(confidence["Saharia"], confidence["reeaally"])
+    assert [t.term for t in report.undefined] == ["DDPG"]
+    assert {t.term for t in report.candidates} == {"Saharia", "reeaally"}
+
+
+def test_candidates_are_listed_apart_and_neither_counted_nor_highlighted():
+    report = check_jargon("We train the DDPG agent as Saharia did.")
+    data = report.to_dict(with_candidates=True)
+    assert data["undefined"] == ["DDPG"] and data["candidates"] == ["Saharia"]
+    assert [(t["term"], t["candidate"]) for t in data["terms"]] == [("DDPG", False), ("Saharia", True)]
+    assert "candidates" not in report.to_dict()  # the issue's JSON keeps its keys
+    assert [s.term for s in highlight_spans(report)] == ["DDPG"]
+    assert "1 to define at first use" in report.summary_lines()[0] and "Saharia" in report.summary_lines()[1]
+
+
+def test_a_short_text_shows_at_most_three_flags_the_most_confident_first():
+    draft = "We compare TRPO, DDPG, ACKTR, SVPG and QLoRA-style TD7 adapters."
+    report = check_jargon(draft)
+    everything = check_jargon(draft, audience=replace(ML_PEERS, words_per_flag=0))
+    assert len(everything.undefined) >= 4
+    assert len(report.undefined) == 3 and len(report.candidates) == len(everything.undefined) - 3
+    assert min(t.confidence for t in report.undefined) >= max(t.confidence for t in report.candidates)
+
+
+def test_readers_new_to_ml_see_every_candidate_as_a_flag():
+    draft = "We train the DDPG agent as Saharia did, and it works reeaally well."
+    newcomer = check_jargon(draft, audience="software engineers new to ML")
+    assert check_jargon(draft).candidates  # peers: the name and the typo are candidates
+    assert newcomer.candidates == () and {"DDPG", "Saharia", "reeaally"} <= {t.term for t in newcomer.undefined}

@@ -30,6 +30,12 @@ Rules a writer can rely on:
   headings, no first use. For peers, an acronym before an everyday noun ("RL setting") is the
   acronym, and an everyday adjective narrows a term rather than coining one ("noisy labels", "dense
   dual-encoder" = a dual-encoder, "difficult negative" = a negative) unless ML writing uses the pair as a unit.
+- **The panel shows the flags it is sure of.** Each undefined or late-defined term gets a confidence
+  (`flag_confidence`: a logistic model over its form, the ML vocabulary's counts and its status, fitted on
+  hand-labeled real posts and passages); for ML/AI peers the panel shows those at or above the reader's bar,
+  at most one per 2,000 prose words (at least 3), most confident first. The others are `candidates`:
+  listed apart ("show all candidates", `to_dict(with_candidates=True)`), never counted or highlighted.
+  Readers new to ML see every candidate as a flag.
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
 
 Suggestions come only from retrieved passages (`search`): definitional sentences found with the
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
@@ -95,6 +102,8 @@ class TermResult:
     aliases: tuple[str, ...] = ()  # other spellings that name it, e.g. the long form of an acronym
     suggestion: Suggestion | None = None
     reason: str = ""  # why it is flagged, for the writer: "rare even in ML writing; not defined before line 40"
+    confidence: float = 1.0  # how sure the check is that this reader wants it defined (flag_confidence)
+    candidate: bool = False  # undefined or defined late, but below the panel's confidence or budget: not a flag
 
     @property
     def defined(self) -> bool:
@@ -102,14 +111,18 @@ class TermResult:
 
     @property
     def flagged(self) -> bool:
-        return self.status in FLAGGED
+        """A flag of the panel: undefined or defined late, and confident enough to show by default."""
+        return self.status in FLAGGED and not self.candidate
 
-    def to_dict(self) -> dict:
-        return {"term": self.term,
+    def to_dict(self, *, with_confidence: bool = False) -> dict:
+        data = {"term": self.term,
                 "first_use": {"offset": self.first_use, "line": self.first_use_line},
                 "defined": self.defined, "status": self.status,
                 "definition_offset": self.definition_offset, "why": self.reason,
                 "suggestion": self.suggestion.to_dict() if self.suggestion else None}
+        if with_confidence:
+            data |= {"confidence": round(self.confidence, 3), "candidate": self.candidate}
+        return data
 
 
 @dataclass(frozen=True)
@@ -134,13 +147,29 @@ class JargonReport:
         """Terms the writer should define: undefined, or defined only after their first use."""
         return tuple(t for t in self.terms if t.flagged)
 
-    def to_dict(self) -> dict:
-        return {"terms": [t.to_dict() for t in self.terms], "undefined": [t.term for t in self.undefined]}
+    @property
+    def candidates(self) -> tuple[TermResult, ...]:
+        """Undefined or late-defined terms the check is less sure of, most likely first: shown on request, never counted."""
+        return tuple(sorted((t for t in self.terms if t.candidate), key=lambda t: (-t.confidence, t.first_use)))
+
+    def to_dict(self, *, with_candidates: bool = False) -> dict:
+        """The issue's JSON (terms, undefined = the panel's flags); `with_candidates` adds each term's confidence
+        and the candidates below the panel's bar, most likely first (a "show all candidates" list)."""
+        data = {"terms": [t.to_dict(with_confidence=with_candidates) for t in self.terms],
+                "undefined": [t.term for t in self.undefined]}
+        if with_candidates:
+            data["candidates"] = [t.term for t in self.candidates]
+        return data
 
     def summary_lines(self) -> list[str]:
         """Human-readable lines for the CLI."""
         lines = [f"Jargon: {len(self.terms)} technical term(s), {len(self.undefined)} to define at first use."]
+        if self.candidates:
+            lines.append(f"  ({len(self.candidates)} more candidate(s) the check is less sure of, not counted: "
+                         + ", ".join(t.term for t in self.candidates[:12]) + (", ..." if len(self.candidates) > 12 else "") + ")")
         for t in self.terms:
+            if t.candidate:
+                continue
             where = f"line {t.first_use_line}"
             if t.status == "defined_late":
                 where += f", defined later on line {t.definition_line}"
@@ -386,9 +415,73 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             definition_text=def_text, mentions=tuple(pm.original_span(m.start, m.end) for m in ms),
             aliases=long_forms, reason=reason))
     results.sort(key=lambda r: r.first_use)
+    results = _panel(results, reader, len(text.split()))
     if search is not None:
         results = [replace(r, suggestion=suggest_definition(r, search)) if r.flagged else r for r in results]
     return JargonReport(terms=tuple(results))
+
+
+# --- how sure a flag is (issue 18) ---------------------------------------------------------
+# Real expert posts leave ~0.16 truly undefined terms per 1,000 words, so a panel that shows every
+# candidate is mostly noise (precision 0.06 on the 18 tuning posts). Each candidate gets a confidence
+# from what its form and the ML vocabulary say about it, a logistic model whose weights
+# `bench/jargon.py --fit` fits (balanced classes, C=1) on the hand labels of the 18 tuning posts and the
+# labeled passages. What the labels taught: acronyms and CamelCase names that few publishers of ML writing
+# use (DDPG, TRPO, QLoRA, SwiGLU) are the undefined terms; a capitalised word that is no English word
+# and no ML term is a person's name (Saharia, Bottou); a lowercase word that is neither is a typo or a
+# coinage of the writer's voice ("reeaally", "productionized"); a term the text defines later is seldom
+# one a peer misses.
+FLAG_FEATURES = ("acronym", "camel_case", "name_like", "capitalised_word", "english_word", "unknown_word",
+                 "lowercase_phrase", "capitalised_phrase", "in_ml_vocabulary", "few_publishers",
+                 "everyday_zipf", "defined_late", "single_use")
+FLAG_WEIGHTS = dict(zip(FLAG_FEATURES, (0.95, 0.88, -1.33, 0.57, 0.21, -1.78, 0.44, 0.05, -0.03, 1.51, 0.37, -0.91, 1.54)))
+FLAG_BIAS = -2.24
+FEW_PUBLISHERS = 3  # of the vocabulary's 13 publishers: a term this few use belongs to a subfield
+
+
+def flag_features(term: TermResult) -> dict[str, float]:
+    """The features flag_confidence weighs, from the term as first written, its mentions and the ML vocabulary."""
+    surface = " ".join(term.term.split())
+    letters = re.sub(r"[^A-Za-z]", "", surface)
+    acronym = bool(re.fullmatch(r"[A-Z][A-Z0-9-]*[A-Z0-9]", surface)) and sum(c.isupper() for c in surface) >= 2
+    spaced = " " in surface
+    camel = not acronym and not spaced and any(c.isupper() for c in surface[1:])
+    single = not acronym and not camel and not spaced
+    english = bool(word_classes(term.key)) if single else False
+    capital = surface[:1].isupper()
+    entry = ml_vocabulary().get(term.key)
+    publishers = entry[2] if entry is not None and len(entry) > 2 else 0
+    return {"acronym": float(acronym), "camel_case": float(camel),
+            "name_like": float(single and capital and not english),
+            "capitalised_word": float(single and capital and english),
+            "english_word": float(single and not capital and english),
+            "unknown_word": float(single and not capital and not english and bool(letters)),
+            "lowercase_phrase": float(spaced and not capital), "capitalised_phrase": float(spaced and capital),
+            "in_ml_vocabulary": float(entry is not None),
+            "few_publishers": float(entry is not None and publishers <= FEW_PUBLISHERS),
+            "everyday_zipf": min(everyday_zipf(w) for w in term.key.split(" ")) / 6,
+            "defined_late": float(term.status == "defined_late"), "single_use": float(len(term.mentions) <= 1)}
+
+
+def flag_confidence(term: TermResult) -> float:
+    """The probability, by the fitted logistic model, that this candidate is a term the reader wants defined."""
+    features = flag_features(term)
+    z = FLAG_BIAS + sum(FLAG_WEIGHTS[name] * value for name, value in features.items())
+    return 1 / (1 + math.exp(-z))
+
+
+def _panel(results: list[TermResult], reader: Reader, words: int) -> list[TermResult]:
+    """The results with each candidate's confidence; those below the reader's bar or budget become candidates.
+
+    The budget is one flag per `reader.words_per_flag` prose words (none when 0), at least `reader.min_flags`, the
+    most confident first: a peer who sees three right flags trusts the panel, forty wrong ones and they stop reading.
+    """
+    scored = [replace(r, confidence=flag_confidence(r)) if r.status in FLAGGED else r for r in results]
+    budget = max(reader.min_flags, math.ceil(words / reader.words_per_flag)) if reader.words_per_flag else len(scored)
+    confident = sorted((r for r in scored if r.status in FLAGGED and r.confidence >= reader.min_confidence),
+                       key=lambda r: (-r.confidence, r.first_use))
+    shown = {id(r) for r in confident[:budget]}
+    return [replace(r, candidate=True) if r.status in FLAGGED and id(r) not in shown else r for r in scored]
 
 
 # Heads that name a thing's role or kind rather than a new idea: "BERT model", "QA system", "ICT loss".
@@ -1057,7 +1150,7 @@ def highlight_spans(report: JargonReport, statuses: Sequence[str] = FLAGGED) -> 
     """Spans to mark in the draft: first uses of terms with these statuses, and their late definitions."""
     spans = []
     for t in report.terms:
-        if t.status not in statuses:
+        if t.status not in statuses or t.candidate:
             continue
         spans.append(HighlightSpan(t.first_use, t.first_use_length, t.term, t.status, "first_use"))
         if t.status == "defined_late" and t.definition_offset is not None:

@@ -93,6 +93,12 @@ class Reader:
     # its own publisher's pages however often they repeat it (cross-encoder, QLoRA, paged attention: 3, 3, 2 of
     # 13 publishers). At 3 the labeled set's recall fell from 23/26 to 18/26 (QLoRA, WordPiece, SwiGLU ... known).
     publisher_spread: int = 5
+    # The jargon panel (engine/check/jargon.py's _panel): a candidate is a flag when its flag_confidence reaches
+    # min_confidence and it is among the most confident, one per words_per_flag prose words (at least
+    # min_flags); the others are candidates, listed apart. words_per_flag 0: no budget, only the bar.
+    min_confidence: float = 0.0
+    words_per_flag: int = 0
+    min_flags: int = 3
 
     def knows(self, key: str, *, name: bool = False, phrase: bool | None = None) -> bool:
         """True when this reader knows the term with this key without being told.
@@ -160,7 +166,10 @@ class Reader:
         return f"{where}; ML writing uses it ({per_million:.0f} per million words), but not so widely that every peer knows it"
 
 
-ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True, software_basics=True)
+# min_confidence: the highest bar at which the labeled passages' recall stays >= 0.85 (bench/jargon.py --curve);
+# one flag per 2,000 words: real expert posts leave ~0.16 undefined terms per 1,000 words (bench/results.md).
+ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True, software_basics=True,
+                  min_confidence=0.35, words_per_flag=2000)
 NEW_TO_ML = Reader("software engineers new to ML", field_vocabulary=False, peer_basics=False, software_basics=True)
 GENERAL = Reader("general readers", field_vocabulary=False, peer_basics=False)
 READERS = {r.name: r for r in (ML_PEERS, NEW_TO_ML, GENERAL)}
