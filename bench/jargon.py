@@ -236,6 +236,8 @@ def real_section(folders: Path | list[Path]) -> tuple[list[str], list[dict]]:
         lines.append(row(p["id"], split_of(p["id"]), [p], (p["seconds"], p["repeat_seconds"])))
     tuning = [p for p in posts if split_of(p["id"]) != "held out"]
     held = [p for p in posts if split_of(p["id"]) == "held out"]
+    for split in dict.fromkeys(split_of(p["id"]) for p in tuning):
+        lines.append(row(f"**{split} posts**", split, [p for p in tuning if split_of(p["id"]) == split], None))
     lines.append(row("**all tuning posts**", "tuning", tuning, None))
     if held:
         lines.append(row("**all held-out posts**", "held out", held, None))
@@ -323,6 +325,7 @@ def confidence_curve(rows: list[dict], undefined_in_passages: int) -> list[str]:
     words = {r["doc"]: r["words"] for r in rows if r["set"] == "posts"}
     lines = ["| confidence bar | budget (1 flag per 2,000 words, at least 3) | tuning posts: flags | flags / 1,000 words | "
              "precision | labeled passages: recall | passages: false flags |", "|---:|---|---:|---:|---:|---:|---:|"]
+    points = []
     for bar in (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
         for budget in (0, ML_PEERS.words_per_flag):
             reader = replace_field(ML_PEERS, min_confidence=bar, words_per_flag=budget)
@@ -335,9 +338,18 @@ def confidence_curve(rows: list[dict], undefined_in_passages: int) -> list[str]:
             hits = {(r["doc"], r["label"]) for r in kept if r["set"] == "passages" and r["y"]}
             false = sum(1 for r in kept if r["set"] == "passages" and not r["y"])
             tp = sum(r["y"] for r in posts)
+            points.append((bar, bool(budget), tp / max(1, len(posts)), len(hits) / undefined_in_passages, len(posts)))
             lines.append(f"| {bar:.2f} | {'yes' if budget else 'no'} | {len(posts)} | {1000 * len(posts) / max(1, sum(words.values())):.1f} | "
-                         f"{tp / max(1, len(posts)):.2f} ({tp}/{len(posts)}) | {len(hits) / undefined_in_passages:.2f} "
+                         f"{tp / max(1, len(posts)):.2f} ({tp}/{len(posts)}) | {len(hits) / undefined_in_passages:.3f} "
                          f"({len(hits)}/{undefined_in_passages}) | {false} |")
+    keeping = [p for p in points if p[3] >= 0.85]
+    best = max(keeping, key=lambda p: p[2]) if keeping else None
+    top = max(points, key=lambda p: (p[2], p[3]))
+    if best is not None:
+        lines += ["", f"Where the two targets meet: the highest tuning-post precision that keeps labeled-set recall >= 0.85 "
+                  f"is {best[2]:.2f} (bar {best[0]:.2f}, {'with' if best[1] else 'without'} the budget, {best[4]} flags); "
+                  f"the best precision at any bar is {top[2]:.2f} (bar {top[0]:.2f}), where labeled-set recall is {top[3]:.2f}."
+                  + (" Precision >= 0.8 is reached at no bar: on this material the two targets conflict." if top[2] < 0.8 else "")]
     return lines
 
 
