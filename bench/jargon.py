@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -311,7 +312,24 @@ def fit_confidence(rows: list[dict]) -> list[str]:
     y = np.array([r["y"] for r in rows])
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit(x, y)
     weights = ", ".join(f"{w:.2f}" for w in model.coef_[0])
-    return [f"Fitted on {len(rows)} candidates ({int(y.sum())} labeled undefined) of the tuning posts and labeled passages:",
+    # Out of sample: each tuning post's candidates scored by a model fitted without that post, then the panel's
+    # bar and budget (the most confident first, one per words_per_flag words, at least min_flags).
+    from engine.check.reader import ML_PEERS
+
+    docs = np.array([r["doc"] for r in rows])
+    shown = correct = 0
+    for doc in dict.fromkeys(r["doc"] for r in rows if r["set"] == "posts"):
+        held = docs == doc
+        fold = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit(x[~held], y[~held])
+        scores = fold.predict_proba(x[held])[:, 1]
+        words = next(r["words"] for r in rows if r["doc"] == doc)
+        budget = max(ML_PEERS.min_flags, math.ceil(words / ML_PEERS.words_per_flag))
+        keep = [i for i in np.argsort(-scores) if scores[i] >= ML_PEERS.min_confidence][:budget]
+        shown += len(keep)
+        correct += int(y[held][keep].sum()) if keep else 0
+    return [f"Fitted on {len(rows)} candidates ({int(y.sum())} labeled undefined) of the tuning posts and labeled passages.",
+            f"Leave-one-post-out on the tuning posts (bar {ML_PEERS.min_confidence}, with the budget): {shown} flags, "
+            f"precision {correct / max(1, shown):.2f} ({correct}/{shown}).",
             f"FLAG_WEIGHTS = dict(zip(FLAG_FEATURES, ({weights})))", f"FLAG_BIAS = {model.intercept_[0]:.2f}"]
 
 
@@ -507,7 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                   "by `--fit` on the tuning posts' labels and the labeled passages); the default panel shows those at or "
                   "above the reader's bar, at most one per 2,000 prose words (at least 3); the rest are candidates, "
                   "listed apart and not counted. In-sample figures: the weights were fitted on these same labels.", ""]
-        lines += confidence_curve(candidate_rows(args.posts, passages), full["undefined"]) + [""]
+        rows = candidate_rows(args.posts, passages)
+        lines += confidence_curve(rows, full["undefined"]) + ["", fit_confidence(rows)[1] + " The weights in the "
+                                                              "engine are the fit on all of them (`--fit`).", ""]
     else:
         lines += ["Real articles: not measured in this run (give --posts DIR with the posts' Markdown files).", ""]
 
