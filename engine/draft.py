@@ -420,7 +420,8 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     # An opening (what the reader will learn) or a further-research section (open questions) may hold no claim;
     # other sections need a supported one.
     keeps_text = kind in _CLAIMLESS_KINDS and report is not None and bool(report.markdown.strip())
-    if strict and not has_supported_content(report) and not keeps_text:
+    broken_example = strict and kind == "example" and report is not None and _mostly_removed(report)
+    if strict and (broken_example or not has_supported_content(report)) and not keeps_text:
         if kind == "questions":
             final, fallback = INVITATION, "invitation"
         elif kind == "opening" and brief is not None:
@@ -431,6 +432,9 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
             # Quotes under "A worked example" were never an example (8 of 8 such sections in session 7's run were
             # quotes or restated definitions): the writer is told what is missing instead.
             final, fallback = NO_EXAMPLE, "no_example"
+            if broken_example:
+                report = _withdraw(report, "removed in strict mode: most of this worked example's steps were "
+                                           "unsupported, and the steps left over do not make an example")
         elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):
             final, fallback = " ".join(quoted), "quoted"
         if fallback != "no_example":  # the note to the writer is no text to verify
@@ -453,6 +457,27 @@ def _tidied(report: VerifyReport) -> VerifyReport:
         else:
             check.new_offset, check.new_length = cursor, 0
     report.markdown = final
+    return report
+
+
+def _mostly_removed(report: VerifyReport) -> bool:
+    """Whether strict mode removed at least as many of a section's sentences as it kept.
+
+    A worked example is a chain of steps: with half of them gone, what is left ("Next, we generate some synthetic
+    data ...", "We set T = 4 ...") is no example. In session 7's third run 5 examples were cut that far: 4 kept a
+    sentence a careful reader called wrong (6 in all), the fifth was one step that echoed the prompt."""
+    removed = sum(s.replacement == "" for s in report.sentences)
+    return removed > 0 and removed >= len(report.sentences) - removed
+
+
+def _withdraw(report: VerifyReport, why: str) -> VerifyReport:
+    """The report with every sentence strict mode had kept marked removed too, saying why (the check panel
+    still shows what the model wrote)."""
+    for check in report.sentences:
+        if check.replacement != "":
+            check.status, check.replacement = "replaced", ""
+            check.reasons = [*check.reasons, why]
+    report.markdown = ""
     return report
 
 

@@ -160,6 +160,20 @@ def test_a_worked_example_with_nothing_supported_left_asks_the_writer_for_one(em
     assert result.report is not None and any(s.status == "replaced" for s in result.report.sentences)
 
 
+def test_a_worked_example_strict_mode_cut_in_half_is_no_example(embedder):
+    """One supported step among removed ones is what is left of an example, not an example: the writer gets the
+    note, and the check panel still shows every step the model wrote with why it went."""
+    example = Section(heading="A worked example", purpose="Walk through one example", kind="example")
+    steps = SUPPORTED + FABRICATED + " Next, LoRA was ported to 12 phones by 1990 at Bell Labs [1]."
+    _, result = draft(steps, section=example, embedder=embedder)
+    assert result.fallback == "no_example" and result.markdown == NO_EXAMPLE
+    assert [s.status for s in result.report.sentences] == ["replaced"] * 3
+    assert "do not make an example" in result.report.sentences[0].reasons[-1]
+    _, whole = draft(SUPPORTED + "The update BA is merged into W0 after training [1].",
+                     section=example, embedder=embedder)
+    assert whole.fallback == "" and whole.markdown.startswith("LoRA freezes")  # nothing removed: it stays
+
+
 def test_a_reading_pointer_that_adds_a_claim_is_not_a_pointer(embedder):
     from engine.verify import verify_draft
 
