@@ -840,3 +840,85 @@ def test_greek_letter_affiliation_marks_glued_to_names_end_each_name():
     line = "Zhenghao Lin⋆ χϕ Zhibin Gou⋆πϕ Yeyun Gong⋄ ϕ Xiao Liuϕ Yelong Shenϕ"
     names = [name for part in ingest_pdf._split_cells(line) for name in ingest_pdf._names_in(part)]
     assert names == ["Zhenghao Lin", "Zhibin Gou", "Yeyun Gong", "Xiao Liu", "Yelong Shen"]
+
+
+def test_a_name_ending_in_the_letters_of_an_institution_is_still_an_author(settings):
+    # GQA (2305.13245) lost its last author: 'Sumit Sanghai' held 'mit', which the affiliation words matched
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"),
+            Text(120, 90, "Yury Zemlyanskiy, Amit Sharma, Sumit Sanghai", 11),
+            Text(220, 106, "MIT and Google Research", 10), Text(250, 130, "Abstract", 11, "F2"), *body]
+    authors = ingest_bytes("names.pdf", build_pdf([page]), settings).document.authors
+    assert authors == ("Yury Zemlyanskiy", "Amit Sharma", "Sumit Sanghai")
+
+
+def _row_words(text: str, x0: float, top: float, size: float = 10.9, font: str = "Times-Roman",
+               right: float | None = None) -> list[dict]:
+    """The words of one line set from x0 as pdfplumber gives them, justified to end at `right` when given."""
+    tokens = text.split()
+    widths = [text_width(token, size, "F2" if "Bold" in font else "F1") for token in tokens]
+    space = 0.25 * size if right is None else (right - x0 - sum(widths)) / max(1, len(tokens) - 1)
+    words = []
+    for token, width in zip(tokens, widths):
+        words.append({"text": token, "x0": x0, "x1": x0 + width, "top": top, "bottom": top + size, "size": size,
+                      "fontname": font})
+        x0 += width + space
+    return words
+
+
+def test_a_left_column_line_ending_a_hair_before_the_gutter_is_not_joined_to_the_heading_beside_it():
+    # Dense X (2312.06648) p. 6: 'popu-' ends 0.1 pt left of the gutter, beside the right column's heading '6
+    # Results: Open-Domain QA'; read as one line with it, the heading was lost
+    words = []
+    for i in range(12):
+        top = 100 + 14 * i
+        text = " ".join((INTRO + " " + METHOD).split()[3 * i:3 * i + 8])
+        left = _row_words(text, 72, top, right=288)
+        right = _row_words(" ".join(RESULTS.split()[2 * i:2 * i + 8]), 306, top, right=522)
+        if i == 6:  # the line that ends just short of the gutter, and a bold heading beside it
+            left = _row_words("three different granularities is affected by the popu-", 72, top, right=290.9)
+            right = _row_words("6 Results: Open-Domain QA", 306, top - 5, 12, "Times-Bold")
+        words += left + right
+    lines = ingest_pdf._page_lines(words, 612.0, 6)
+    texts = [line.text for line in lines]
+    assert "6 Results: Open-Domain QA" in texts
+    assert "three different granularities is affected by the popu-" in texts
+
+
+def test_a_table_printed_as_text_and_a_list_of_numbers_are_labelled_tables_not_prose(settings):
+    # Chain-of-Table's appendix prompts print tables as text ('/* col : Name | League | ... row 1 : ...'), and
+    # TIES-Merging lists per-task figures ('TIES -> [1.6, 1.7, 1.7, ...]'): both were read as prose
+    serialised = ("/* col : Name | League | FA Cup | Total row 1 : Scot Bennett | 5 | 0 | 5 row 2 : Danny Coles | "
+                  "3 | 0 | 3 row 3 : Liam Sercombe | 1 | 0 | 1 */")
+    numbers = ["(6 tasks) TIES gives [1.6, 1.7, 1.7, 1.2, 1.7] and (6 tasks) Task Arithmetic gives [0.6, 0.5, 0.5]",
+               "(7 tasks) TIES gives [1.7, 1.6, 1.8] and (7 tasks) Task Arithmetic gives [0.5, 0.4, 0.6]"]
+    before, y = column(72, 110, ["# 1 Introduction", INTRO, serialised, METHOD], width=90)
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10), *before,
+            *(Text(72, y + 12 * i, line) for i, line in enumerate(numbers)), *column(72, y + 32, [RESULTS], width=90)[0]]
+    chunks = ingest_bytes("note.pdf", build_pdf([page]), settings).chunks
+    tables = {chunk.label: chunk.text for chunk in chunks if chunk.kind == "table"}
+    assert "Scot Bennett" in tables["Table (serialised as text)"] and "1.7" in tables["List of numbers"]
+    prose = " ".join(chunk.text for chunk in chunks if chunk.kind == "text")
+    assert "row 1 :" not in prose and "1.2, 1.7" not in prose
+    assert "Retrieval lets" in prose and "Each chunk of the input" in prose and "On the Pile" in prose
+
+
+def test_bench_counts_header_emails_and_author_names_as_front_matter_but_not_an_appendix_example():
+    # Rho-1 (2404.07965) quotes web pages with e-mail addresses in its appendix and states its authors'
+    # contributions in 'A Author Contributions': neither is its header block
+    import importlib.util
+    from types import SimpleNamespace as Chunk
+
+    spec = importlib.util.spec_from_file_location("bench_ingest_pdf", Path(__file__).resolve().parents[1] / "bench"
+                                                  / "ingest_pdf.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    expected = {"authors": ["Ada Lovelace", "Charles Babbage"]}
+
+    def front(text: str, page: int, section: str = "1 Introduction") -> int:
+        return bench.chunk_findings([Chunk(text=text, page=page, section=section, kind="text")], expected)["front"]
+
+    assert front("Contact: ada@example.org for the code.", 1) == 1
+    assert front("Ada Lovelace and Charles Babbage, University of London", 9) == 1
+    assert front("Workshop at noon; RSVP to events@example.edu before Friday.", 27, "I Weak-to-Strong") == 0
+    assert front("Ada Lovelace designed the engine; Charles Babbage built it.", 18, "A Author Contributions") == 0
