@@ -51,7 +51,15 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
                    r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
                    r"this request|square brackets|as instructed|word (count|limit)|"
-                   r"the (text|passages?|excerpts?) (also )?(mentions?|says|states|notes|describes))\b", re.I)
+                   r"the (sources?|text|passages?|excerpts?) (also )?(mentions?|says|states|notes|describes))\b", re.I)
+# A citation the model put after the sentence's full stop at the end of a line ("... distant positions. [1]").
+_CITATION_AFTER_STOP = re.compile(r"([.!?])[ \t]+(" + CITATION.pattern + r"(?:[ \t]*" + CITATION.pattern +
+                                  r")*)(?=[ \t]*$|[ \t]+[A-Z*])", re.M)
+# A caption or table label run into the sentence after it ("Open-domain QA, exact match on test sets: Both variants
+# set a new state of the art ..."): a short, plain (not bold) lead ending in a colon before a capitalised sentence.
+_LABEL_LEAD = re.compile(r"^(?P<label>[A-Z][^:*_.!?\[\]]{2,60}):\s+(?=[A-Z])")
+# A list marker left alone on its line once its item went.
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,2}[.)])[ \t]*$\n?", re.M)
 # A section announcing itself ("In this section, we will walk through ..."): its heading already says so.
 _ANNOUNCEMENT = re.compile(r"^\W*(in this section\b|this section (will|covers|explains|walks|shows|looks|describes|"
                            r"discusses|presents)\b)", re.I)
@@ -135,17 +143,20 @@ def near_duplicate(words: set[str], other: set[str]) -> bool:
     return bool(words) and bool(other) and len(words & other) / len(words | other) >= NEAR_DUPLICATE
 
 
-def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[str] = ()) -> str:
+def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[str] = (),
+                     cited_voice_only: bool = False) -> str:
     """The model's section body without echoed headings, data tags or instructions, fragments, repeats, or a
     cut-off end.
 
-    Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too."""
-    text = _SOURCE_HEADER_LINE.sub("", _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text))).strip()
+    Sentences whose `sentence_key` is in `avoid` (already in the article) are dropped too. A paper's first person
+    is told as its authors' (`in_the_authors_voice`; with `cited_voice_only`, in cited sentences only)."""
+    text = _EMPTY_ITEM.sub("", _SOURCE_HEADER_LINE.sub("", _BLOCK_TAG.sub("", _HEADING_LINE.sub("", text)))).strip()
     if complete_only and text and not _SENTENCE_END.search(text):
         # The generation stopped mid-sentence: the last sentence goes whole. Cutting at the last ". " had kept
         # "Hu et al." of "Hu et al. (2021) showed that ... special tokens,".
         spans = split_sentences(text)
         text = text[:spans[-1].offset].strip() if spans else ""
+    text = _CITATION_AFTER_STOP.sub(r" \2\1", text)
     paragraphs = []
     seen = [set(key.split()) for key in avoid]
     for paragraph in re.split(r"\n\s*\n", text):
@@ -160,7 +171,7 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
                     and not _UNFINISHED.search(strip_citations(span.text).rstrip(" .!?")) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
-                kept.append(in_the_authors_voice(span.text))
+                kept.append(in_the_authors_voice(without_label_lead(span.text), cited_only=cited_voice_only))
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs).strip()
@@ -173,32 +184,56 @@ _MID_DESCRIPTION = re.compile(_DESCRIPTION + r",(\s+and\s)")
 _END_DESCRIPTION = re.compile(_DESCRIPTION + r"(?=[.!?]\s*$)")
 
 
+def without_label_lead(sentence: str) -> str:
+    """A sentence without a caption-like label run into it ("Open-domain QA, exact match on test sets: Both ..."
+    -> "Both ..."); a label that holds a statement of its own ("Note that it helps: ...") stays."""
+    match = _LABEL_LEAD.match(sentence)
+    if match is None or not is_fragment(match.group("label") + "."):
+        return sentence
+    return sentence[match.end():]
+
+
 def without_descriptions(sentence: str) -> str:
     """A road-map sentence with the topics it names kept and its descriptions of them left out ("You will learn
     about FlashAttention, a novel attention mechanism that ..." -> "You will learn about FlashAttention.")."""
     return _END_DESCRIPTION.sub("", _MID_DESCRIPTION.sub(r"\1", sentence))
 
 
-# The model copies a paper's first person ("We found that data size does not bottleneck ..."): in the writer's article
-# that claims the paper's work as the writer's. Only research acts: "We will see ..." addresses the reader.
-_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=(?:also |then |further |first |finally )?"
-                       r"(?:found|find|show|showed|shown|observe[ds]?|propose[ds]?|use[ds]?|train(?:ed)?|pre-train(?:ed)?|"
-                       r"evaluate[ds]?|report(?:ed)?|compare[ds]?|introduce[ds]?|conduct(?:ed)?|tried|try|experiment(?:ed)?|"
-                       r"measure[ds]?|demonstrate[ds]?|achieve[ds]?|obtain(?:ed)?|fine-tune[ds]?|address(?:ed)?|"
-                       r"present(?:ed)?|study|studied|test(?:ed)?|set|chose|choose|follow(?:ed)?)\b)")
+# The model copies a paper's first person ("We found that data size does not bottleneck ...", "Our initial
+# experiments show ..."): in the writer's article that claims the paper's work as the writer's. Only research acts:
+# "We will see ..." addresses the reader.
+_RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
+                 r"(?:found|find|show|showed|shown|observe[ds]?|propose[ds]?|use[ds]?|train(?:ed)?|pre-train(?:ed)?|"
+                 r"evaluate[ds]?|report(?:ed)?|compare[ds]?|introduce[ds]?|conduct(?:ed)?|tried|try|experiment(?:ed)?|"
+                 r"measure[ds]?|demonstrate[ds]?|achieve[ds]?|obtain(?:ed)?|fine-tune[ds]?|address(?:ed)?|"
+                 r"present(?:ed)?|study|studied|test(?:ed)?|set|chose|choose|follow(?:ed)?|assess(?:ed)?|"
+                 r"corrupt(?:ed)?|pre-?train)\b")
+_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=" + _RESEARCH_ACT + ")")
+_PAPER_OUR_STUDY = re.compile(r"^([*_\s]*)In our ([\w\s-]{0,40}?(?:study|experiments?|work|analysis|setup|set-up)),"
+                              r"\s+we\s+(?=" + _RESEARCH_ACT + ")")
+_PAPER_OUR = re.compile(r"^([*_\s]*)Our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|findings?|analysis|"
+                        r"study|models?|method|approach)\b)")
+_PAPER_WE_LATER = re.compile(r"(,\s+(?:and\s+)?|\s+and\s+)we\s+(?=" + _RESEARCH_ACT + ")")
 
 
-def in_the_authors_voice(sentence: str) -> str:
-    """A cited sentence copied in its paper's first person, told as the authors' ('We found that ... [1].' ->
-    'The authors found that ... [1].'); any other sentence as it is."""
-    if not CITATION.search(sentence):
+def in_the_authors_voice(sentence: str, *, cited_only: bool = True) -> str:
+    """A sentence copied in its paper's first person, told as the authors' ('We found that ... [1].' ->
+    'The authors found that ... [1].', 'Our initial experiments show ...' -> "The authors' initial experiments
+    show ..."); any other sentence as it is. With `cited_only` (a worked example, where 'We set T = 4' is the
+    example's own step) only a sentence that cites a source is the paper's."""
+    if cited_only and not CITATION.search(sentence):
         return sentence
-    return _PAPER_WE.sub(lambda m: m.group(1) + "The authors ", sentence, count=1)
+    told = _PAPER_WE.sub(lambda m: m.group(1) + "The authors ", sentence, count=1)
+    told = _PAPER_OUR_STUDY.sub(lambda m: f"{m.group(1)}In their {m.group(2)}, the authors ", told, count=1)
+    told = _PAPER_OUR.sub(lambda m: m.group(1) + "The authors' ", told, count=1)
+    if told != sentence:
+        told = _PAPER_WE_LATER.sub(r"\1they ", told)  # "The authors found ..., and we assessed" -> "they assessed"
+    return told
 
 
 def tidy(text: str) -> str:
     """Text after sentence removals: no blank paragraphs, no leading spaces on lines, no doubled spaces."""
-    paragraphs = [re.sub(r"[ \t]{2,}", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    paragraphs = [re.sub(r"[ \t]{2,}", " ", _EMPTY_ITEM.sub("", p)).strip() for p in re.split(r"\n\s*\n", text)]
     return "\n\n".join(p for p in paragraphs if p)
 
 
@@ -370,7 +405,8 @@ def _failures(report: VerifyReport | None, copied: set[str] = frozenset()) -> li
 
 
 def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation_map: Mapping[int, Sequence[Passage]],
-                   avoid: Iterable[str] = (), copied: set[str] = frozenset()) -> tuple[str, GenerationResult] | None:
+                   avoid: Iterable[str] = (), copied: set[str] = frozenset(), *,
+                   cited_voice_only: bool = False) -> tuple[str, GenerationResult] | None:
     """The model's rewrite of a section whose listed sentences failed verification or copy their source (one
     round), or None when nothing needs it."""
     problems = _failures(report, copied)
@@ -380,7 +416,8 @@ def repair_section(repair: Repair, raw_text: str, report: VerifyReport, citation
                                             example=min(citation_map) if citation_map else 1)
     messages = [*repair.messages, Message("assistant", raw_text), Message("user", request)]
     result = generate(repair.llm, messages, repair.params, stop_event=repair.stop_event)
-    text, _ = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
+    text, _ = drop_unknown_citations(clean_model_text(result.text, avoid=avoid, cited_voice_only=cited_voice_only),
+                                     citation_map)
     return text, result
 
 
@@ -395,7 +432,9 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     (`article_overview`), a further-research section pointers to its papers (`reading_pointer`), a worked example
     a note to the writer saying what to add (`NO_EXAMPLE`), any other section at most two marked quotes."""
     avoid = set(avoid)
-    text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid), citation_map)
+    example = kind == "example"  # its "We start with ...", "We set r = 4" are the example's own steps
+    text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid, cited_voice_only=example),
+                                           citation_map)
     if kind == "opening":
         text = "\n\n".join(" ".join(without_descriptions(s.text) for s in split_sentences(paragraph))
                            for paragraph in re.split(r"\n\s*\n", text))
@@ -407,7 +446,7 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     repaired_with, kept = None, False
     copied = copied_sentences(report, citation_map)
     if repair is not None and kind != "questions" and report is not None and _failures(report, copied):
-        attempt = repair_section(repair, result.text, report, citation_map, avoid, copied)
+        attempt = repair_section(repair, result.text, report, citation_map, avoid, copied, cited_voice_only=example)
         if attempt is not None:
             new_text, repaired_with = attempt
             new_report = verified(new_text, True)

@@ -204,7 +204,20 @@ def test_a_generation_cut_off_mid_sentence_loses_that_sentence_whole():
     """Cut at the last '. ', 'Hu et al. (2021) showed that ... special tokens,' had left 'Hu et al.' as debris."""
     cut = ("LoRA bets that the weight update has low intrinsic rank. [1] Hu et al. (2021) showed that adding "
            "more trainable parameters did not always help, for prefix-based methods degraded when given more tokens,")
-    assert clean_model_text(cut) == "LoRA bets that the weight update has low intrinsic rank. [1]"
+    assert clean_model_text(cut) == "LoRA bets that the weight update has low intrinsic rank [1]."
+
+
+def test_a_citation_after_the_full_stop_and_a_label_run_into_a_sentence_are_mended():
+    """Session 7's drafts: '... distant positions. [1]', 'Open-domain QA, exact match on test sets: Both variants
+    set ...' (a table label glued on), and a list marker left alone once its item went."""
+    text = clean_model_text("Order is used without extra cost. [1] It needs no recurrence [1].\n\n"
+                            "Open-domain QA, exact match on test sets: Both variants set a new state of the art [2]. "
+                            "Two variants exist: RAG-Sequence and RAG-Token [2].\n\n"
+                            "**Retrieve**: The retriever returns the top 20 passages [1].\n -\n")
+    assert text == ("Order is used without extra cost [1]. It needs no recurrence [1].\n\n"
+                    "Both variants set a new state of the art [2]. Two variants exist: RAG-Sequence and RAG-Token [2]."
+                    "\n\n**Retrieve**: The retriever returns the top 20 passages [1].")
+    assert clean_model_text("LoRA trains BA [1]. The source states that W0 stays frozen [1].") == "LoRA trains BA [1]."
 
 
 def test_echoed_source_labels_and_bare_citation_lines_are_dropped():
@@ -222,6 +235,17 @@ def test_a_papers_first_person_is_told_as_its_authors():
                             "In this paper, we address the degradation problem [2].")
     assert text == ("The authors found that data size does not bottleneck the models [1]. We will see why [1]. "
                     "The authors address the degradation problem [2].")
+    # Uncited too (strict mode adds the marker later), and the rest of the paper's "our"/"we" in the sentence.
+    copied = clean_model_text("In our controlled scaling study, we evaluated transfer from a large corpus. We found that "
+                              "data size is no bottleneck, and we assessed each model's cost. Our initial experiments "
+                              "show a gain from self-supervision.")
+    assert copied == ("In their controlled scaling study, the authors evaluated transfer from a large corpus. The authors "
+                      "found that data size is no bottleneck, and they assessed each model's cost. The authors' "
+                      "initial experiments show a gain from self-supervision.")
+    # A worked example's own steps stay in the first person unless they cite a paper's.
+    steps = "We set r = 4 and train both factors. We found a rank of 8 enough [1]."
+    assert clean_model_text(steps, cited_voice_only=True) == ("We set r = 4 and train both factors. The authors found a "
+                                                               "rank of 8 enough [1].")
 
 
 def test_scrambled_pdf_math_and_section_announcements_are_dropped():
