@@ -24,9 +24,10 @@ _PAREN_YEAR = re.compile(r"\(((?:19|20)\d{2})[a-z]?\)")
 _LEADING_YEAR = re.compile(r"^\(?((?:19|20)\d{2})[a-z]?\)?(?:[.,:]\s*|\s*$)")
 _WORD = re.compile(r"[^\W\d_][\w’'\u0300-\u036f\-]*")
 _PARTICLES = {"van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "dos", "la", "le", "ter", "ten"}
-_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*")
+# an elided middle ('Reddi, S., ... & Hsieh, C. J.') is a separator: the names it stands for are unknown
+_SEP = re.compile(r"\s*,\s*(?:(?:\.\.\.|…)\s*,?\s*)?(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*")
 _ET_AL = re.compile(r"\s*,?\s*(?:et\s+al\.?|and\s+others\b|others\b)")
-_VENUE_START = re.compile(r"^(?:In[\s:]|Proc(?:eedings|\.)|Advances in|arXiv|CoRR|abs/|Journal of|Transactions on)")
+_VENUE_START = re.compile(r"^(?:In:?\s+(?=[A-Z\d])|Proc(?:eedings|\.)|Advances in|arXiv|CoRR|abs/|Journal of|Transactions on)")
 _TITLE_END = re.compile(r"[.?!](?=\s+(?:[A-Z\d(\[]|arXiv|abs/)|\s*$)")
 _QUOTED = re.compile(r"^[“\"](.+?)[,.]?[”\"]\s*[,.]?\s*")
 
@@ -198,7 +199,7 @@ def _venue(text: str) -> str:
 def parse_reference(text: str, position: int) -> ReferenceEntry:
     """One reference-list entry parsed into authors, title, year and venue (its own [n] label if it has one).
     A field the entry does not show plainly stays empty: an empty title is better than a wrong one."""
-    text = " ".join(text.split()).replace("..", ".")
+    text = re.sub(r"(?<!\.)\.\.(?!\.)", ".", " ".join(text.split()))  # 'Dahl, G. E.. &'
     label = _LABEL.match(text)
     number = int(label.group(1) or label.group(2)) if label else position
     rest = text[label.end():] if label else text[(_NATBIB_LABEL.match(text) or re.match("", text)).end():]

@@ -117,3 +117,15 @@ def test_scrambled_or_nameless_entries_give_no_garbage_author(text):
 def test_an_entry_without_names_returns_no_title_rather_than_a_guess():
     entry = parse_reference("[5] 2019. Natural questions: a benchmark for question answering. TACL.", 5)
     assert entry.authors == () and entry.title == "" and entry.year == 2019
+
+
+def test_an_elided_middle_of_the_author_list_does_not_end_it():
+    entry = parse_reference("Lund, Y., Petit, J., Sahin, S., ... & Quarles, C. J. (2020). Large batch training "
+                            "for language models. In: ICLR.", 1)
+    assert entry.authors == ("Y. Lund", "J. Petit", "S. Sahin", "C. J. Quarles")
+    assert entry.title == "Large batch training for language models"
+
+
+def test_a_title_that_starts_with_in_is_not_taken_for_the_venue():
+    entry = parse_reference("Brandt, J. & Oduya, N. (2016). In defence of small models. In: CVPR.", 1)
+    assert entry.title == "In defence of small models" and entry.venue == "CVPR"
