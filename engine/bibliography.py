@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from engine.markup import citations_in
+from engine.markup import CITATION, citations_in
 
 _LABEL = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.(?=\s+[A-Z]))\s*")
 # natbib's author-year labels as printed: '[Bahdanau et al.2015]', '[Fraser and Marcu2007]'
@@ -239,6 +239,48 @@ def cited_entries(text: str, entries: tuple[ReferenceEntry, ...]) -> list[Refere
     numbers = citations_in(text)
     by_number = {entry.number: entry for entry in entries}
     return [by_number[n] for n in numbers if n in by_number]
+
+
+_NAME_TOKEN = re.compile(r"^[^\W\d_][\w'’.\-]*$")
+
+
+def _surname(author: str) -> str | None:
+    """The surname of a parsed author name ('Jimmy Lei Ba' -> 'Ba', 'D.E. Rumelhart' -> 'Rumelhart'), or None when
+    the 'name' is no name (a title or venue the parser took for one: quotes, digits, more than five words)."""
+    words = author.replace(".", ". ").split()
+    if not words or len(words) > 5 or not all(_NAME_TOKEN.match(w) for w in words):
+        return None
+    surname = words[-1].strip(".")
+    return surname if len(surname) > 1 and surname[0].isupper() else None
+
+
+def short_citation(entry: ReferenceEntry) -> str | None:
+    """'Vaswani et al., 2017' / 'Ba and Kiros, 2016' / 'Hinton, 2015' for an entry whose first authors parse as
+    names and that has a year; None otherwise (a wrong name is worse than none)."""
+    surnames = [_surname(a) for a in entry.authors]
+    if not entry.authors or entry.year is None or None in surnames:
+        return None  # one 'author' that is no name (a title or venue parsed as one) and the list is not trusted
+    if len(entry.authors) == 1:
+        return f"{surnames[0]}, {entry.year}"
+    if len(entry.authors) == 2 and surnames[1] is not None:
+        return f"{surnames[0]} and {surnames[1]}, {entry.year}"
+    return f"{surnames[0]} et al., {entry.year}"
+
+
+def with_cited_works(text: str, entries: tuple[ReferenceEntry, ...]) -> str:
+    """A passage of a paper with each numeric citation of its own list written as the works it means ('as in [12]'
+    -> 'as in (Vaswani et al., 2017)', '[3, 5]' -> '(A et al., 2019; B, 2020)'). A marker that does not resolve
+    whole stays as printed. Inside a PeerDraft article '[n]' means the article's own sources, so a paper's '[12]'
+    copied or quoted as it is would point at the wrong one."""
+    if not entries:
+        return text
+    by_number = {entry.number: entry for entry in entries}
+
+    def resolve(match: re.Match) -> str:
+        labels = [short_citation(by_number[n]) if n in by_number else None for n in citations_in(match.group(0))]
+        return match.group(0) if not labels or None in labels else "(" + "; ".join(labels) + ")"
+
+    return CITATION.sub(resolve, text)
 
 
 def as_document(entry: ReferenceEntry, paper_id: str = "ref"):

@@ -35,7 +35,7 @@ from engine.verify import EntailmentModel, VerifyReport, verify_draft
 from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
-_BLOCK_TAG = re.compile(r"</?\s*(sources|draft)\s*>", re.I)
+_BLOCK_TAG = re.compile(r"</?\s*(sources?|draft)\s*>", re.I)
 # A source entry's header line echoed from the prompt ("[1] Gou et al. (2020). Knowledge Distillation: A Survey —
 # Background", `source_label`, or its "Title — Section" part on a line of its own above the text it copies), or a
 # line holding nothing but citation markers.
@@ -51,7 +51,10 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d[\d,;\s\-\u2013]*\])*\s*$")
 _META = re.compile(r"\b(source numbers?|numbered sources?|the (given|provided|above) (sources?|passages?|text)|"
                    r"(given|provided) (sources?|passages?)|(the|these|our) sources\b|these (rules|instructions)|"
                    r"this request|square brackets|as instructed|word (count|limit)|"
-                   r"the (sources?|text|passages?|excerpts?) (also )?(mentions?|says|states|notes|describes))\b", re.I)
+                   r"the (sources?|text|passages?|excerpts?) (also )?(mentions?|says|states|notes|describes)|"
+                   # the prompt's own field labels, echoed ("Section to write: ...", session 8's small drafts)
+                   r"article topic:|section to write:|what this section does for the reader|"
+                   r"what the article covers, section by section|rules for every section)", re.I)
 # A citation the model put after the sentence's full stop at the end of a line ("... distant positions. [1]").
 _CITATION_AFTER_STOP = re.compile(r"([.!?])[ \t]+(" + CITATION.pattern + r"(?:[ \t]*" + CITATION.pattern +
                                   r")*)(?=[ \t]*$|[ \t]+[A-Z*])", re.M)

@@ -9,6 +9,7 @@ import numpy as np
 
 from engine.errors import ConfigError
 from engine.index import CorpusIndex
+from engine.bibliography import ReferenceEntry, with_cited_works
 from engine.records import Chunk, Document, Passage
 
 MODES = ("hybrid", "dense", "bm25")
@@ -25,6 +26,7 @@ CONVEX_ALPHA = 0.3  # share of the (min-max scaled) dense score in convex fusion
 MIN_CANDIDATES = 50
 MMR_LAMBDA = 0.7
 _WORD = re.compile(r"\w+")
+_PROSE_KINDS = ("text", "footnote", "caption")  # a table's '[12]' may be a cell value: left as printed
 
 
 class Retriever(Protocol):
@@ -118,13 +120,20 @@ def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str =
                                index.search_bm25(query, depth, allowed), fusion=fusion, rrf_k=rrf_k,
                                dense_weight=dense_weight, alpha=alpha)
     ranked = _mmr(index, query_vector, ranked, k, mmr_lambda) if mmr else ranked[:k]
-    return [passage_from_chunk(index.chunks[vid], index.documents[index.chunks[vid].doc_id].document, score)
+    return [passage_from_chunk(index.chunks[vid], index.documents[index.chunks[vid].doc_id].document, score,
+                               bibliography=index.documents[index.chunks[vid].doc_id].bibliography)
             for vid, score in ranked]
 
 
-def passage_from_chunk(chunk: Chunk, document: Document, score: float = 0.0) -> Passage:
-    """The Passage of an indexed chunk: its text and provenance with the document's citation metadata."""
-    return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=chunk.text, score=score, title=document.title,
+def passage_from_chunk(chunk: Chunk, document: Document, score: float = 0.0, *,
+                       bibliography: tuple[ReferenceEntry, ...] = ()) -> Passage:
+    """The Passage of an indexed chunk: its text and provenance with the document's citation metadata.
+
+    With the paper's parsed reference list, its own '[12]' markers name the works they mean (`with_cited_works`):
+    drafts, quotes and verification then read 'as in (Vaswani et al., 2017)', never a number that means another
+    source in the article."""
+    text = with_cited_works(chunk.text, bibliography) if chunk.kind in _PROSE_KINDS else chunk.text
+    return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, text=text, score=score, title=document.title,
                    authors=document.authors, year=document.year, page=chunk.page, section=chunk.section,
                    start=chunk.start, end=chunk.end, kind=chunk.kind, label=chunk.label)
 
@@ -137,7 +146,8 @@ def passages_by_chunk_id(index: CorpusIndex, chunk_ids: Iterable[str], *, user=N
         if chunk.chunk_id in wanted and chunk.doc_id in index.documents:
             document = index.documents[chunk.doc_id].document
             if user is None or document.readable_by(user.name):
-                found[chunk.chunk_id] = passage_from_chunk(chunk, document)
+                found[chunk.chunk_id] = passage_from_chunk(chunk, document,
+                                                           bibliography=index.documents[chunk.doc_id].bibliography)
     return found
 
 

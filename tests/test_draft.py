@@ -218,6 +218,9 @@ def test_a_citation_after_the_full_stop_and_a_label_run_into_a_sentence_are_mend
                     "Both variants set a new state of the art [2]. Two variants exist: RAG-Sequence and RAG-Token [2]."
                     "\n\n**Retrieve**: The retriever returns the top 20 passages [1].")
     assert clean_model_text("LoRA trains BA [1]. The source states that W0 stays frozen [1].") == "LoRA trains BA [1]."
+    echo = ("The article on attention. Section to write: Positional encoding covers order [1]. What this section does "
+            "for the reader: cover the sinusoids [1]. <source> Sinusoids encode position [1].")
+    assert clean_model_text(echo) == "Sinusoids encode position [1]."
 
 
 def test_echoed_source_labels_and_bare_citation_lines_are_dropped():
