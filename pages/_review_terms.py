@@ -136,6 +136,12 @@ def terms_panel(checks: dict, *, settings, store, user, article_id, editable: bo
                 else:
                     state["review_assumed"] = [*state.get("review_assumed", []), term.term]
                 st.rerun()
+    if jargon.candidates:
+        # The check's less sure terms: listed so a writer can look, never counted or highlighted (engine/check/jargon.py).
+        with st.expander(f"Show all candidates ({len(jargon.candidates)}, less sure, not counted)"):
+            for term in jargon.candidates:
+                st.caption(f"{term.term} · line {term.first_use_line} · confidence {term.confidence:.2f}"
+                           + (f" · {term.reason}" if term.reason else ""))
     if jargon.terms:
         md, csv = st.columns(2)
         md.download_button("Glossary (Markdown)", glossary(jargon), file_name="glossary.md", key="glossary_md")

@@ -27,6 +27,13 @@ Set up a master/slave pair and simply run the script.
 """
 
 
+# Many rare terms, none defined: more than the panel's budget, so some stay candidates.
+CANDIDATES_DRAFT = "# Notes\n\n## Method\n\n" + " ".join(
+    f"We tune the {name} schedule with the {other} trick before the run." for name, other in
+    [("Zorbax", "Quillon"), ("Fendrick", "Marbeth"), ("Tsolvan", "Prindle"), ("Kavrot", "Welmish"),
+     ("Drummock", "Vexil"), ("Ostrelle", "Haskim")]) + "\n"
+
+
 @pytest.fixture
 def data_dir(page_data_dir):
     return page_data_dir
@@ -242,6 +249,23 @@ def test_each_flagged_term_says_why_it_was_flagged(data_dir):
     flagged = next(e for e in at.expander if e.label.startswith("FlashAttention ·"))
     why = [c.value for c in flagged.caption if c.value.startswith("Why flagged:")]
     assert why and "ML writing" in why[0] and "line 5" in why[0]
+
+
+def test_the_checks_less_sure_terms_are_listed_apart_and_not_counted(data_dir):
+    """Candidates below the panel's bar (issue 18): on request, with their confidence, outside the count."""
+    from engine.check import run_checks
+
+    jargon = run_checks(CANDIDATES_DRAFT)["jargon"]
+    assert jargon.candidates  # the draft holds terms the check is less sure of
+    at = _page().run()
+    at.text_area(key="review_paste").input(CANDIDATES_DRAFT).run()
+    assert not at.exception
+    assert int(_metric(at, "Undefined terms")) == len(jargon.undefined)
+    listed = next(e for e in at.expander if e.label.startswith("Show all candidates"))
+    assert f"({len(jargon.candidates)}," in listed.label
+    lines = [c.value for c in listed.caption]
+    assert len(lines) == len(jargon.candidates) and all("confidence 0." in line for line in lines)
+    assert lines[0].startswith(jargon.candidates[0].term + " · line ")
 
 
 def test_asking_the_model_shows_its_definition_marked_unverified_and_offers_no_insert(data_dir, monkeypatch):
