@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.bibliography import bibliography_bibtex
+
 
 def parse_report_panel(index, doc_id: str) -> None:
     """The stored parse report of a document: counts, warnings, headings and the first reference entries."""
@@ -21,3 +23,7 @@ def parse_report_panel(index, doc_id: str) -> None:
             st.dataframe([{"n": e.number, "authors": ", ".join(e.authors[:3]) + (" et al." if len(e.authors) > 3 else ""),
                            "title": e.title, "year": e.year, "venue": e.venue} for e in stored.bibliography],
                          hide_index=True, width="stretch", column_config={"year": st.column_config.NumberColumn(format="%d")})
+            # The paper's own reference list as BibTeX: the works it cites, ready for the writer's bibliography.
+            st.download_button("References (BibTeX)", bibliography_bibtex(stored.bibliography, doc_id),
+                               file_name=f"{doc_id}-references.bib", mime="application/x-bibtex",
+                               key=f"refs_bib_{doc_id}")

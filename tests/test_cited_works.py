@@ -46,3 +46,23 @@ def test_a_retrieved_prose_passage_names_the_works_its_paper_cites_and_a_table_i
         "We employ layer normalization (Ba et al., 2016) around each sub-layer."
     assert passage_from_chunk(table, document, bibliography=ENTRIES).text == table.text
     assert passage_from_chunk(prose, document).text == prose.text  # no parsed list: as printed
+
+
+def test_the_corpus_page_offers_a_papers_reference_list_as_bibtex(page_data_dir, tmp_path):
+    """Issue 17: the parsed entries go to BibTeX export, from the paper's parse report on the Corpus page."""
+    from pathlib import Path
+
+    import pytest
+    from streamlit.testing.v1 import AppTest
+    from test_ingest_pdf import paper_pdf
+
+    from engine.cli import main
+
+    pytest.importorskip("pdfplumber")
+    (tmp_path / "retro.pdf").write_bytes(paper_pdf())
+    assert main(["index", str(tmp_path / "retro.pdf")]) == 0
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "corpus.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    buttons = [b for b in at.get("download_button") if b.proto.label == "References (BibTeX)"]
+    assert len(buttons) == 1 and buttons[0].proto.url  # served: the entries as a .bib file
