@@ -48,7 +48,8 @@ _AFFILIATION = re.compile(
     r"scien|intelligen|engineering|informati|comput|mathemat|statistic|physics|linguistic|kingdom|"
     r"\bunited\b|austria|italy|spain|netherlands|belgium|sweden|denmark|norway|finland|poland|israel|india|"
     r"korea|taiwan|singapore|australia|hong kong|greece|portugal|ireland|slovenia|brazil", re.IGNORECASE)
-_NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|de|van|von|der|"
+# ('Linxi “Jim” Fan': a nickname in quotes is part of the name)
+_NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’\-À-ÿłśżźćńąęóšžčřůý]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|[“\"‘][A-Z][a-z]+[”\"’]|de|van|von|der|"
                          r"da|di|del|la|le|bin|al|el|y)$")
 # footnote marks after a name; OCR reads a dagger after a word as a quote mark ('Hinton*‘ Oriol Vinyals\' Jeff')
 # (ACL papers mark affiliations with card suits: 'Uri Alon♠'; GLM sets numbers after a mark: 'Zhengxiao Du∗1,2')
@@ -73,7 +74,9 @@ _COPYRIGHT = re.compile(r"^(©|◯|\(c\)|c|copyright)\s*(©\s*)?(19|20)\d\d\b", 
 _PUBLISHED = re.compile(r"\bPublished(?: online)?\s*:?\s+(?:[A-Z][a-z]+\.?\s+)?(?:\d{1,2},?\s+)?"
                         r"(?:[A-Z][a-z]+\.?\s+)?((?:19|20)\d\d)\b")
 # the end of a reference entry followed by the pages that cite it (CVF's back-references): '..., 2014. 1, 3, 4'
-_BACK_REFERENCES = re.compile(r"(?:[A-Za-z]{2,}.*|^(?:19|20)\d\d[a-z]?)\.\s+\d{1,3}(?:,\s*\d{1,3})*$")
+# (the tail can wrap onto a line of its own: '1, 3, 6, 7', '5810–5825, 2024. 2, 6' in a CVPR workshop paper)
+_BACK_REFERENCES = re.compile(r"(?:[A-Za-z]{2,}.*|(?:^|[\s,])(?:19|20)\d\d[a-z]?)\.\s+\d{1,3}(?:,\s*\d{1,3})*$|"
+                              r"^\d{1,3}(?:,\s*\d{1,3})+$")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _OCR_MIN_CHARS = 40  # a page with fewer extracted characters than this is treated as an image of text
 
@@ -95,6 +98,9 @@ class Line:
     numeric_share: float = 0.0
     column_left: float = 0.0
     column_right: float = 0.0
+    # the text cut at gaps of about an em or more: names in an author row set an em apart ('Shuohang Wang  Ruochen
+    # Xu  Chenguang Zhu' in G-Eval), narrower than the cell gaps `text` marks with two spaces
+    cells: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,10 +311,18 @@ def _line(words: list[dict], page: int, left: float, right: float) -> Line:
     text = text.replace("\ufffd", "").strip()
     if sum(w.get("rtl", False) for w in words) > len(words) / 2:  # Arabic, Hebrew: words read right to left
         text = " ".join(w["text"] for w in reversed(words))
+    cells, cell = [], []
+    for w, g in zip(words, gaps + [0]):
+        cell.append(w["text"])
+        if g > 0.8 * size:
+            cells.append(" ".join(cell))
+            cell = []
+    cells.append(" ".join(cell))
     return Line(text=text, x0=words[0]["x0"], x1=max(w["x1"] for w in words), top=min(w["top"] for w in words),
                 bottom=max(w["bottom"] for w in words), size=size, bold=bold >= 0.8 * chars, page=page,
                 big_gaps=sum(g > 1.2 * size for g in gaps), math_share=math / max(1, chars),
-                numeric_share=numeric / len(words), column_left=left, column_right=right)
+                numeric_share=numeric / len(words), column_left=left, column_right=right,
+                cells=tuple(c.replace("\ufffd", "").strip() for c in cells if c.replace("\ufffd", "").strip()))
 
 
 def _gutter(rows: list[list[dict]], width: float) -> float | None:
@@ -325,7 +339,12 @@ def _gutter(rows: list[list[dict]], width: float) -> float | None:
         return _gutter_beside_a_float(wide, width)
     left = sum(any(w["x1"] < best_x for w in row) for row in wide)
     right = sum(any(w["x0"] > best_x for w in row) for row in wide)
-    return float(best_x) if left >= 0.3 * len(wide) and right >= 0.3 * len(wide) else None
+    if left >= 0.3 * len(wide) and right >= 0.3 * len(wide):
+        return float(best_x)
+    # a column that ends high on the page (the last entries of a reference list, API-Bank p. 11: 8 rows of 48)
+    # beside a full one: no row crosses the strip, and the rows that reach past it are prose split there
+    split = sum(_split_by_gap(row, best_x) for row in wide)
+    return float(best_x) if best_cover == 0 and split >= 4 and left >= 0.3 * len(wide) else None
 
 
 def _margin_gutter(rows: list[list[dict]], width: float) -> float | None:
@@ -392,7 +411,10 @@ def _page_lines(words: list[dict], width: float, page: int) -> list[Line]:
         halves = ([w for w in row if w["x0"] + w["x1"] < 2 * gutter] for row in pending), \
                  ([w for w in row if w["x0"] + w["x1"] >= 2 * gutter] for row in pending)
         for half in halves:
-            parts = [part for part in half if part]
+            # rows were grouped across the page; a column's lines are grouped again within the column, since two
+            # columns' line pitches differ (API-Bank's 10 pt references beside 10.9 pt text: one body line
+            # overlaps two reference lines, which were read as one, their words interleaved)
+            parts = [sub for part in half if part for sub in _rows(part)]
             if parts:
                 left = min(p[0]["x0"] for p in parts)
                 right = max(p[-1]["x1"] for p in parts)
@@ -586,7 +608,11 @@ class _Reader:
         # a question ('5. Why does it work? Some speculation') or 'vs.' ('4 QLoRA vs. Standard Finetuning') is
         # no sentence's end inside a heading
         shape = re.sub(r"\?(?=\s|$)|(?<=\bvs)\.", "", text)
-        if not looks_like_heading(shape) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text):
+        # a supplement's title in the title's size ends the reference list however long it is ('Supplementary
+        # material for the paper “Unsupervised Label Noise Modeling and Loss Correction”', read as two entries)
+        supplement = self.in_references and AFTER_REFERENCES.match(text) and line.size >= self.body_size * 1.15
+        if (not looks_like_heading(shape) or text.endswith(".") and not re.match(r"^\d+\.?\s*$", text)) \
+                and not supplement:
             if not (self.font_headings and line.size >= self.body_size * 1.15 and len(text.split()) <= 8
                     and text[:1].isupper() and not text.endswith((".", ",")) and line.big_gaps == 0):
                 return False
@@ -880,11 +906,27 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
     after = front[front.index(title_lines[-1]) + 1:] if title_lines else front
     authors: list[str] = []
     # a cell repeated under several names ('Google Inc.', 'Mountain View') is an affiliation, not a person
-    cells = Counter(cell.strip() for line in after for cell in re.split(r"\s{2,}", line.text))
-    for line in after:
+    def line_cells(line: Line) -> list[str]:
+        return list(line.cells) if line.cells else re.split(r"\s{2,}", line.text)
+
+    cells = Counter(cell.strip() for line in after for cell in line_cells(line))
+    for i, line in enumerate(after):
         if line.size < body_size * 0.75:
             continue
-        for cell in re.split(r"\s{2,}", line.text):
+        # a unit's name on its own line between an author row and its institution ('MICS Thrust' over 'The Hong
+        # Kong University of Science and Technology') reads like one more name: it is the affiliation's first line
+        # (a unit's name holds an acronym; a last author alone on a line under the row of names has none, and often
+        # a mark or an e-mail below: 'Illia Polosukhin∗ ‡', QLoRA's 'Luke Zettlemoyer' over 'University of Washington')
+        def names_on(other: Line) -> list[str]:
+            return [name for cell in line_cells(other) for part in _split_cells(cell) for name in _names_in(part)]
+
+        below = after[i + 1] if i + 1 < len(after) else None
+        if i > 0 and len(names_on(after[i - 1])) >= 2 and len(names_on(line)) == 1 and below is not None \
+                and _AFFILIATION.search(below.text) and not _EMAIL.search(below.text) and not names_on(below) \
+                and not re.search(rf"[\d{_MARK_CHARS}]", line.text) and re.search(r"\b[A-Z]{2,}\b", line.text) \
+                and not line.text.isupper():
+            continue
+        for cell in line_cells(line):
             parts = _split_cells(cell)
             # a cell repeated under several names, or one that starts with an institution ('Google, Inc., New
             # York, NY'), is an affiliation: the places after the institution are no people

@@ -922,3 +922,99 @@ def test_bench_counts_header_emails_and_author_names_as_front_matter_but_not_an_
     assert front("Ada Lovelace and Charles Babbage, University of London", 9) == 1
     assert front("Workshop at noon; RSVP to events@example.edu before Friday.", 27, "I Weak-to-Strong") == 0
     assert front("Ada Lovelace designed the engine; Charles Babbage built it.", 18, "A Author Contributions") == 0
+
+
+def test_names_set_an_em_apart_in_an_author_row_are_separate_authors(settings):
+    # G-Eval (EMNLP 2023): 'Shuohang Wang  Ruochen Xu  Chenguang Zhu', the names about an em apart (less than the
+    # cell gap a table's columns leave) were read as 'Ruochen Xu Chenguang Zhu'
+    names, x, row = ["Shuohang Wang", "Ruochen Xu", "Chenguang Zhu"], 160.0, []
+    for name in names:
+        row.append(Text(x, 90, name, 11))
+        x += text_width(name, 11) + 11  # one em
+    body = column(72, 150, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"), *row, Text(240, 106, "Microsoft Azure AI", 11),
+            Text(250, 130, "Abstract", 11, "F2"), *body]
+    assert ingest_bytes("grid.pdf", build_pdf([page]), settings).document.authors == tuple(names)
+
+
+def test_a_nickname_in_quotes_is_part_of_the_name():
+    # Eureka (2310.12931) prints 'Linxi “Jim” Fan1 †'; the quoted nickname made the name no name
+    for line in ("Yuke Zhu1 4, Linxi “Jim” Fan1 †, Anima Anandkumar1 3 †", 'Yuke Zhu, Linxi "Jim" Fan, Anima Anandkumar'):
+        names = [name for part in ingest_pdf._split_cells(line) for name in ingest_pdf._names_in(part)]
+        assert names[1].replace('"', "“", 1).replace('"', "”") == "Linxi “Jim” Fan" and len(names) == 3, names
+
+
+def test_a_units_name_between_the_author_row_and_its_institution_is_no_author(settings):
+    # the event-based eye tracking paper (2503.23725) sets 'MICS Thrust' on its own line over 'The Hong Kong
+    # University of Science and Technology (Guangzhou)'
+    body = column(72, 170, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Engines", 16, "F2"),
+            Text(140, 90, "Ada Lovelace*, Charles Babbage*, Mary Somerville", 11), Text(260, 104, "MICS Thrust", 11),
+            Text(180, 118, "The University of London (Bloomsbury)", 11), Text(250, 150, "Abstract", 11, "F2"), *body]
+    doc = ingest_bytes("unit.pdf", build_pdf([page]), settings).document
+    assert doc.authors == ("Ada Lovelace", "Charles Babbage", "Mary Somerville")
+
+
+def test_back_references_wrapped_onto_their_own_line_stay_in_their_entry(settings):
+    # the eye tracking paper's entries end in the pages citing them, wrapped onto a line of their own ('1, 3, 6,
+    # 7', '5810-5825, 2024. 2, 6'): read as table rows, they swallowed the entries after them into the body
+    body = column(72, 120, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    refs = ["[1] Ross Girshick, Jeff Donahue, Trevor Darrell, and Jitendra Malik. Rich feature hierarchies for",
+            "accurate object detection and semantic segmentation. In Proceedings of the IEEE Conference, 2014.",
+            "1, 3, 6, 7",
+            "[2] Kaiming He, Xiangyu Zhang, Shaoqing Ren, and Jian Sun. Spatial pyramid pooling in deep convolutional",
+            "networks for visual recognition. In Proceedings of the European Conference on Computer Vision, pages",
+            "5810-5825, 2024. 2, 6",
+            "[3] Hongwei Ren and Ada Lovelace. Event cameras for eye tracking. In CVPR Workshops, 2024. 2"]
+    page = [Text(150, 60, "A Short Note on Detection", 16, "F2"), Text(250, 84, "Ada Lovelace", 11), *body,
+            Text(72, 300, "References", 11, "F2"), *[Text(72, 316 + 11 * i, text, 9) for i, text in enumerate(refs)]]
+    doc = ingest_bytes("cvf.pdf", build_pdf([page]), settings)
+    assert [entry.text[:3] for entry in doc.bibliography] == ["[1]", "[2]", "[3]"]
+    assert doc.bibliography[0].text.endswith("2014. 1, 3, 6, 7")
+    assert not any(chunk.kind == "table" for chunk in doc.chunks)
+    assert not any("Event cameras" in chunk.text for chunk in doc.chunks if chunk.kind == "text")
+
+
+def test_a_right_column_that_ends_high_on_the_page_is_still_a_column():
+    # API-Bank (EMNLP 2023) p. 11: the reference list fills the left column but only 8 rows of the right one; at
+    # less than 30% of the rows the page was read as one column, each left line joined to the right one beside it
+    words = []
+    for i in range(24):
+        top = 80 + 12 * i
+        words += _row_words(" ".join((INTRO + " " + METHOD + " " + RESULTS).split()[3 * i:3 * i + 6]), 72, top,
+                            size=10)
+        if i < 5:
+            words += _row_words(" ".join(RESULTS.split()[2 * i:2 * i + 8]), 306, top, size=10)
+    texts = [line.text for line in ingest_pdf._page_lines(words, 595.0, 11)]
+    assert " ".join(RESULTS.split()[:8]) in texts
+    assert len(texts) == 29
+
+
+def test_lines_of_one_column_are_grouped_apart_when_the_other_column_has_another_line_pitch():
+    # API-Bank p. 10: a 10.9 pt body line in the left column overlaps two 10 pt reference lines in the right one;
+    # grouped into one row across the page, the two reference lines came out as one, their words interleaved
+    words = []
+    for i in range(14):
+        words += _row_words(" ".join((INTRO + " " + METHOD).split()[3 * i:3 * i + 8]), 72, 80 + 13.6 * i,
+                            right=289)
+    for i in range(16):
+        words += _row_words(" ".join(RESULTS.split()[2 * i:2 * i + 8]), 306, 75 + 10.9 * i, size=10, right=524)
+    texts = [line.text for line in ingest_pdf._page_lines(words, 595.0, 10)]
+    for i in range(16):
+        assert " ".join(RESULTS.split()[2 * i:2 * i + 8]) in texts, i
+
+
+def test_a_supplements_title_after_the_references_is_no_entry(settings):
+    # the ICML 2019 label-noise paper follows its list with 'Supplementary material for the paper “Unsupervised
+    # Label Noise Modeling and Loss Correction”' in the title's size: two more entries, in the reader's count
+    body = column(72, 120, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    refs = ["Alvi, M., Zisserman, A., and Nellaker, C. Turning a blind eye. arXiv, 2018.",
+            "Bengio, Y., Louradour, J., and Weston, J. Curriculum learning. In ICML, 2009."]
+    page1 = [Text(150, 60, "A Short Note on Noise", 16, "F2"), Text(250, 84, "Ada Lovelace", 11), *body,
+             Text(72, 300, "References", 11, "F2"), *[Text(72, 316 + 11 * i, text, 9) for i, text in enumerate(refs)]]
+    page2 = [Text(72, 80, "Supplementary material for the paper on noise in labels and loss", 14, "F2"),
+             Text(200, 98, "correction in deep networks", 14, "F2"),
+             *column(72, 140, ["# A. Beta Mixture Model", RESULTS], width=90)[0]]
+    doc = ingest_bytes("supp.pdf", build_pdf([page1, page2]), settings)
+    assert [entry.text[:4] for entry in doc.bibliography] == ["Alvi", "Beng"]
+    assert "A. Beta Mixture Model" in doc.report.headings
