@@ -1018,3 +1018,25 @@ def test_a_supplements_title_after_the_references_is_no_entry(settings):
     doc = ingest_bytes("supp.pdf", build_pdf([page1, page2]), settings)
     assert [entry.text[:4] for entry in doc.bibliography] == ["Alvi", "Beng"]
     assert "A. Beta Mixture Model" in doc.report.headings
+
+
+def test_table_rows_run_together_as_a_paragraph_are_a_table_not_prose(settings):
+    # 1601.06733 p. 9: an unruled table's rows read as one paragraph ('LSTMN shallow fusion 100 280k 84.3 ...')
+    rows = ["LSTMN shallow fusion 100 280k 84.3 LSTMN deep fusion 100 330k 84.5",
+            "LSTMN shallow fusion 300 1.4M 85.2 LSTMN deep fusion 300 1.7M 85.7",
+            "LSTMN shallow fusion 450 2.8M 86.0 LSTMN deep fusion 450 3.4M 86.3"]
+    before, y = column(72, 110, ["# 1 Introduction", INTRO, METHOD], width=90)
+    page = [Text(72, 60, "Memory for Small Models", 16, "F2"), Text(72, 82, "Ada Lovelace", 10), *before,
+            *(Text(72, y + 12 * i, line) for i, line in enumerate(rows)), *column(72, y + 50, [RESULTS], width=90)[0]]
+    chunks = ingest_bytes("note.pdf", build_pdf([page]), settings).chunks
+    tables = {chunk.label: chunk.text for chunk in chunks if chunk.kind == "table"}
+    assert "280k 84.3" in tables["Table (serialised as text)"]
+    prose = " ".join(chunk.text for chunk in chunks if chunk.kind == "text")
+    assert "280k" not in prose and "Retrieval lets" in prose and "On the Pile" in prose
+
+
+def test_a_footnote_may_start_with_the_arrow_glyph_some_fonts_give_an_asterisk():
+    # 1212.5701 p. 1: '⇤This work was done while Matthew D. Zeiler was an intern' stayed in the body (the test
+    # fonts cannot print the glyph, so the mark is checked where the reader tells a footnote's first line)
+    assert ingest_pdf._FOOTNOTE_MARK.match("⇤This work was done while Matthew D. Zeiler was an intern at Google.")
+    assert ingest_pdf._FOOTNOTE_MARK.match("1Code is available.") and not ingest_pdf._FOOTNOTE_MARK.match("This")
