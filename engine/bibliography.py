@@ -30,6 +30,8 @@ _ET_AL = re.compile(r"\s*,?\s*(?:et\s+al\.?|and\s+others\b|others\b)")
 _VENUE_START = re.compile(r"^(?:In:?\s+(?=[A-Z\d])|Proc(?:eedings|\.)|Advances in|arXiv|CoRR|abs/|Journal of|Transactions on)")
 _TITLE_END = re.compile(r"[.?!](?=\s+(?:[A-Z\d(\[]|arXiv|abs/)|\s*$)")
 _QUOTED = re.compile(r"^[“\"](.+?)[,.]?[”\"]\s*[,.]?\s*")
+_INITIALS = re.compile(r"(?:[^\W\d_]\.-?)+")  # 'A.', 'D.E.', 'K.-R.'
+_LOWER_GIVEN = re.compile(r"[a-z]{2,5}(?= [^\W\d_])")  # 'Wei jing Zhu': a lowercase given name as printed
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _token(text: str, pos: int) -> tuple[str, str, int] | None:
     """The name token at `pos` as (kind, token, end): 'init' ('A.', 'D.E.', 'K.-R.', a bare 'E' before a name
     or a separator), 'low' (a lowercase initial such as the 'd.' of 'C. d. M.'), 'word' (capitalised) or 'part'
     (a lowercase particle such as 'van'); None when the text there is no name token."""
-    match = re.compile(r"(?:[^\W\d_]\.-?)+").match(text, pos)
+    match = _INITIALS.match(text, pos)
     if match and all(c.isupper() for c in match.group(0) if c.isalpha()):
         return "init", match.group(0), match.end()
     if match and len(match.group(0)) == 2 and match.group(0)[0].islower():
@@ -87,7 +89,7 @@ def _direct_name(text: str, pos: int) -> tuple[str, int] | None:
         if tokens and at == end:
             break
         token = _token(text, at)
-        lower = re.compile(r"[a-z]{2,5}(?= [^\W\d_])").match(text, at) if tokens and not token else None
+        lower = _LOWER_GIVEN.match(text, at) if tokens and not token else None
         if lower and lower.group(0) not in ("and", "et") and text[lower.end() + 1].isupper():
             token = ("part", lower.group(0), lower.end())  # 'Wei jing Zhu': a lowercase given name as printed
         if not token or token[0] == "low":
@@ -202,14 +204,16 @@ def parse_reference(text: str, position: int) -> ReferenceEntry:
     text = re.sub(r"(?<!\.)\.\.(?!\.)", ".", " ".join(text.split()))  # 'Dahl, G. E.. &'
     label = _LABEL.match(text)
     number = int(label.group(1) or label.group(2)) if label else position
-    rest = text[label.end():] if label else text[(_NATBIB_LABEL.match(text) or re.match("", text)).end():]
+    natbib = None if label else _NATBIB_LABEL.match(text)
+    rest = text[label.end():] if label else text[natbib.end():] if natbib else text
     year_match = _PAREN_YEAR.search(rest)
     names, end = _author_list(rest)
     tail = rest[end:].lstrip(" .,:")
     leading = _LEADING_YEAR.match(tail)
     if leading:
         tail = tail[leading.end():]
-    year_match = year_match or leading or list(_YEAR.finditer(rest))[-1:] and list(_YEAR.finditer(rest))[-1]
+    years = list(_YEAR.finditer(rest))
+    year_match = year_match or leading or (years[-1] if years else None)
     year = int(year_match.group(1)) if year_match else None
     if not names:
         return ReferenceEntry(number, text, year=year)
@@ -255,14 +259,14 @@ def _surname(author: str) -> str | None:
 
 
 def short_citation(entry: ReferenceEntry) -> str | None:
-    """'Vaswani et al., 2017' / 'Ba and Kiros, 2016' / 'Hinton, 2015' for an entry whose first authors parse as
+    """'Vaswani et al., 2017' / 'Ba and Kiros, 2016' / 'Hinton, 2015' for an entry whose authors all parse as
     names and that has a year; None otherwise (a wrong name is worse than none)."""
     surnames = [_surname(a) for a in entry.authors]
     if not entry.authors or entry.year is None or None in surnames:
         return None  # one 'author' that is no name (a title or venue parsed as one) and the list is not trusted
     if len(entry.authors) == 1:
         return f"{surnames[0]}, {entry.year}"
-    if len(entry.authors) == 2 and surnames[1] is not None:
+    if len(entry.authors) == 2:
         return f"{surnames[0]} and {surnames[1]}, {entry.year}"
     return f"{surnames[0]} et al., {entry.year}"
 
