@@ -7,9 +7,9 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
+from engine.bibliography import ReferenceEntry, with_cited_works
 from engine.errors import ConfigError
 from engine.index import CorpusIndex
-from engine.bibliography import ReferenceEntry, with_cited_works
 from engine.records import Chunk, Document, Passage
 
 MODES = ("hybrid", "dense", "bm25")
@@ -120,9 +120,13 @@ def retrieve_passages(index: CorpusIndex, query: str, *, k: int = 8, mode: str =
                                index.search_bm25(query, depth, allowed), fusion=fusion, rrf_k=rrf_k,
                                dense_weight=dense_weight, alpha=alpha)
     ranked = _mmr(index, query_vector, ranked, k, mmr_lambda) if mmr else ranked[:k]
-    return [passage_from_chunk(index.chunks[vid], index.documents[index.chunks[vid].doc_id].document, score,
-                               bibliography=index.documents[index.chunks[vid].doc_id].bibliography)
-            for vid, score in ranked]
+    return [indexed_passage(index, index.chunks[vid], score) for vid, score in ranked]
+
+
+def indexed_passage(index: CorpusIndex, chunk: Chunk, score: float = 0.0) -> Passage:
+    """`passage_from_chunk` with the chunk's document and parsed reference list as the index keeps them."""
+    stored = index.documents[chunk.doc_id]
+    return passage_from_chunk(chunk, stored.document, score, bibliography=stored.bibliography)
 
 
 def passage_from_chunk(chunk: Chunk, document: Document, score: float = 0.0, *,
@@ -144,10 +148,8 @@ def passages_by_chunk_id(index: CorpusIndex, chunk_ids: Iterable[str], *, user=N
     found: dict[str, Passage] = {}
     for chunk in index.chunks.values():  # one pass for all of them
         if chunk.chunk_id in wanted and chunk.doc_id in index.documents:
-            document = index.documents[chunk.doc_id].document
-            if user is None or document.readable_by(user.name):
-                found[chunk.chunk_id] = passage_from_chunk(chunk, document,
-                                                           bibliography=index.documents[chunk.doc_id].bibliography)
+            if user is None or index.documents[chunk.doc_id].document.readable_by(user.name):
+                found[chunk.chunk_id] = indexed_passage(index, chunk)
     return found
 
 

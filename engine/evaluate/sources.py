@@ -16,7 +16,7 @@ import re
 from typing import Collection, Sequence
 
 from engine.records import Passage
-from engine.retrieve import passage_from_chunk
+from engine.retrieve import indexed_passage
 
 
 def _normal(text: str) -> str:
@@ -25,9 +25,8 @@ def _normal(text: str) -> str:
 
 def document_passages(index, doc_id: str) -> list[Passage]:
     """Every chunk of one indexed document as a Passage, in document order."""
-    stored = index.documents[doc_id]
     chunks = sorted((c for c in index.chunks.values() if c.doc_id == doc_id), key=lambda c: (c.start, c.chunk_id))
-    return [passage_from_chunk(c, stored.document, score=1.0, bibliography=stored.bibliography) for c in chunks]
+    return [indexed_passage(index, c, score=1.0) for c in chunks]
 
 
 def match_reference(text: str, index, readable: Collection[str] | None = None) -> str | None:
