@@ -315,14 +315,14 @@ def _line(words: list[dict], page: int, left: float, right: float) -> Line:
     for w, g in zip(words, gaps + [0]):
         cell.append(w["text"])
         if g > 0.8 * size:
-            cells.append(" ".join(cell))
+            cells.append(" ".join(cell).replace("\ufffd", "").strip())
             cell = []
-    cells.append(" ".join(cell))
+    cells.append(" ".join(cell).replace("\ufffd", "").strip())
     return Line(text=text, x0=words[0]["x0"], x1=max(w["x1"] for w in words), top=min(w["top"] for w in words),
                 bottom=max(w["bottom"] for w in words), size=size, bold=bold >= 0.8 * chars, page=page,
                 big_gaps=sum(g > 1.2 * size for g in gaps), math_share=math / max(1, chars),
                 numeric_share=numeric / len(words), column_left=left, column_right=right,
-                cells=tuple(c.replace("\ufffd", "").strip() for c in cells if c.replace("\ufffd", "").strip()))
+                cells=tuple(c for c in cells if c))
 
 
 def _gutter(rows: list[list[dict]], width: float) -> float | None:
@@ -807,7 +807,8 @@ def _data_label(block: Block) -> str:
     pipes = sum(token == "|" for token in tokens)
     if pipes >= 6 and (len(_ROW_MARK.findall(block.text)) >= 2 or pipes >= 0.08 * len(tokens)):
         return "Table (serialised as text)"
-    numbers = sum(bool(_NUMBER_TOKEN.match(token.strip("[](){},;:"))) for token in tokens if token.strip("[](){},;:"))
+    bare = [token.strip("[](){},;:") for token in tokens]
+    numbers = sum(bool(_NUMBER_TOKEN.match(token)) for token in bare if token)
     if numbers >= 12 and numbers >= 0.5 * len(tokens):
         return "List of numbers"
     # Rows of a table with no ruling, caption or column gaps the layout could see, run together as one paragraph
@@ -922,6 +923,9 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
     def line_cells(line: Line) -> list[str]:
         return list(line.cells) if line.cells else re.split(r"\s{2,}", line.text)
 
+    def names_on(other: Line) -> list[str]:
+        return [name for cell in line_cells(other) for part in _split_cells(cell) for name in _names_in(part)]
+
     cells = Counter(cell.strip() for line in after for cell in line_cells(line))
     for i, line in enumerate(after):
         if line.size < body_size * 0.75:
@@ -930,9 +934,6 @@ def _header(first_lines: list[Line], body_size: float, height: float) -> tuple[s
         # Kong University of Science and Technology') reads like one more name: it is the affiliation's first line
         # (a unit's name holds an acronym; a last author alone on a line under the row of names has none, and often
         # a mark or an e-mail below: 'Illia Polosukhin∗ ‡', QLoRA's 'Luke Zettlemoyer' over 'University of Washington')
-        def names_on(other: Line) -> list[str]:
-            return [name for cell in line_cells(other) for part in _split_cells(cell) for name in _names_in(part)]
-
         below = after[i + 1] if i + 1 < len(after) else None
         if i > 0 and len(names_on(after[i - 1])) >= 2 and len(names_on(line)) == 1 and below is not None \
                 and _AFFILIATION.search(below.text) and not _EMAIL.search(below.text) and not names_on(below) \
