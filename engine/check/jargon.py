@@ -450,7 +450,7 @@ def flag_features(term: TermResult) -> dict[str, float]:
     english = bool(word_classes(term.key)) if single else False
     capital = surface[:1].isupper()
     entry = ml_vocabulary().get(term.key)
-    publishers = entry[2] if entry is not None and len(entry) > 2 else 0
+    publishers = _publishers(term.key)
     return {"acronym": float(acronym), "camel_case": float(camel),
             "name_like": float(single and capital and not english),
             "capitalised_word": float(single and capital and english),
