@@ -60,6 +60,19 @@ if [[ -n ${PEERDRAFT_TORCH_INDEX_URL:-} ]]; then
 else
   $PIP install "torch==2.13.0"
 fi
+# llama.cpp built for this CPU (-march=native), except its AMX kernels: on a Xeon with AMX (Sapphire Rapids and
+# later) under a hypervisor that does not hand AMX tile state to guests, every matmul they take segfaults
+# (ggml_backend_amx_mul_mat, seen here on 2026-12-01). GCC's explicit -mno-* flags win over -march=native. A
+# wheel pip cached from an AMX build is not reused, and an installed one that holds the AMX kernels is rebuilt.
+if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+  NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  ggml_cpu=$(ls "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so 2>/dev/null | head -1)
+  if [[ -z $ggml_cpu ]] || grep -q ggml_backend_amx_mul_mat "$ggml_cpu"; then
+    echo "== building llama.cpp without its AMX kernels (this CPU has AMX; ~4 min)"
+    CFLAGS="${CFLAGS:-} $NO_AMX" CXXFLAGS="${CXXFLAGS:-} $NO_AMX" \
+      $PIP install --force-reinstall --no-deps --no-cache-dir "llama-cpp-python==${PEERDRAFT_LLAMA_CPP_VERSION:-0.3.36}"
+  fi
+fi
 EXTRAS=llama
 [[ $DEV == 1 ]] && EXTRAS=llama,dev
 [[ -n ${PEERDRAFT_EXTRAS:-} ]] && EXTRAS="$EXTRAS,$PEERDRAFT_EXTRAS"
