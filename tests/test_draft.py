@@ -258,6 +258,12 @@ def test_scrambled_pdf_math_and_section_announcements_are_dropped():
                             "The update is W = W0 + BA, where B is d x r and A is r x k [1].")
     assert text == "LoRA freezes W0 [1]. The update is W = W0 + BA, where B is d x r and A is r x k [1]."
     assert garbled_math("variance d k and q i=1 i k i") and not garbled_math("We set k = 5 and d = 64 [2].")
+    # Session 8's drafts kept these three, copied from the Transformer and ResNet PDFs.
+    assert garbled_math("To counteract this effect, we scale the dot products by √ 1 dk [1].")
+    assert garbled_math("We compute the dot products of the query with all keys, divide each by d k, and apply a "
+                        "softmax function.")
+    assert garbled_math("Identity shortcuts, such as the formulation of (x)+x, can be realized by feedforward networks.")
+    assert not garbled_math("Scores are divided by √d_k, and the output is f(x)+x for a residual block [1].")
 
 
 def test_the_model_never_sees_a_sources_scrambled_math(embedder):

@@ -63,15 +63,18 @@ def is_fragment(sentence: str) -> bool:
 # PDF math that lost its layout: sub- and superscripts torn off ("q i=1 i k i", "variance d k") or a function's
 # letter gone ("mapping as (x), ... H of (x):= (x) x"). Written math keeps its operators ("B is d x r", "k = 5").
 _LONE_LETTER = re.compile(r"^[b-wyzB-HJ-WYZ]$")
-_BARE_ARGUMENT = re.compile(r"(?:^|\s)\(\w\)(?=[\s,.;:=]|$)")
+_BARE_ARGUMENT = re.compile(r"(?:^|\s)\(\w\)(?=[\s,.;:=+\-]|$)")
+# A root sign its radicand was torn from ("scale the dot products by √ 1 dk"): written math has "√d" or "sqrt(d)".
+_TORN_ROOT = re.compile(r"√\s")
 
 
 def garbled_math(sentence: str) -> bool:
-    """True for a sentence whose math a PDF's text layer scrambled: two or more pairs of adjacent lone letters,
-    or an argument in parentheses without its function. A reader cannot use it, and the model copies it."""
+    """True for a sentence whose math a PDF's text layer scrambled: a pair of adjacent lone letters ("divide
+    each by d k"), an argument in parentheses without its function ("(x)+x"), or a root sign torn from its
+    radicand. A reader cannot use it, and the model copies it: session 8's drafts kept all three."""
     tokens = [t.strip(",.;:") for t in strip_citations(sentence).split()]
     pairs = sum(1 for a, b in zip(tokens, tokens[1:]) if _LONE_LETTER.match(a) and _LONE_LETTER.match(b))
-    return pairs >= 2 or bool(_BARE_ARGUMENT.search(sentence))
+    return pairs >= 1 or bool(_BARE_ARGUMENT.search(sentence) or _TORN_ROOT.search(sentence))
 
 
 def _finite_at(words: list[str], i: int) -> bool:
