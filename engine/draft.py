@@ -574,6 +574,8 @@ def _write_section(llm, heading: str, kind: str, prompt: str, brief: Brief, para
     """Generate a section from its prompt (streamed), then clean, verify and (when `repairable`) repair it, with
     a drafting self-check (`SelfCheck`) bound to the prompt that drafted it."""
     messages = [Message("system", prompts.WRITER_SYSTEM.format(audience=brief.audience)), Message("user", prompt)]
+    if params.no_copy_words:  # the model says what its sources say in its own words (engine/llm/copyguard.py)
+        params = replace(params, no_copy=tuple(p.text for ps in citation_map.values() for p in ps))
     result = generate(llm, messages, params, on_text=on_text, stop_event=stop_event)
     if repairable and hasattr(nli, "for_section"):
         nli = nli.for_section(llm, messages)

@@ -41,6 +41,11 @@ class Settings:
     temperature: float = 0.3  # drafting from sources: 0.7 garbled them more (bench/results.md, article)
     top_p: float = 0.9
     repetition_penalty: float = 1.1
+    # The longest verbatim run of its sources, in words, a drafting model may write (0 = no limit; llama.cpp and
+    # transformers backends): the default model copied 36% of its sentences without one (bench/results.md). Ten
+    # keeps a term's defining phrase and stops copying whole sentences (bench/article.py counts a sentence as
+    # copied when 60% of it is one run of 12 words or more).
+    copy_limit_words: int = 10
     context_tokens: int = 4096
     strict: bool = True
     # Who judges a sentence against its sources beyond the cheap signals: auto = the cross-encoder when it was
@@ -70,6 +75,9 @@ class Settings:
         if self.repetition_penalty <= 0:
             raise ConfigError(f"repetition_penalty must be positive, but is {self.repetition_penalty}.",
                               "Set PEERDRAFT_REPETITION_PENALTY (1.0 = off).")
+        if self.copy_limit_words < 0:
+            raise ConfigError(f"copy_limit_words must be 0 or more, but is {self.copy_limit_words}.",
+                              "Set PEERDRAFT_COPY_LIMIT_WORDS (0 = no limit).")
         if self.llm_backend == "openai-compatible" and not self.endpoint_url:
             raise ConfigError("The openai-compatible backend needs an endpoint URL.",
                               "Set PEERDRAFT_ENDPOINT_URL, e.g. http://localhost:8000/v1.")

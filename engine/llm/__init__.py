@@ -37,11 +37,15 @@ class GenerationParams:
     repetition_penalty: float = 1.1
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Texts the model may not copy more than `no_copy_words` words of in a row (engine/llm/copyguard.py); 0 = off.
+    no_copy: tuple[str, ...] = ()
+    no_copy_words: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "GenerationParams":
         values = dict(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
-                      top_p=settings.top_p, repetition_penalty=settings.repetition_penalty)
+                      top_p=settings.top_p, repetition_penalty=settings.repetition_penalty,
+                      no_copy_words=settings.copy_limit_words)
         values.update(overrides)
         return cls(**values)
 

@@ -44,6 +44,7 @@ from typing import Iterator, Sequence
 from engine.bundled_models import offline_hub, profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, cuda_available
+from engine.llm.copyguard import CopyGuard, vocabulary_ids
 from engine.llm.packed import quantize_weights_int4, quantize_weights_int8
 from engine.settings import Settings
 
@@ -202,6 +203,7 @@ class TransformersLLM:
             self.model.eval()
         self._torch = torch
         self._lock = threading.Lock()
+        self._word_ids: dict[str, int] | None = None  # the copy guard's text -> id of word-starting tokens
         if self.compile:
             self._warm_up()
 
@@ -327,8 +329,24 @@ class TransformersLLM:
         inputs = self._encode_chat(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
                                         timeout=600)
+        guard = self._copy_guard(params)
+        processors = []
+        if guard is not None:
+            from transformers import LogitsProcessor
+
+            prompt_length = inputs["input_ids"].shape[1]
+
+            class _CopyLimit(LogitsProcessor):
+                def __call__(self, input_ids, scores):
+                    if input_ids.shape[1] > prompt_length:
+                        guard.feed(int(input_ids[0, -1]))
+                    if banned := guard.banned():
+                        scores[:, list(banned)] = float("-inf")
+                    return scores
+
+            processors.append(_CopyLimit())
         kwargs = dict(**inputs, streamer=streamer, max_new_tokens=params.max_new_tokens,
-                      repetition_penalty=params.repetition_penalty,
+                      repetition_penalty=params.repetition_penalty, logits_processor=processors,
                       stopping_criteria=StoppingCriteriaList([_StopWhenSet()]),
                       pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
         if self.compile:
@@ -371,6 +389,15 @@ class TransformersLLM:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def _copy_guard(self, params: GenerationParams) -> CopyGuard | None:
+        """The guard that applies `params.no_copy` (engine/llm/copyguard.py) to one generation, or None."""
+        if not params.no_copy or params.no_copy_words <= 0:
+            return None
+        if self._word_ids is None:
+            self._word_ids = vocabulary_ids((t, self.tokenizer.decode([t])) for t in range(len(self.tokenizer)))
+        sources = [self.tokenizer.encode(text, add_special_tokens=False) for text in params.no_copy]
+        return CopyGuard(sources, lambda t: self.tokenizer.decode([t]), params.no_copy_words, self._word_ids)
+
     def _lean_stream(self, messages: Sequence[Message], params: GenerationParams,
                      stop_event: threading.Event | None) -> Iterator[str]:
         """Stream from the lean decoder in the caller's own thread.
@@ -387,6 +414,16 @@ class TransformersLLM:
         choose = make_chooser(torch, temperature=params.temperature, top_p=params.top_p, top_k=self.top_k,
                               repetition_penalty=params.repetition_penalty, generator=generator)
         prompt = self._encode_chat(messages)["input_ids"]
+        if (guard := self._copy_guard(params)) is not None:
+            plain_choose, prompt_length = choose, prompt.shape[1]
+
+            def choose(logits, seen):
+                if seen.shape[0] > prompt_length:
+                    guard.feed(int(seen[-1]))
+                if banned := guard.banned():
+                    logits = logits.clone()
+                    logits[list(banned)] = float("-inf")
+                return plain_choose(logits, seen)
         text_of = Detokenizer(self.tokenizer)
         with self._lock:
             tokens = self.decoder.generate(prompt[0], params.max_new_tokens, choose, self.stop_ids,

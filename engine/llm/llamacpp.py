@@ -14,6 +14,7 @@ import numpy as np
 from engine.bundled_models import profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message
+from engine.llm.copyguard import CopyGuard, vocabulary_ids
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class LlamaCppLLM:
         self._scorer = None  # a second instance with logits for every position, made on demand
         self._formatter = None  # the GGUF's chat template, for answer_probabilities
         self._answer_tokens: dict[str, set[int]] = {}
+        self._word_ids: dict[str, int] | None = None  # the copy guard's text -> id of word-starting tokens
         self.last_prompt_tokens = (0, 0)
         self._lock = threading.Lock()
 
@@ -84,7 +86,8 @@ class LlamaCppLLM:
                 messages=payload, stream=True, max_tokens=params.max_new_tokens,
                 temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0,
                 top_k=0 if params.temperature > 0 else 1, repeat_penalty=params.repetition_penalty,
-                stop=list(params.stop) or None, seed=params.seed if params.seed is not None else -1)
+                stop=list(params.stop) or None, seed=params.seed if params.seed is not None else -1,
+                logits_processor=self._copy_limit(params))
             try:
                 for chunk in stream:
                     if stop_event is not None and stop_event.is_set():
@@ -94,6 +97,34 @@ class LlamaCppLLM:
                         yield piece
             finally:
                 stream.close()
+
+    def _piece(self, token: int) -> str:
+        return self._llama.detokenize([token]).decode("utf-8", errors="replace")
+
+    def _copy_limit(self, params: GenerationParams):
+        """A logits processor that applies `params.no_copy` (engine/llm/copyguard.py), or None."""
+        if not params.no_copy or params.no_copy_words <= 0:
+            return None
+        if self._word_ids is None:
+            self._word_ids = vocabulary_ids((t, self._piece(t)) for t in range(self._llama.n_vocab()))
+        sources = [self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) for text in params.no_copy]
+        guard = CopyGuard(sources, self._piece, params.no_copy_words, self._word_ids)
+        fed: list[int] = []  # how many of input_ids the guard has seen; the prompt is skipped on the first call
+
+        def process(input_ids, scores):
+            if not fed:
+                fed.append(len(input_ids))
+            for token in input_ids[fed[0]:]:
+                guard.feed(int(token))
+            fed[0] = len(input_ids)
+            banned = guard.banned()
+            if banned:
+                scores[list(banned)] = -np.inf
+            return scores
+
+        from llama_cpp import LogitsProcessorList
+
+        return LogitsProcessorList([process])
 
     def answer_probabilities(self, messages: Sequence[Message], answers: Sequence[str] = ("Yes", "No")) -> tuple[float, ...]:
         """P of each answer word as the first token of the model's reply (summed over casing and a leading space).

@@ -1,0 +1,89 @@
+"""A decoding-time limit on copying: the model may not continue a verbatim run of its sources past N words.
+
+Asked to write from passages, the default model copies them: in session 8's article bench 36% of its body
+sentences were at least 60% one 12-word-or-longer span of a cited passage (bench/results.md), and the repair
+round's "say it in your own words" changed few of them. A copied sentence is a quote the reader is not told
+about, and copied out of its context it often says something the paper does not ("this setup", "we found").
+
+`CopyGuard` follows, token by token, every place in the source tokens where the generated text's latest tokens
+run verbatim. Once such a run holds `max_words` words, the token that would start the source's next word is
+banned, and with it every shorter spelling of that word (" enc" for " encoder") and every piece that would glue
+it to the word before ("vector" after " dense": session 9's first guarded drafts wrote "densevector" and
+"aclosed-book"), so the model has to go on in its own words. Only tokens that start a word are banned: a number, a word's second half or punctuation is never
+cut, so the guard cannot turn "78.4" into "78.9". The backends that see logits apply it (llama.cpp, transformers);
+an OpenAI-compatible server cannot, and there the repair round's copy check is what remains.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Sequence
+
+_SEPARATOR = -1  # between two sources: no run crosses it
+
+
+def starts_word(piece: str) -> bool:
+    """Whether a token's text begins a new word: a space followed by a letter."""
+    return len(piece) >= 2 and piece[0] == " " and piece[1].isalpha()
+
+
+class CopyGuard:
+    """Which tokens to ban next so that no run of generated tokens copies a source past `max_words` words.
+
+    `sources`: each source's token ids; `piece_of(id)`: a token's text; `ids_of_piece`: text → token id for the
+    vocabulary (for the shorter spellings of a banned word; may be empty). Feed each generated token with
+    `feed`, then ask `banned()` before choosing the next one."""
+
+    def __init__(self, sources: Iterable[Sequence[int]], piece_of: Callable[[int], str], max_words: int,
+                 ids_of_piece: Mapping[str, int] | None = None):
+        self.max_words = max_words
+        self._tokens: list[int] = []
+        for source in sources:
+            self._tokens.extend(source)
+            self._tokens.append(_SEPARATOR)
+        self._positions: dict[int, list[int]] = {}
+        for i, token in enumerate(self._tokens):
+            if token != _SEPARATOR:
+                self._positions.setdefault(token, []).append(i)
+        pieces = {token: piece_of(token) for token in self._positions}
+        self._word_start = [token != _SEPARATOR and starts_word(pieces[token]) for token in self._tokens]
+        self._words_before = [0]  # _words_before[i]: word-starting tokens among the first i
+        for flag in self._word_start:
+            self._words_before.append(self._words_before[-1] + flag)
+        self._spellings: dict[int, set[int]] = {}  # a word-starting token → it and its shorter spellings
+        ids_of_piece = ids_of_piece or {}
+        for token, piece in pieces.items():
+            if starts_word(piece):
+                shorter = [piece[:k] for k in range(2, len(piece))] + [piece[1:k] for k in range(2, len(piece) + 1)]
+                self._spellings[token] = {token} | {ids_of_piece[p] for p in shorter if p in ids_of_piece}
+        self._runs: dict[int, int] = {}  # source position of a run's last token → the run's length in tokens
+
+    def feed(self, token: int) -> None:
+        """Extend or end every verbatim run with the token just generated."""
+        runs = self._runs
+        self._runs = {q: runs.get(q - 1, 0) + 1 for q in self._positions.get(token, ())}
+
+    def longest_run_words(self) -> int:
+        """Words in the longest verbatim run that ends at the latest token."""
+        return max((self._words_before[q + 1] - self._words_before[q + 1 - n] for q, n in self._runs.items()),
+                   default=0)
+
+    def banned(self) -> set[int]:
+        """Tokens that would carry a run of `max_words` words or more on into the source's next word."""
+        banned: set[int] = set()
+        for q, n in self._runs.items():
+            following = q + 1
+            if not self._word_start[following]:  # the separator, or a token inside a word or number
+                continue
+            if self._words_before[q + 1] - self._words_before[q + 1 - n] >= self.max_words:
+                banned |= self._spellings[self._tokens[following]]
+        return banned
+
+
+def vocabulary_ids(pieces: Iterable[tuple[int, str]]) -> dict[str, int]:
+    """Text → token id over a vocabulary's tokens of letters, with or without one leading space (the first id
+    when two share a text): the spellings `CopyGuard` bans beside a word."""
+    ids: dict[str, int] = {}
+    for token, piece in pieces:
+        if piece.lstrip(" ").isalpha() and len(piece) - len(piece.lstrip(" ")) <= 1 and piece not in ids:
+            ids[piece] = token
+    return ids
