@@ -17,7 +17,7 @@ PARROT = [Message("system", "You repeat text exactly, word for word, and add not
 # ----------------------------------------------------------------------------- the guard on its own
 # A toy vocabulary: one token per word (with its leading space), plus split spellings and digits.
 WORDS = [" the", " model", " reads", " each", " passage", " twice", " and", " then", " writes", " pass", " pa",
-         " 7", "8", ".", "4", "passage", "pass", "p"]
+         " 7", "8", ".", "4", "passage", "pass", "p", " in", " SRAM", " instead"]
 IDS = {piece: i for i, piece in enumerate(WORDS)}
 
 
@@ -40,6 +40,31 @@ def test_a_run_at_the_limit_bans_the_next_word_and_its_shorter_spellings():
     # ... and the pieces that would glue it to " each" ("eachpassage"), which the default model wrote when only
     # the spaced spellings were banned
     assert g.banned() == set(ids(" passage", " pa", " pass", "passage", "pass", "p"))
+
+
+def test_a_glued_spelling_stays_banned_across_a_punctuation_mark():
+    g = guard(ids(" the", " model", " reads", " each", " passage", " twice"), 4)
+    for token in ids(" the", " model", " reads", " each"):
+        g.feed(token)
+    g.banned()
+    g.feed(IDS["."])  # "each." and then "passage" would still read as the source's words
+    assert g.banned() == set(ids("passage", "pass", "p"))
+    g.feed(IDS[" then"])
+    assert g.banned() == set()
+
+
+def test_a_name_or_acronym_is_never_banned_and_the_next_word_is():
+    # Made to swap " SRAM", the default model wrote " RAM": a different memory.
+    g = guard(ids(" the", " model", " reads", " each", " passage", " in", " SRAM", " instead"), 5)
+    for token in ids(" the", " model", " reads", " each", " passage"):
+        g.feed(token)
+    assert g.banned() == {IDS[" in"]}
+    g2 = guard(ids(" the", " model", " reads", " each", " passage", " in", " SRAM", " instead"), 6)
+    for token in ids(" the", " model", " reads", " each", " passage", " in"):
+        g2.feed(token)
+    assert g2.banned() == set()
+    g2.feed(IDS[" SRAM"])
+    assert g2.banned() == set(ids(" instead", " in"))  # " in" + "stead" would spell it too
 
 
 def test_a_run_that_leaves_the_source_is_forgotten():

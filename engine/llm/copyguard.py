@@ -8,8 +8,9 @@ about, and copied out of its context it often says something the paper does not 
 `CopyGuard` follows, token by token, every place in the source tokens where the generated text's latest tokens
 run verbatim. Once such a run holds `max_words` words, the token that would start the source's next word is
 banned, and with it every shorter spelling of that word (" enc" for " encoder") and every piece that would glue
-it to the word before ("vector" after " dense": session 9's first guarded drafts wrote "densevector" and
-"aclosed-book"), so the model has to go on in its own words. Only tokens that start a word are banned: a number, a word's second half or punctuation is never
+it to the word before, also across a punctuation mark ("vector" after " dense": session 9's first guarded drafts
+wrote "densevector", "aclosed-book" and "full-row.softmax"), so the model has to go on in its own words. Names and
+acronyms are never banned (made to avoid " SRAM" the model wrote " RAM"): the run goes on through them. Only tokens that start a word are banned: a number, a word's second half or punctuation is never
 cut, so the guard cannot turn "78.4" into "78.9". The backends that see logits apply it (llama.cpp, transformers);
 an OpenAI-compatible server cannot, and there the repair round's copy check is what remains.
 """
@@ -49,18 +50,30 @@ class CopyGuard:
         self._words_before = [0]  # _words_before[i]: word-starting tokens among the first i
         for flag in self._word_start:
             self._words_before.append(self._words_before[-1] + flag)
-        self._spellings: dict[int, set[int]] = {}  # a word-starting token → it and its shorter spellings
+        # A word-starting token → its spellings with a space (it, " enc" for " encoder") and glued to what comes
+        # before ("encoder", "enc"). A name or acronym is never banned: made to swap " SRAM" the model wrote
+        # " RAM", a different memory (session 9's first run); the run goes on, and the next word is banned.
+        self._spellings: dict[int, set[int]] = {}
+        self._glued: dict[int, set[int]] = {}
         ids_of_piece = ids_of_piece or {}
         for token, piece in pieces.items():
-            if starts_word(piece):
-                shorter = [piece[:k] for k in range(2, len(piece))] + [piece[1:k] for k in range(2, len(piece) + 1)]
-                self._spellings[token] = {token} | {ids_of_piece[p] for p in shorter if p in ids_of_piece}
+            if starts_word(piece) and piece == piece.lower():
+                spaced = [piece[:k] for k in range(2, len(piece))]
+                glued = [piece[1:k] for k in range(2, len(piece) + 1)]
+                self._spellings[token] = {token} | {ids_of_piece[p] for p in spaced if p in ids_of_piece}
+                self._glued[token] = {ids_of_piece[p] for p in glued if p in ids_of_piece}
+        self._piece_of = piece_of
         self._runs: dict[int, int] = {}  # source position of a run's last token → the run's length in tokens
+        self._last_glued: set[int] = set()  # glued spellings of the words banned before the latest token
+        self._carried: set[int] = set()  # ... still banned after a punctuation mark ("full-row.softmax")
 
     def feed(self, token: int) -> None:
         """Extend or end every verbatim run with the token just generated."""
         runs = self._runs
         self._runs = {q: runs.get(q - 1, 0) + 1 for q in self._positions.get(token, ())}
+        piece = self._piece_of(token)
+        punctuation = bool(piece) and not any(c.isalnum() or c.isspace() for c in piece)
+        self._carried = self._last_glued if punctuation else set()
 
     def longest_run_words(self) -> int:
         """Words in the longest verbatim run that ends at the latest token."""
@@ -69,14 +82,16 @@ class CopyGuard:
 
     def banned(self) -> set[int]:
         """Tokens that would carry a run of `max_words` words or more on into the source's next word."""
-        banned: set[int] = set()
+        banned, glued = set(), set()
         for q, n in self._runs.items():
-            following = q + 1
-            if not self._word_start[following]:  # the separator, or a token inside a word or number
+            word = self._tokens[q + 1]
+            if word not in self._spellings:  # the separator, a token inside a word or number, or a name
                 continue
             if self._words_before[q + 1] - self._words_before[q + 1 - n] >= self.max_words:
-                banned |= self._spellings[self._tokens[following]]
-        return banned
+                banned |= self._spellings[word]
+                glued |= self._glued[word]
+        self._last_glued = glued
+        return banned | glued | self._carried
 
 
 def vocabulary_ids(pieces: Iterable[tuple[int, str]]) -> dict[str, int]:
