@@ -66,7 +66,10 @@ fi
 # wheel pip cached from an AMX build is not reused, and an installed one that holds the AMX kernels is rebuilt.
 if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
   NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-  ggml_cpu=$(ls "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so 2>/dev/null | head -1)
+  ggml_cpu=""  # a glob, not ls: under pipefail a failing ls in $(...) would end the script
+  for found in "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so; do
+    [[ -f $found ]] && ggml_cpu=$found
+  done
   if [[ -z $ggml_cpu ]] || grep -q ggml_backend_amx_mul_mat "$ggml_cpu"; then
     echo "== building llama.cpp without its AMX kernels (this CPU has AMX; ~4 min)"
     CFLAGS="${CFLAGS:-} $NO_AMX" CXXFLAGS="${CXXFLAGS:-} $NO_AMX" \
