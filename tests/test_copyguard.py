@@ -67,6 +67,18 @@ def test_a_name_or_acronym_is_never_banned_and_the_next_word_is():
     assert g2.banned() == set(ids(" instead", " in"))  # " in" + "stead" would spell it too
 
 
+def test_banned_after_feeds_what_a_backends_sequence_holds_beyond_its_prompt():
+    # A backend's logits hook sees the prompt and the tokens generated so far; the first call's ids are the prompt.
+    source = ids(" the", " model", " reads", " each", " passage", " twice")
+    g = guard(source, 4)
+    prompt = ids(" the", " model", " reads", " each")  # the prompt quotes the source: that is no copy
+    assert g.banned_after(prompt) == set()
+    sequence = prompt + ids(" the", " model", " reads")
+    for end in range(len(prompt) + 1, len(sequence) + 1):
+        assert g.banned_after(sequence[:end]) == set()
+    assert g.banned_after(sequence + ids(" each")) == set(ids(" passage", " pa", " pass", "passage", "pass", "p"))
+
+
 def test_a_run_that_leaves_the_source_is_forgotten():
     g = guard(ids(" the", " model", " reads", " each", " passage"), 3)
     for token in ids(" the", " model", " reads"):

@@ -17,7 +17,10 @@ an OpenAI-compatible server cannot, and there the repair round's copy check is w
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from engine.llm import GenerationParams
 
 _SEPARATOR = -1  # between two sources: no run crosses it
 
@@ -66,6 +69,7 @@ class CopyGuard:
         self._runs: dict[int, int] = {}  # source position of a run's last token → the run's length in tokens
         self._last_glued: set[int] = set()  # glued spellings of the words banned before the latest token
         self._carried: set[int] = set()  # ... still banned after a punctuation mark ("full-row.softmax")
+        self._seen: int | None = None  # how many of a backend's ids `banned_after` has fed
 
     def feed(self, token: int) -> None:
         """Extend or end every verbatim run with the token just generated."""
@@ -92,6 +96,26 @@ class CopyGuard:
                 glued |= self._glued[word]
         self._last_glued = glued
         return banned | glued | self._carried
+
+
+    def banned_after(self, ids: Sequence[int]) -> set[int]:
+        """`banned()` once the tokens `ids` holds beyond what it held at the last call are fed: `ids` is the
+        sequence a backend's logits hook sees (prompt and tokens generated so far), the first call's the prompt."""
+        if self._seen is None:
+            self._seen = len(ids)
+        for token in ids[self._seen:]:
+            self.feed(int(token))
+        self._seen = len(ids)
+        return self.banned()
+
+
+def guard_for(params: GenerationParams, tokenize: Callable[[str], Sequence[int]], piece_of: Callable[[int], str],
+              vocabulary: Callable[[], Mapping[str, int]]) -> CopyGuard | None:
+    """The guard that applies `params.no_copy` to one generation, or None when it limits nothing. `vocabulary`
+    returns the backend's `vocabulary_ids` (built once, on the first guarded generation)."""
+    if not params.no_copy or params.no_copy_words <= 0:
+        return None
+    return CopyGuard([tokenize(text) for text in params.no_copy], piece_of, params.no_copy_words, vocabulary())
 
 
 def vocabulary_ids(pieces: Iterable[tuple[int, str]]) -> dict[str, int]:

@@ -44,7 +44,7 @@ from typing import Iterator, Sequence
 from engine.bundled_models import offline_hub, profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message, cuda_available
-from engine.llm.copyguard import CopyGuard, vocabulary_ids
+from engine.llm.copyguard import CopyGuard, guard_for, vocabulary_ids
 from engine.llm.packed import quantize_weights_int4, quantize_weights_int8
 from engine.settings import Settings
 
@@ -203,7 +203,7 @@ class TransformersLLM:
             self.model.eval()
         self._torch = torch
         self._lock = threading.Lock()
-        self._word_ids: dict[str, int] | None = None  # the copy guard's text -> id of word-starting tokens
+        self._word_ids: dict[str, int] | None = None  # the copy guard's vocabulary_ids, built on first use
         if self.compile:
             self._warm_up()
 
@@ -334,13 +334,9 @@ class TransformersLLM:
         if guard is not None:
             from transformers import LogitsProcessor
 
-            prompt_length = inputs["input_ids"].shape[1]
-
             class _CopyLimit(LogitsProcessor):
                 def __call__(self, input_ids, scores):
-                    if input_ids.shape[1] > prompt_length:
-                        guard.feed(int(input_ids[0, -1]))
-                    if banned := guard.banned():
+                    if banned := guard.banned_after(input_ids[0]):
                         scores[:, list(banned)] = float("-inf")
                     return scores
 
@@ -386,17 +382,20 @@ class TransformersLLM:
         if errors:
             raise ModelError(f"Generation failed: {errors[0]}")
 
+    def _tokens(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+        return len(self._tokens(text))
+
+    def _vocabulary(self) -> dict[str, int]:
+        if self._word_ids is None:
+            self._word_ids = vocabulary_ids((t, self.tokenizer.decode([t])) for t in range(len(self.tokenizer)))
+        return self._word_ids
 
     def _copy_guard(self, params: GenerationParams) -> CopyGuard | None:
         """The guard that applies `params.no_copy` (engine/llm/copyguard.py) to one generation, or None."""
-        if not params.no_copy or params.no_copy_words <= 0:
-            return None
-        if self._word_ids is None:
-            self._word_ids = vocabulary_ids((t, self.tokenizer.decode([t])) for t in range(len(self.tokenizer)))
-        sources = [self.tokenizer.encode(text, add_special_tokens=False) for text in params.no_copy]
-        return CopyGuard(sources, lambda t: self.tokenizer.decode([t]), params.no_copy_words, self._word_ids)
+        return guard_for(params, self._tokens, lambda t: self.tokenizer.decode([t]), self._vocabulary)
 
     def _lean_stream(self, messages: Sequence[Message], params: GenerationParams,
                      stop_event: threading.Event | None) -> Iterator[str]:
@@ -415,12 +414,10 @@ class TransformersLLM:
                               repetition_penalty=params.repetition_penalty, generator=generator)
         prompt = self._encode_chat(messages)["input_ids"]
         if (guard := self._copy_guard(params)) is not None:
-            plain_choose, prompt_length = choose, prompt.shape[1]
+            plain_choose = choose
 
             def choose(logits, seen):
-                if seen.shape[0] > prompt_length:
-                    guard.feed(int(seen[-1]))
-                if banned := guard.banned():
+                if banned := guard.banned_after(seen):
                     logits = logits.clone()
                     logits[list(banned)] = float("-inf")
                 return plain_choose(logits, seen)

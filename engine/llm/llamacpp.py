@@ -14,7 +14,7 @@ import numpy as np
 from engine.bundled_models import profile_llm
 from engine.errors import ConfigError, ModelError
 from engine.llm import GenerationParams, Message
-from engine.llm.copyguard import CopyGuard, vocabulary_ids
+from engine.llm.copyguard import guard_for, vocabulary_ids
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class LlamaCppLLM:
         self._scorer = None  # a second instance with logits for every position, made on demand
         self._formatter = None  # the GGUF's chat template, for answer_probabilities
         self._answer_tokens: dict[str, set[int]] = {}
-        self._word_ids: dict[str, int] | None = None  # the copy guard's text -> id of word-starting tokens
+        self._word_ids: dict[str, int] | None = None  # the copy guard's vocabulary_ids, built on first use
         self.last_prompt_tokens = (0, 0)
         self._lock = threading.Lock()
 
@@ -101,24 +101,19 @@ class LlamaCppLLM:
     def _piece(self, token: int) -> str:
         return self._llama.detokenize([token]).decode("utf-8", errors="replace")
 
-    def _copy_limit(self, params: GenerationParams):
-        """A logits processor that applies `params.no_copy` (engine/llm/copyguard.py), or None."""
-        if not params.no_copy or params.no_copy_words <= 0:
-            return None
+    def _vocabulary(self) -> dict[str, int]:
         if self._word_ids is None:
             self._word_ids = vocabulary_ids((t, self._piece(t)) for t in range(self._llama.n_vocab()))
-        sources = [self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) for text in params.no_copy]
-        guard = CopyGuard(sources, self._piece, params.no_copy_words, self._word_ids)
-        fed: list[int] = []  # how many of input_ids the guard has seen; the prompt is skipped on the first call
+        return self._word_ids
+
+    def _copy_limit(self, params: GenerationParams):
+        """A logits processor that applies `params.no_copy` (engine/llm/copyguard.py), or None."""
+        guard = guard_for(params, self._tokens, self._piece, self._vocabulary)
+        if guard is None:
+            return None
 
         def process(input_ids, scores):
-            if not fed:
-                fed.append(len(input_ids))
-            for token in input_ids[fed[0]:]:
-                guard.feed(int(token))
-            fed[0] = len(input_ids)
-            banned = guard.banned()
-            if banned:
+            if banned := guard.banned_after(input_ids):
                 scores[list(banned)] = -np.inf
             return scores
 
@@ -179,8 +174,11 @@ class LlamaCppLLM:
         self._answer_tokens[answer] = ids
         return ids
 
+    def _tokens(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
     def count_tokens(self, text: str) -> int:
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self._tokens(text))
 
     def perplexity(self, text: str) -> float:
         tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
