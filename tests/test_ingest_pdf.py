@@ -747,18 +747,23 @@ def test_author_year_entries_are_cut_by_their_hanging_indent_inside_a_wider_colu
         "Bengio, Y.", "Bengio, Y., Lamblin, P., & Larochelle, H.", "Glorot, X., & Bengio, Y.", "Hinton, G. E."]
 
 
+def cvf_paper(refs: list[str], settings):
+    """A one-page CVF-style paper: a short body, then a reference list of these lines."""
+    body = column(72, 120, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
+    page = [Text(150, 60, "A Short Note on Detection", 16, "F2"), Text(250, 84, "Ada Lovelace", 11), *body,
+            Text(72, 300, "References", 11, "F2"), *[Text(72, 316 + 11 * i, text, 9) for i, text in enumerate(refs)]]
+    return ingest_bytes("cvf.pdf", build_pdf([page]), settings)
+
+
 def test_a_reference_entry_ending_in_the_pages_that_cite_it_stays_in_the_list(settings):
     # CVF copies end each entry with back-references ('In CVPR, 2014. 1, 3, 4, 8'), numbers enough for a table row
-    body = column(72, 120, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
     refs = ["[1] Ross Girshick, Jeff Donahue, Trevor Darrell, and Jitendra Malik. Rich feature",
             "hierarchies for accurate object detection and semantic", "segmentation. In CVPR, 2014. 1, 3, 4, 8",
             "[2] Kaiming He, Xiangyu Zhang, Shaoqing Ren, and Jian Sun. Spatial pyramid pooling in deep",
             "convolutional networks for visual recognition. In ECCV, 2014. 1, 2, 3, 4, 5, 6, 7",
             "[3] Alex Krizhevsky, Ilya Sutskever, and Geoffrey E Hinton. ImageNet classification with deep",
             "convolutional neural networks. In NIPS,", "2012. 1, 4, 6"]
-    page = [Text(150, 60, "A Short Note on Detection", 16, "F2"), Text(250, 84, "Ada Lovelace", 11), *body,
-            Text(72, 300, "References", 11, "F2"), *[Text(72, 316 + 11 * i, text, 9) for i, text in enumerate(refs)]]
-    doc = ingest_bytes("cvf.pdf", build_pdf([page]), settings)
+    doc = cvf_paper(refs, settings)
     assert [entry.text[:3] for entry in doc.bibliography] == ["[1]", "[2]", "[3]"]
     assert doc.bibliography[2].text.endswith("In NIPS, 2012. 1, 4, 6")
     assert not any(chunk.kind == "table" for chunk in doc.chunks)
@@ -958,7 +963,6 @@ def test_a_units_name_between_the_author_row_and_its_institution_is_no_author(se
 def test_back_references_wrapped_onto_their_own_line_stay_in_their_entry(settings):
     # the eye tracking paper's entries end in the pages citing them, wrapped onto a line of their own ('1, 3, 6,
     # 7', '5810-5825, 2024. 2, 6'): read as table rows, they swallowed the entries after them into the body
-    body = column(72, 120, ["# 1 Introduction", INTRO, METHOD], width=90)[0]
     refs = ["[1] Ross Girshick, Jeff Donahue, Trevor Darrell, and Jitendra Malik. Rich feature hierarchies for",
             "accurate object detection and semantic segmentation. In Proceedings of the IEEE Conference, 2014.",
             "1, 3, 6, 7",
@@ -966,9 +970,7 @@ def test_back_references_wrapped_onto_their_own_line_stay_in_their_entry(setting
             "networks for visual recognition. In Proceedings of the European Conference on Computer Vision, pages",
             "5810-5825, 2024. 2, 6",
             "[3] Hongwei Ren and Ada Lovelace. Event cameras for eye tracking. In CVPR Workshops, 2024. 2"]
-    page = [Text(150, 60, "A Short Note on Detection", 16, "F2"), Text(250, 84, "Ada Lovelace", 11), *body,
-            Text(72, 300, "References", 11, "F2"), *[Text(72, 316 + 11 * i, text, 9) for i, text in enumerate(refs)]]
-    doc = ingest_bytes("cvf.pdf", build_pdf([page]), settings)
+    doc = cvf_paper(refs, settings)
     assert [entry.text[:3] for entry in doc.bibliography] == ["[1]", "[2]", "[3]"]
     assert doc.bibliography[0].text.endswith("2014. 1, 3, 6, 7")
     assert not any(chunk.kind == "table" for chunk in doc.chunks)
