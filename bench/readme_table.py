@@ -107,15 +107,26 @@ def highlight_rows(results: str) -> list[tuple[str, str, str, str]]:
     ingest = number(found(r"ratio \*\*([\d.]+)\*\*", retrieval, "retrieval").group(1))
     rows.append(("ingest throughput ÷ raw embedding throughput", f"{ingest:.2f}", "≥ 0.8", verdict(ingest >= 0.8)))
 
-    verify = section(results, "verify")
-    real = [row for row in table_rows(verify) if row[""].startswith("AttributionBench dev, report half")
-            and "macro-F1" in row]
-    # What verify does by default: the shipped signal weights (the judge is opt-in).
-    best = next((row for row in real if row.get("scorer") == "signals, shipped weights"), real[0] if real else None)
-    if best is None:
+    # What verify does by default in evaluations: the signals, with the drafting model read by its probe where
+    # they are unsure (bench/verify_probe.py); without that section, the shipped signal weights alone.
+    probe = section(results, "verify-probe") if "<!-- verify-probe:start -->" in results else ""
+    real = [row for row in table_rows(probe) if row[""].startswith("AttributionBench dev, report half")
+            and row.get("scorer", "").startswith("signals + probe, probe only within")]
+    if not real:
+        verify = section(results, "verify")
+        real = [row for row in table_rows(verify) if row[""].startswith("AttributionBench dev, report half")
+                and row.get("scorer") == "signals, shipped weights"]
+    if not real:
         raise MissingFigure("bench/results.md 'verify' section: no 'AttributionBench dev, report half' row")
-    rows.append((f"verify ({best['scorer']}): macro-F1 on AttributionBench dev, report half (public benchmark)",
-                 best["macro-F1"], "≥ 0.80", verdict(number(best["macro-F1"]) >= 0.80)))
+    best = real[0]
+    rows.append((f"verify ({best['scorer'].split(' (')[0]}): macro-F1 on AttributionBench dev, report half "
+                 "(public benchmark)", best["macro-F1"], "≥ 0.80", verdict(number(best["macro-F1"]) >= 0.80)))
+    if probe:
+        timed = [row for row in table_rows(probe) if row[""].startswith("signals + probe judge")]
+        if timed:
+            seconds = number(timed[0]["seconds"])
+            rows.append(("verify of an ~800-word article, signals + probe where unsure (2 cores)", f"{seconds:.0f} s",
+                         "≤ 60 s", verdict(seconds <= 60)))
 
     article = section(results, "article")  # the first table is the default model's
     written = cell(article, "article", "**all**", "model-written")

@@ -9,12 +9,18 @@ was matched to and returns P(supported):
   dev). It is built on the user's machine at set-up (`python -m engine.verify.judge build`: about
   1,150 examples, 2 epochs, 21 minutes on one core of a busy shared 2-core machine) into
   `<data dir>/cache/verify-judge`; nothing is downloaded.
+- `ProbeJudge`: the drafting model (llama.cpp) reads the same yes/no question, and a linear probe fitted on
+  the AttributionBench fit half (bench/verify_probe.py; engine/data/verify_probe.json) reads its hidden
+  state where the answer would begin. It belongs to the one GGUF file it was fitted on (the default
+  profile's). Of the judges here it is the one that beats the signals on held-out data (bench/results.md,
+  verify-probe), so `auto` uses it in evaluations wherever that model runs.
 - `LlmJudge`: the drafting model (llama.cpp) asked "is the claim supported? Yes/No", scored from the
-  token probabilities of its answer. It costs seconds per call, so support_score asks it only where the
-  signals alone are unsure (the `unsure_band` bench/verify.py fits into verify_weights.json), and weighs
-  its log-odds with its own fitted combination (`with_llm_judge`). `load_llm_judge` shares one copy.
+  token probabilities of its answer: the judge for a GGUF no probe was fitted on.
+The drafting model's judges cost seconds per call, so support_score asks them only where the signals alone
+are unsure (the `unsure_band` fitted into verify_weights.json), and weighs their log-odds with their own
+fitted combination (`with_probe_judge`, `with_llm_judge`). `load_llm_judge` shares one copy of either.
 
-`load_judge` returns the built cross-encoder when it exists, else None: verify then runs on the
+`load_judge` returns the built cross-encoder when it exists, else None; with no judge, verify runs on the
 signals alone and says so (`judge_name`).
 """
 
@@ -30,8 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 JUDGE_DIR_NAME = "verify-judge"
 _MAX_TOKENS = 256
+# The drafting model's judges read at most this much of a claim and of its evidence (~150 words by design).
+_CLAIM_WORDS = 120
+_EVIDENCE_WORDS = 220
 SIGNALS_ONLY = "signals only (no judge built: run `python -m engine.verify.judge build`)"
 
 
@@ -92,6 +103,20 @@ def _encode(tokenizer, claims: Sequence[str], evidence: Sequence[str]):
                      padding=True, return_tensors="pt")
 
 
+def judge_messages(premise: str, hypothesis: str, *, claim_words: int = _CLAIM_WORDS,
+                   evidence_words: int = _EVIDENCE_WORDS) -> list[dict]:
+    """The yes/no question the drafting model's judges read: is the claim supported by this evidence?
+    A claim longer than `claim_words` is cut (a sentence of a draft never is), and so is evidence longer than
+    `evidence_words` (the ~150-word window can hold one unpunctuated run of a web page)."""
+    from engine import prompts
+
+    claim = " ".join(hypothesis.split()[:claim_words])
+    evidence = " ".join(premise.split()[:evidence_words])
+    user = prompts.JUDGE_CLAIM.format(notice=prompts.SOURCES_NOTICE,
+                                      sources=prompts.sources_block([(1, "evidence", evidence)]), claim=claim)
+    return [{"role": "system", "content": prompts.JUDGE_SYSTEM}, {"role": "user", "content": user}]
+
+
 class LlmJudge:
     """The drafting model as a yes/no judge: P(Yes) / (P(Yes) + P(No)) of its first answer token."""
 
@@ -112,19 +137,90 @@ class LlmJudge:
 
     def yes_no(self, premise: str, hypothesis: str) -> tuple[float, float]:
         """P("Yes") and P("No") of the model's first answer token (each summed over casing and spacing)."""
-        from engine import prompts
-
-        user = prompts.JUDGE_CLAIM.format(notice=prompts.SOURCES_NOTICE,
-                                          sources=prompts.sources_block([(1, "evidence", premise)]),
-                                          claim=" ".join(hypothesis.split()))
-        messages = [{"role": "system", "content": prompts.JUDGE_SYSTEM}, {"role": "user", "content": user}]
         with self._lock:
-            reply = self._llm.create_chat_completion(messages, max_tokens=1, temperature=0.0, logprobs=True,
-                                                     top_logprobs=20)
+            reply = self._llm.create_chat_completion(judge_messages(premise, hypothesis), max_tokens=1,
+                                                     temperature=0.0, logprobs=True, top_logprobs=20)
         top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         yes = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().lower() == "yes")
         no = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().lower() == "no")
         return yes, no
+
+
+PROBE_PATH = Path(__file__).resolve().parents[1] / "data" / "verify_probe.json"
+
+
+def save_probe(path: Path, probe: dict) -> None:
+    """Write a fitted probe where `load_probe` reads it (bench/verify_probe.py calls this)."""
+    Path(path).write_text(json.dumps(probe) + "\n", encoding="utf-8")
+
+
+def load_probe(path: Path = PROBE_PATH) -> dict | None:
+    """The linear probe bench/verify.py fitted ({"model", "weights", "bias", ...}), or None when none ships."""
+    return json.loads(path.read_text(encoding="utf-8")) if Path(path).is_file() else None
+
+
+class ProbeJudge:
+    """The drafting model's reading of the judge question, scored by a linear probe on its hidden state.
+
+    Asked zero-shot, the 1.5B drafting model answers Yes to most claims; its hidden state at the answer position
+    (the last prompt token, where it would say Yes or No) holds more than that first token shows. A logistic
+    probe over that state, fitted by bench/verify.py on the AttributionBench fit half and kept in
+    engine/data/verify_probe.json, turns it into P(supported). A probe belongs to the one model file it was fitted
+    on: any other model gets the yes/no `LlmJudge` instead (`judge_for`). One read of the prompt (~300 tokens)
+    costs about as much as the yes/no judge's, seconds on 2 cores, so it too runs only where the signals are
+    unsure (`with_probe_judge` in verify_weights.json)."""
+
+    weights_key = "with_probe_judge"
+
+    def __init__(self, model_path: str | Path, probe: dict | None = None, *, n_threads: int = 2,
+                 n_ctx: int = 1024) -> None:
+        import llama_cpp  # heavy: imported when the judge is built
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        from engine.errors import ModelError
+
+        probe = probe if probe is not None else load_probe()
+        if probe is None or probe.get("model") != Path(model_path).name:
+            raise ModelError(f"No verify probe fitted for {Path(model_path).name}.",
+                             "Use PEERDRAFT_VERIFY_JUDGE=llm with that model for the yes/no judge, or fit a probe "
+                             "with bench/verify.py --probe.")
+        self.name = f"LLM probe judge ({Path(model_path).name})"
+        self._weights = np.asarray(probe["weights"], dtype=np.float64)
+        self._bias = float(probe["bias"])
+        # n_batch = n_ubatch = n_ctx: llama.cpp reads a pooled prompt in one batch.
+        self._llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx,
+                                    n_threads=n_threads, embedding=True,
+                                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_LAST, verbose=False)
+        if self._llm.n_embd() != len(self._weights):
+            raise ModelError(f"The verify probe has {len(self._weights)} weights but {Path(model_path).name} "
+                             f"has {self._llm.n_embd()} hidden units.", "Refit it with bench/verify.py --probe.")
+        eos = self._llm.detokenize([self._llm.token_eos()]).decode("utf-8", "ignore")
+        bos = self._llm.detokenize([self._llm.token_bos()]).decode("utf-8", "ignore")
+        self._format = Jinja2ChatFormatter(template=self._llm.metadata["tokenizer.chat_template"], eos_token=eos,
+                                           bos_token=bos)
+        self._lock = threading.Lock()
+
+    def prompt(self, premise: str, hypothesis: str) -> str:
+        """The chat-formatted judge question, ending where the model's answer would begin; evidence whose words
+        split into many tokens (numbers, URLs) is cut further until the question fits the context."""
+        words = _EVIDENCE_WORDS
+        while True:
+            text = self._format(messages=judge_messages(premise, hypothesis, evidence_words=words)).prompt
+            if words <= 20 or len(self._llm.tokenize(text.encode("utf-8"), special=True)) <= self._llm.n_ctx():
+                return text
+            words //= 2
+
+    def hidden_state(self, premise: str, hypothesis: str) -> np.ndarray:
+        """The model's last-layer state at the answer position (what the probe reads)."""
+        with self._lock:
+            return np.asarray(self._llm.embed(self.prompt(premise, hypothesis), truncate=False), dtype=np.float64)
+
+    def probability(self, state: np.ndarray) -> float:
+        z = float(state @ self._weights + self._bias)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def entailment(self, premise: str, hypothesis: str) -> float:
+        return self.probability(self.hidden_state(premise, hypothesis))
 
 
 class SectionJudge:
@@ -187,8 +283,12 @@ def _loaded(directory: str, _version: int) -> CrossEncoderJudge:
     return CrossEncoderJudge(Path(directory))
 
 
-def load_llm_judge(model_path: str | Path, n_threads: int = 2) -> LlmJudge:
-    """The drafting model's GGUF file as a yes/no judge, loaded once per file and shared (under its lock)."""
+def load_llm_judge(model_path: str | Path, n_threads: int = 2) -> LlmJudge | ProbeJudge:
+    """The drafting model's GGUF file as a judge, loaded once per file and shared (under its lock): read by the
+    shipped probe when it was fitted on this very file (`ProbeJudge`), else asked yes/no (`LlmJudge`)."""
+    probe = load_probe()
+    if probe is not None and probe.get("model") == Path(model_path).name:
+        return _loaded_probe(str(Path(model_path).resolve()), n_threads, PROBE_PATH.stat().st_mtime_ns)
     return _loaded_llm(str(Path(model_path).resolve()), n_threads)
 
 
@@ -197,16 +297,27 @@ def _loaded_llm(path: str, n_threads: int) -> LlmJudge:
     return LlmJudge(path, n_threads=n_threads)
 
 
+@functools.lru_cache(maxsize=1)
+def _loaded_probe(path: str, n_threads: int, _version: int) -> ProbeJudge:
+    return ProbeJudge(path, n_threads=n_threads)
+
+
 def judge_for(settings, *, drafting: bool):
     """The judge the settings choose (`verify_judge`), or None for the signals alone.
 
-    auto: the built cross-encoder for evaluations, nothing while drafting (in drafting it removed nearly every
+    auto: in evaluations the drafting model read by its probe (`ProbeJudge`) when the llama.cpp backend runs the
+    very GGUF file the shipped probe was fitted on (the default profile's), else the cross-encoder when built
+    at set-up, else nothing; while drafting nothing (in drafting the cross-encoder removed nearly every
     supported sentence of a RAG draft: bench/results.md, verify); signals: nothing; llm: the drafting model's
-    GGUF as a yes/no judge, which needs the llama.cpp backend: while drafting the self-check (`SelfCheck`, asked
-    after each section's own prompt), in evaluations `LlmJudge`."""
+    GGUF as a judge, which needs the llama.cpp backend: while drafting the self-check (`SelfCheck`, asked
+    after each section's own prompt), in evaluations `ProbeJudge` where a probe was fitted on that model file,
+    else the yes/no `LlmJudge` (`load_llm_judge`)."""
     if settings.verify_judge == "signals" or (settings.verify_judge == "auto" and drafting):
         return None
     if settings.verify_judge == "auto":
+        probed = _probed_model(settings)
+        if probed is not None:
+            return load_llm_judge(probed, n_threads=settings.llm_threads or os.cpu_count() or 1)
         return load_judge(settings.cache_dir)
     from engine.errors import ConfigError
     from engine.llm import resolve_backend
@@ -222,6 +333,25 @@ def judge_for(settings, *, drafting: bool):
         return SelfCheck(SELF_CHECK_THRESHOLD)
     path, _ = gguf_path(settings)
     return load_llm_judge(path, n_threads=settings.llm_threads or os.cpu_count() or 1)
+
+
+def _probed_model(settings) -> Path | None:
+    """The drafting GGUF when llama.cpp runs it and the shipped probe was fitted on that file, else None."""
+    from engine.errors import PeerDraftError
+    from engine.llm import resolve_backend
+
+    probe = load_probe()
+    if probe is None:
+        return None
+    try:
+        if resolve_backend(settings) != "llama-cpp":
+            return None
+        from engine.llm.llamacpp import gguf_path
+
+        path, _ = gguf_path(settings)
+    except (PeerDraftError, ImportError):  # no model installed or no llama.cpp: the next judge in line
+        return None
+    return path if path.name == probe.get("model") and path.is_file() else None
 
 
 def judge_name(judge) -> str:

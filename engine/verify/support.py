@@ -42,16 +42,42 @@ def _load_weights(path: Path) -> dict:
 
 def save_weights(path: Path, signals: dict[str, float], threshold: float, with_judge: dict[str, float] | None,
                  judged_threshold: float | None, note: str = "", with_llm_judge: dict | None = None) -> None:
-    """Write fitted weights and thresholds where support.py reads them (bench/verify.py calls this)."""
+    """Write fitted weights and thresholds where support.py reads them (bench/verify.py calls this). A judge's
+    entry this call is not given (None) keeps what the file holds: it was fitted by a run that had that judge."""
     data = {"note": note, "signals": {"weights": _rounded(signals), "threshold": round(threshold, 2)}}
     if with_judge is not None:
         data["with_judge"] = {"weights": _rounded(with_judge), "threshold": round(judged_threshold or 0.5, 2)}
     if with_llm_judge is not None:  # {"weights", "threshold", "unsure_band"}
-        data["with_llm_judge"] = {"weights": _rounded(with_llm_judge["weights"]),
-                                  "threshold": round(with_llm_judge["threshold"], 2),
-                                  "unsure_band": with_llm_judge.get("unsure_band")}
-    if path.is_file() and "self_check" in (kept := _load_weights(path)):
-        data["self_check"] = kept["self_check"]  # drafting's self-check threshold is fitted elsewhere: keep it
+        data["with_llm_judge"] = _combination(with_llm_judge)
+    kept = _load_weights(path) if path.is_file() else {}
+    for key, entry in kept.items():
+        # drafting's self-check threshold and the probe's stack are fitted by other scripts
+        if key not in data and key != "note":
+            data[key] = entry
+    _write_json(path, data)
+
+
+def save_judge_combination(path: Path, key: str, combination: dict, note: str = "") -> None:
+    """Replace one judge's entry ({"weights", "threshold", "unsure_band"}) in the weights file, keeping the rest."""
+    data = _load_weights(path)
+    data[key] = _combination(combination)
+    if note and note not in data.get("note", ""):
+        data["note"] = "; ".join(filter(None, [data.get("note", ""), note]))
+    _write_json(path, data)
+
+
+def use_judge_combination(key: str, combination: dict) -> None:
+    """Make this process's verify read `combination` for judges of `key` (a bench that has just fitted one
+    times verify with it before, or without, saving it)."""
+    _FITTED[key] = _combination(combination)
+
+
+def _combination(entry: dict) -> dict:
+    return {"weights": _rounded(entry["weights"]), "threshold": round(entry["threshold"], 2),
+            "unsure_band": entry.get("unsure_band")}
+
+
+def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
