@@ -238,9 +238,10 @@ def article_timing(cache: VectorCache, judge) -> str:
 TARGET_NOTE = (
     "Target (issue 15): combined >= 0.80 macro-F1 on the AttributionBench report half: **not met**. The signals "
     "see shared words and closeness of meaning, not entailment; on long web references (ExpertQA) they are near "
-    "chance. The drafting model as a judge is the one component that reads meaning, but at 1.5B parameters and "
-    "zero-shot it is weak alone and costs seconds per claim, so only a few hundred claims could be judged on this "
-    "shared machine: its figures rest on small subsets. AttributionBench is used under its Hugging Face dataset "
+    "chance. The drafting model asked yes/no zero-shot is weak alone and costs seconds per claim (its figures "
+    "above rest on small subsets); read by a linear probe on its hidden state it is the judge that beats the "
+    "signals on held-out data and the one verify uses by default: see the next section (verify-probe, "
+    "bench/verify_probe.py). AttributionBench is used under its Hugging Face dataset "
     "card's Apache-2.0 licence (the GitHub repository has no licence file; ExpertQA, Stanford-GenSearch, "
     "AttributedQA and LFQA keep their own terms); it is read in place from ../shared/data, never copied.")
 

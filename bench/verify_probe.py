@@ -197,6 +197,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=data.DEFAULT_LIMIT, metavar="N",
                         help="about N claims of each AttributionBench half (stratified; 0: all)")
+    parser.add_argument("--fit-limit", type=int, default=None, metavar="N",
+                        help="about N claims of the fit half to fit on (default: --limit; 0: all)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md and the probe alone")
     parser.add_argument("--vectors", type=Path, default=None,
                         help="pickle of hidden states to reuse and extend (default: <cache dir>/verify-probe-states.pkl)")
@@ -212,7 +214,8 @@ def main() -> int:
     cache = VectorCache(load_embedder(settings))
     store = bv.SignalStore(settings.cache_dir / "bench-verify-signals.pkl", cache)
     model = profile_llm("default")
-    sets = {"fit": data.stratified_subset(data.attributionbench("fit"), args.limit),
+    fit_limit = args.limit if args.fit_limit is None else args.fit_limit
+    sets = {"fit": data.stratified_subset(data.attributionbench("fit"), fit_limit),
             "AttributionBench dev, report half (public benchmark)":
                 data.stratified_subset(data.attributionbench("report"), args.limit),
             "draft sentences, report half (real drafts, labeled by hand)": data.draft_sentences("report")}

@@ -155,7 +155,7 @@ def save_probe(path: Path, probe: dict) -> None:
 
 
 def load_probe(path: Path = PROBE_PATH) -> dict | None:
-    """The linear probe bench/verify.py fitted ({"model", "weights", "bias", ...}), or None when none ships."""
+    """The linear probe bench/verify_probe.py fitted ({"model", "weights", "bias", ...}), or None when none ships."""
     return json.loads(path.read_text(encoding="utf-8")) if Path(path).is_file() else None
 
 
@@ -164,7 +164,7 @@ class ProbeJudge:
 
     Asked zero-shot, the 1.5B drafting model answers Yes to most claims; its hidden state at the answer position
     (the last prompt token, where it would say Yes or No) holds more than that first token shows. A logistic
-    probe over that state, fitted by bench/verify.py on the AttributionBench fit half and kept in
+    probe over that state, fitted by bench/verify_probe.py on the AttributionBench fit half and kept in
     engine/data/verify_probe.json, turns it into P(supported). A probe belongs to the one model file it was fitted
     on: any other model gets the yes/no `LlmJudge` instead (`judge_for`). One read of the prompt (~300 tokens)
     costs about as much as the yes/no judge's, seconds on 2 cores, so it too runs only where the signals are
@@ -183,7 +183,7 @@ class ProbeJudge:
         if probe is None or probe.get("model") != Path(model_path).name:
             raise ModelError(f"No verify probe fitted for {Path(model_path).name}.",
                              "Use PEERDRAFT_VERIFY_JUDGE=llm with that model for the yes/no judge, or fit a probe "
-                             "with bench/verify.py --probe.")
+                             "with bench/verify_probe.py.")
         self.name = f"LLM probe judge ({Path(model_path).name})"
         self._weights = np.asarray(probe["weights"], dtype=np.float64)
         self._bias = float(probe["bias"])
@@ -193,7 +193,7 @@ class ProbeJudge:
                                     pooling_type=llama_cpp.LLAMA_POOLING_TYPE_LAST, verbose=False)
         if self._llm.n_embd() != len(self._weights):
             raise ModelError(f"The verify probe has {len(self._weights)} weights but {Path(model_path).name} "
-                             f"has {self._llm.n_embd()} hidden units.", "Refit it with bench/verify.py --probe.")
+                             f"has {self._llm.n_embd()} hidden units.", "Refit it with bench/verify_probe.py.")
         eos = self._llm.detokenize([self._llm.token_eos()]).decode("utf-8", "ignore")
         bos = self._llm.detokenize([self._llm.token_bos()]).decode("utf-8", "ignore")
         self._format = Jinja2ChatFormatter(template=self._llm.metadata["tokenizer.chat_template"], eos_token=eos,
