@@ -300,6 +300,25 @@ def _cascade(m: dict, signals: tuple[dict, float], stacked: dict, band: float | 
     return np.where(judged, combined, base) + 0.5, 0.5, float(judged.mean()) if len(base) else 0.0
 
 
+def stack_judge(fit: dict, signals: tuple[dict, float]) -> dict:
+    """A judge stacked on the signals: a logistic over (the signals' log-odds, the judge's log-odds) fitted on `fit`,
+    written out as weights over the features so support.combine reads it like any other combination; its threshold,
+    and the unsure band: the narrowest whose balanced accuracy on `fit` is within 0.01 of asking the judge always
+    (None when none is)."""
+    z = np.log(np.clip(scores(fit, signals[0]), 1e-6, 1 - 1e-6) / np.clip(1 - scores(fit, signals[0]), 1e-6, 1))
+    a, b, c = fit_logistic(np.column_stack([z, [f["judge"] for f in fit["x"]]]), fit["y"])
+    weights = {"bias": float(a + b * signals[0]["bias"]),
+               **{k: float(b * v) for k, v in signals[0].items() if k != "bias"}, "judge": float(c)}
+    stacked = {"weights": weights, "threshold": choose_threshold(fit["y"], scores(fit, weights)),
+               "signal_slope": float(b), "judge_slope": float(c), "unsure_band": None}
+    always = figures(fit["y"], *_cascade(fit, signals, stacked, None)[:2])["balanced_accuracy"]
+    for width in (0.05, 0.1, 0.15, 0.2, 0.3):
+        if figures(fit["y"], *_cascade(fit, signals, stacked, width)[:2])["balanced_accuracy"] >= always - 0.01:
+            stacked["unsure_band"] = width
+            break
+    return stacked
+
+
 def llm_judge_section(cache_path: Path, store: SignalStore, signals: tuple[dict, float],
                       report_sets: dict[str, list[data.Claim]]) -> tuple[str, dict | None]:
     """The drafting model as a yes/no judge from cached answers: alone, stacked on the signals, and asked only
@@ -309,22 +328,9 @@ def llm_judge_section(cache_path: Path, store: SignalStore, signals: tuple[dict,
     fit = _with_llm(data.attributionbench("fit"), store, cached)
     if len(fit["y"]) < 20:
         return "", None
-    # Stack: logistic over (the shipped signals' log-odds, the judge's log-odds), then written out as weights
-    # over the features so support.combine reads it like any other combination.
-    z = np.log(np.clip(scores(fit, signals[0]), 1e-6, 1 - 1e-6) / np.clip(1 - scores(fit, signals[0]), 1e-6, 1))
-    a, b, c = fit_logistic(np.column_stack([z, [f["judge"] for f in fit["x"]]]), fit["y"])
-    weights = {"bias": float(a + b * signals[0]["bias"]),
-               **{k: float(b * v) for k, v in signals[0].items() if k != "bias"}, "judge": float(c)}
-    stacked = {"weights": weights, "threshold": choose_threshold(fit["y"], scores(fit, weights))}
+    stacked = stack_judge(fit, signals)
+    b, c, band = stacked["signal_slope"], stacked["judge_slope"], stacked["unsure_band"]
     llm_t = choose_threshold(fit["y"], fit["judge"])
-    # The band: the narrowest whose fit-half balanced accuracy is within 0.01 of asking the judge always.
-    always = figures(fit["y"], *_cascade(fit, signals, stacked, None)[:2])["balanced_accuracy"]
-    band = None
-    for width in (0.05, 0.1, 0.15, 0.2, 0.3):
-        if figures(fit["y"], *_cascade(fit, signals, stacked, width)[:2])["balanced_accuracy"] >= always - 0.01:
-            band = width
-            break
-    stacked["unsure_band"] = band
     rows, shares = [], []
     for material, claims in [("AttributionBench dev, fit half (fitted on: not held out)", data.attributionbench("fit")),
                              *report_sets.items()]:

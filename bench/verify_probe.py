@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import verify as bv  # noqa: E402
 from bench._results import write_section  # noqa: E402
+from bench.selfcheck import auc  # noqa: E402
 from engine.bundled_models import profile_llm  # noqa: E402
 from engine.embed import load_embedder  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
@@ -107,14 +108,6 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, l2: float, seed: int = 7) -> np.nd
     return out
 
 
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    order = np.argsort(score)
-    ranks = np.empty(len(score))
-    ranks[order] = np.arange(1, len(score) + 1)
-    pos = y == 1
-    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / max(1, pos.sum() * (~pos).sum()))
-
-
 def _judged(claims: list[data.Claim], store: bv.SignalStore, states: dict, probe: tuple[np.ndarray, float] | None,
             oof: dict[str, float] | None = None) -> dict:
     """bench/verify.py's measure() over the claims with a stored state, the probe's P(supported) as the judge."""
@@ -122,32 +115,11 @@ def _judged(claims: list[data.Claim], store: bv.SignalStore, states: dict, probe
     m = bv.measure(chosen, store, None)
     if oof is not None:
         m["judge"] = np.array([oof[bv._key(c)] for c in chosen])
-    else:
-        x = np.stack([states[bv._key(c)]["v"] for c in chosen]).astype(np.float64) if chosen else np.zeros((0, 1))
-        m["judge"] = _probabilities(x, *probe) if chosen else np.zeros(0)
+    elif chosen:
+        m["judge"] = _probabilities(np.stack([states[bv._key(c)]["v"] for c in chosen]).astype(np.float64), *probe)
     for f, p in zip(m["x"], m["judge"]):
         f["judge"] = support.judge_feature(float(p))
-    m["keys"] = [bv._key(c) for c in chosen]
     return m
-
-
-def stack(fit: dict, signals: tuple[dict, float]) -> dict:
-    """The signals' log-odds and the probe's, combined by a logistic fitted on the fit half (out-of-fold probe),
-    written as weights over the features so support.combine reads it; its threshold and unsure band."""
-    base = np.clip(bv.scores(fit, signals[0]), 1e-6, 1 - 1e-6)
-    z = np.log(base / (1 - base))
-    a, b, c = bv.fit_logistic(np.column_stack([z, [f["judge"] for f in fit["x"]]]), fit["y"])
-    weights = {"bias": float(a + b * signals[0]["bias"]),
-               **{k: float(b * v) for k, v in signals[0].items() if k != "bias"}, "judge": float(c)}
-    stacked = {"weights": weights, "threshold": bv.choose_threshold(fit["y"], bv.scores(fit, weights)),
-               "signal_slope": float(b), "judge_slope": float(c)}
-    always = bv.figures(fit["y"], *bv._cascade(fit, signals, stacked, None)[:2])["balanced_accuracy"]
-    stacked["unsure_band"] = None
-    for width in (0.05, 0.1, 0.15, 0.2, 0.3):
-        if bv.figures(fit["y"], *bv._cascade(fit, signals, stacked, width)[:2])["balanced_accuracy"] >= always - 0.01:
-            stacked["unsure_band"] = width
-            break
-    return stacked
 
 
 def rows_for(label: str, m: dict, signals: tuple[dict, float], stacked: dict, probe_t: float) -> list[tuple]:
@@ -233,20 +205,19 @@ def main() -> int:
     judge = judge_mod.ProbeJudge(model.path, placeholder, n_threads=args.threads)
     vectors = args.vectors or settings.cache_dir / "verify-probe-states.pkl"
     states = fill_vectors(vectors, [c for claims in sets.values() for c in claims], store, judge)
-    signals = (dict(support.WEIGHTS), support.SUPPORT_THRESHOLD)
-    signals = ({**{f: 0.0 for f in bv.SIGNALS}, **signals[0]}, signals[1])
+    signals = ({**{f: 0.0 for f in bv.SIGNALS}, **bv.SHIPPED[0]}, bv.SHIPPED[1])  # every feature weighed
 
     fit_claims = [c for c in sets["fit"] if bv._key(c) in states]
     x = np.stack([states[bv._key(c)]["v"] for c in fit_claims]).astype(np.float64)
     y = np.array([1.0 if c.supported else 0.0 for c in fit_claims])
-    cv = {l2: _auc(y, out_of_fold(x, y, l2)) for l2 in L2_GRID}
+    oofs = {l2: out_of_fold(x, y, l2) for l2 in L2_GRID}
+    cv = {l2: auc(list(p[y == 1]), list(p[y == 0])) for l2, p in oofs.items()}
     l2 = max(cv, key=lambda k: (cv[k], k))
-    oof_p = out_of_fold(x, y, l2)
     probe = fit_probe(x, y, l2)
-    oof = dict(zip([bv._key(c) for c in fit_claims], oof_p))
+    oof = dict(zip([bv._key(c) for c in fit_claims], oofs[l2]))
     fit = _judged(fit_claims, store, states, None, oof)
     probe_t = bv.choose_threshold(fit["y"], fit["judge"])
-    stacked = stack(fit, signals)
+    stacked = bv.stack_judge(fit, signals)
     rows = rows_for("AttributionBench dev, fit half (out-of-fold probe; the stack is fitted here)", fit, signals,
                     stacked, probe_t)
     scifact = ["| SciFact validation | pairs | passed: signals (shipped) | passed: probe alone | passed: stacked |",
@@ -288,8 +259,8 @@ def main() -> int:
                  "fit half (bench/verify_probe.py)", "cv_auc": round(cv[l2], 3)}
     combination = {k: stacked[k] for k in ("weights", "threshold", "unsure_band")}
     support.use_judge_combination(judge_mod.ProbeJudge.weights_key, combination)  # the timing reads this stack
-    shipped_judge = judge_mod.ProbeJudge(model.path, probe_doc, n_threads=args.threads)
-    timing = bv.article_timing(cache, shipped_judge).replace(
+    judge.use_probe(probe_doc)  # the model that read the states, now with the fitted probe
+    timing = bv.article_timing(cache, judge).replace(
         "signals + cross-encoder judge", f"signals + probe judge (where the signals are unsure: band {stacked['unsure_band']})")
     print(timing)
     targets = target_note(rows, scifact, timing)

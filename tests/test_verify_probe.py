@@ -41,10 +41,12 @@ def test_the_probe_fit_is_the_l2_optimum_over_all_state_dimensions_and_separates
     p = 1 / (1 + np.exp(-(x[:60] @ weights + bias)))
     grad = ((x[:60] - mean) / std).T @ (p - y[:60]) / 60 + l2 * standard_w
     assert np.abs(grad).max() < 1e-6 and abs(np.mean(p - y[:60])) < 1e-6
-    assert probe_bench._auc(y[60:], x[60:] @ weights) > 0.8
+    unseen = x[60:] @ weights
+    assert probe_bench.auc(list(unseen[y[60:] == 1]), list(unseen[y[60:] == 0])) > 0.8
     # Out-of-fold scores never come from a probe that saw the claim: on labels with no signal they are near chance.
     noise = rng.integers(0, 2, size=60).astype(float)
-    assert probe_bench._auc(noise, probe_bench.out_of_fold(x[:60], noise, l2)) < 0.75
+    oof = probe_bench.out_of_fold(x[:60], noise, l2)
+    assert probe_bench.auc(list(oof[noise == 1]), list(oof[noise == 0])) < 0.75
 
 
 def test_save_weights_keeps_the_entries_other_scripts_fitted_and_one_combination_can_be_replaced(tmp_path):

@@ -159,6 +159,12 @@ def load_probe(path: Path = PROBE_PATH) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if Path(path).is_file() else None
 
 
+def probe_for(model_path: str | Path) -> dict | None:
+    """The shipped probe when it was fitted on this very model file, else None."""
+    probe = load_probe()
+    return probe if probe is not None and probe.get("model") == Path(model_path).name else None
+
+
 class ProbeJudge:
     """The drafting model's reading of the judge question, scored by a linear probe on its hidden state.
 
@@ -177,28 +183,39 @@ class ProbeJudge:
         import llama_cpp  # heavy: imported when the judge is built
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        from engine.errors import ModelError
-
-        probe = probe if probe is not None else load_probe()
-        if probe is None or probe.get("model") != Path(model_path).name:
-            raise ModelError(f"No verify probe fitted for {Path(model_path).name}.",
-                             "Use PEERDRAFT_VERIFY_JUDGE=llm with that model for the yes/no judge, or fit a probe "
-                             "with bench/verify_probe.py.")
-        self.name = f"LLM probe judge ({Path(model_path).name})"
-        self._weights = np.asarray(probe["weights"], dtype=np.float64)
-        self._bias = float(probe["bias"])
+        self._file = Path(model_path).name
+        self.name = f"LLM probe judge ({self._file})"
+        probe = self._check(probe if probe is not None else load_probe())  # before the model loads: fail fast
         # n_batch = n_ubatch = n_ctx: llama.cpp reads a pooled prompt in one batch.
         self._llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx,
                                     n_threads=n_threads, embedding=True,
                                     pooling_type=llama_cpp.LLAMA_POOLING_TYPE_LAST, verbose=False)
-        if self._llm.n_embd() != len(self._weights):
-            raise ModelError(f"The verify probe has {len(self._weights)} weights but {Path(model_path).name} "
-                             f"has {self._llm.n_embd()} hidden units.", "Refit it with bench/verify_probe.py.")
+        self.use_probe(probe)
         eos = self._llm.detokenize([self._llm.token_eos()]).decode("utf-8", "ignore")
         bos = self._llm.detokenize([self._llm.token_bos()]).decode("utf-8", "ignore")
         self._format = Jinja2ChatFormatter(template=self._llm.metadata["tokenizer.chat_template"], eos_token=eos,
                                            bos_token=bos)
         self._lock = threading.Lock()
+
+    def _check(self, probe: dict | None) -> dict:
+        from engine.errors import ModelError
+
+        if probe is None or probe.get("model") != self._file:
+            raise ModelError(f"No verify probe fitted for {self._file}.",
+                             "Use PEERDRAFT_VERIFY_JUDGE=llm with that model for the yes/no judge, or fit a probe "
+                             "with bench/verify_probe.py.")
+        return probe
+
+    def use_probe(self, probe: dict | None) -> None:
+        """Score with `probe` from now on (it must be fitted on this model file, one weight per hidden unit)."""
+        from engine.errors import ModelError
+
+        probe = self._check(probe)
+        if self._llm.n_embd() != len(probe["weights"]):
+            raise ModelError(f"The verify probe has {len(probe['weights'])} weights but {self._file} "
+                             f"has {self._llm.n_embd()} hidden units.", "Refit it with bench/verify_probe.py.")
+        self._weights = np.asarray(probe["weights"], dtype=np.float64)
+        self._bias = float(probe["bias"])
 
     def prompt(self, premise: str, hypothesis: str) -> str:
         """The chat-formatted judge question, ending where the model's answer would begin; evidence whose words
@@ -286,8 +303,7 @@ def _loaded(directory: str, _version: int) -> CrossEncoderJudge:
 def load_llm_judge(model_path: str | Path, n_threads: int = 2) -> LlmJudge | ProbeJudge:
     """The drafting model's GGUF file as a judge, loaded once per file and shared (under its lock): read by the
     shipped probe when it was fitted on this very file (`ProbeJudge`), else asked yes/no (`LlmJudge`)."""
-    probe = load_probe()
-    if probe is not None and probe.get("model") == Path(model_path).name:
+    if probe_for(model_path) is not None:
         return _loaded_probe(str(Path(model_path).resolve()), n_threads, PROBE_PATH.stat().st_mtime_ns)
     return _loaded_llm(str(Path(model_path).resolve()), n_threads)
 
@@ -340,9 +356,6 @@ def _probed_model(settings) -> Path | None:
     from engine.errors import PeerDraftError
     from engine.llm import resolve_backend
 
-    probe = load_probe()
-    if probe is None:
-        return None
     try:
         if resolve_backend(settings) != "llama-cpp":
             return None
@@ -351,7 +364,7 @@ def _probed_model(settings) -> Path | None:
         path, _ = gguf_path(settings)
     except (PeerDraftError, ImportError):  # no model installed or no llama.cpp: the next judge in line
         return None
-    return path if path.name == probe.get("model") and path.is_file() else None
+    return path if path.is_file() and probe_for(path) is not None else None
 
 
 def judge_name(judge) -> str:
