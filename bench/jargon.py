@@ -32,9 +32,10 @@ has a row labeled careful_read, and the true undefined terms the check did not f
 missed: for those posts the table gives true undefined terms found / in the post.
 For each post and in total: flags per 1,000 prose words, flag precision (flags labeled undefined /
 labeled flags) and flags without a label (not counted, listed so they can be labeled).
-Splits, by the post id's prefix: "heldout8-" posts (session 8's batch) were labeled at the check's first run on
+Splits, by the post id's prefix: "heldout9-" posts (session 11's batch) were labeled at the check's first run on
 them and never looked at while tuning; their label rows carry `first_run` (the commit of that run), so the table
-also gives that run's figures. "heldout7-" posts (session 7's batch) were held out until session 8, which tuned on
+also gives that run's figures. "heldout8-" posts (session 8's batch) were held out until session 11, which tuned
+on them (their rows keep the first run's commit as `first_run_when_held_out`). "heldout7-" posts (session 7's batch) were held out until session 8, which tuned on
 them (their rows keep that first run's commit as `first_run_when_held_out`), and "heldout-" posts were held
 out until session 7, which tuned on them: both are tuning posts now, like the posts without a prefix. `--posts` may be given more than once (each batch lives in its own folder).
 `--unlabeled` prints the unlabeled flags as JSONL lines to fill in.
@@ -61,8 +62,9 @@ from bench._results import write_section  # noqa: E402
 from engine.check.terms import term_key  # noqa: E402
 
 REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
-HELD_OUT = "heldout8-"  # the batch never tuned on
-WAS_HELD_OUT = {"heldout7-": "tuning, held out until session 8", "heldout-": "tuning, held out until session 7"}
+HELD_OUT = "heldout9-"  # the batch never tuned on
+WAS_HELD_OUT = {"heldout8-": "tuning, held out until session 11", "heldout7-": "tuning, held out until session 8",
+                "heldout-": "tuning, held out until session 7"}
 
 
 def split_of(post_id: str) -> str:
