@@ -9,11 +9,12 @@ read `ProseMap.text` and report at draft offsets (`ProseMap.to_original`), verif
 the draft itself (`prose_blocks`, `split_sentences`), citations kept. Excluded from the prose: front
 matter, fenced and indented code blocks, inline code, URLs, citation markers ([1], [1-3], [@key], [^1]),
 tables, math ($...$, $$...$$, \\(...\\), \\[...\\]), HTML tags and comments, images, link targets,
-link-definition lines, horizontal rules, the body of a reference section, site template tags ({% ... %},
+link-definition lines, horizontal rules, the body of a reference section or of a reference list with no heading
+(5 or more list items shaped like entries: "1. Kneser, R., & Ney, H. (1995). ..."), site template tags ({% ... %},
 {{ ... }}), kramdown attribute lines ({: ...}, {:toc}) and table-of-contents markers ("* TOC", "[TOC]"),
 link texts that are a citation ("[Karpukhin et al., 2020](...)"), a path ("[slides/part4](...)") or a
 person's profile link, and raw HTML blocks (<pre> to its closing tag, <div>/<table>/... to the next blank
-line). Headings are not prose either; they make up the section structure (`ProseMap.sections`).
+line, or to the closing tag of a <script>/<style>/<pre> opened inside them). Headings are not prose either; they make up the section structure (`ProseMap.sections`).
 """
 
 from __future__ import annotations
@@ -250,6 +251,7 @@ _HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>\s*$|^ {0,3}<!
 # Raw HTML blocks (CommonMark's kinds 1 and 6): <pre>/<script>/<style>/<textarea> run to their closing
 # tag, block-level tags (<div>, <table>, <figure>, <p>, ...) to the next blank line. Neither is prose.
 _HTML_RAW_OPEN = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:\s|>|$)", re.IGNORECASE)
+_HTML_RAW_INSIDE = re.compile(r"<(pre|script|style|textarea)(?:\s[^>]*)?>", re.IGNORECASE)
 _HTML_BLOCK_OPEN = re.compile(
     r"^ {0,3}</?(?:address|article|aside|blockquote|center|details|dialog|div|dl|fieldset|figcaption|figure|footer|"
     r"form|h[1-6]|header|hr|iframe|img|li|nav|ol|p|section|summary|table|tbody|td|tfoot|th|thead|tr|ul|video|audio|"
@@ -341,6 +343,44 @@ class _Builder:
         self.copy(pos, end)
 
 
+# A list item that reads as a reference entry: authors, then the year in brackets ("1. Kneser, R., & Ney, H.
+# (1995, May). Improved backing-off …", "[12] Mikolov, T. et al. (2013a).").
+_REFERENCE_ITEM = re.compile(r"^\s{0,8}(?:(?:\d{1,4}[.)]|\[\d{1,4}\]|[-*+])\s+)?[A-Z][^\n()]{0,300}?[(\[](?:19|20)\d\d[a-z]?\b")
+# Its authors as reference lists write them: "Kneser, R.,", "Nivre, J., De Marneffe, M. C.", "Mikolov et al."
+_REFERENCE_AUTHORS = re.compile(r"[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s?-?)+|\bet\s+al\b|[A-Z][\w'’-]+,?\s+&\s+[A-Z]")
+# What else a rendered reference list holds between its entries: "85. <div id=\"fn85\">", "</div>".
+_REFERENCE_WRAPPER = re.compile(r"^\s*(?:(?:\d{1,4}[.)]|\[\d{1,4}\])\s+)?</?[A-Za-z][^>]*>\s*$")
+UNHEADED_REFERENCES_MIN = 5  # so many entries in a row, with nothing else between them, make a reference list
+
+
+def _unheaded_references(draft: str, lines: list[tuple[int, int]]) -> set[int]:
+    """The line indices of reference lists with no heading of their own: a run of at least
+    UNHEADED_REFERENCES_MIN list items shaped like reference entries, separated only by blank lines or the
+    entries' own continuation lines. Their names, venues and title words are no prose."""
+    found: set[int] = set()
+    run: list[int] = []  # lines of the current run
+    entries = 0
+
+    def close() -> None:
+        nonlocal run, entries
+        if entries >= UNHEADED_REFERENCES_MIN:
+            found.update(run)
+        run, entries = [], 0
+
+    for i, (start, end) in enumerate(lines):
+        line = draft[start:end]
+        entry = _REFERENCE_ITEM.match(line)
+        if entry and _REFERENCE_AUTHORS.search(entry.group(0)):
+            run.append(i)
+            entries += 1
+        elif run and (not line.strip() or line.startswith((" ", "\t")) or _REFERENCE_WRAPPER.match(line)):
+            run.append(i)  # a blank line or an entry's continuation
+        else:
+            close()
+    close()
+    return found
+
+
 def prose_map(draft: str) -> ProseMap:
     """Split a Markdown draft into prose text, blocks and sections, with offsets back into it."""
     lines = _lines(draft)
@@ -348,6 +388,7 @@ def prose_map(draft: str) -> ProseMap:
     sections: list[dict] = [dict(heading=None, offset=0, text_start=0)]
     blocks: list[Block] = []
     setext = _setext_headings(draft, lines)
+    unheaded_references = _unheaded_references(draft, lines)
     in_references = False
     references_level = 0  # a subsection of the reference list ("### Books") is part of it
     block: dict | None = None  # the open prose block: kind, text_start
@@ -452,6 +493,15 @@ def prose_map(draft: str) -> ProseMap:
                                       else draft[slice(*lines[n])].strip()):
                 n += 1
             last = min(n, len(lines) - 1) if closing else max(i, n - 1)
+            if not closing:
+                # A <script>/<style>/<pre> opened inside a block-level run ("<div …></div>" then "<script>" on the
+                # next line) runs to its own closing tag past blank lines, as kramdown and browsers read it.
+                inner = list(_HTML_RAW_INSIDE.finditer(draft[start:lines[last][1]]))
+                if inner and not re.search(rf"</{inner[-1].group(1)}\s*>", draft[start + inner[-1].end():lines[last][1]],
+                                           re.IGNORECASE):
+                    closing = re.compile(rf"</{inner[-1].group(1)}\s*>", re.IGNORECASE)
+                    while last + 1 < len(lines) and closing.search(draft[slice(*lines[last])]) is None:
+                        last += 1
             builder.exclude("html", start, lines[last][1])
             i = last + 1
             prev_blank = not closing
@@ -467,7 +517,7 @@ def prose_map(draft: str) -> ProseMap:
             i += 1
             prev_blank = False
             continue
-        if in_references:
+        if in_references or i in unheaded_references:
             close_block()
             builder.exclude("references", start, end)
             i += 1

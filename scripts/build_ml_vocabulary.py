@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gzip
 import json
 import math
 import re
@@ -262,6 +263,71 @@ def glossary_keys(paths: list[Path]) -> list[str]:
     return sorted(keys)
 
 
+ABSTRACTS_OUT = ROOT / "engine" / "data" / "ml_abstracts.json.gz"
+# A word fewer abstracts use, or a phrase, is stored as absent: rare, one paper's or a few papers' term.
+ABSTRACT_MIN_DOCUMENTS = {"word": 5, "phrase": 10}
+_LATEX = re.compile(r"\$[^$]*\$|\\[A-Za-z]+\*?(?:\[[^\]]*\])?|[{}]")
+
+
+def _capitals(word: str) -> bool:
+    """Written as a name or acronym: two capitals or more ("MADE", "CIFAR-100", "RMSNorm", "VQ-VAE")."""
+    return sum(c.isupper() for c in word) >= 2
+
+
+def abstract_counts(path: Path) -> dict:
+    """Document frequencies of term keys in research abstracts (a JSONL file of {"title", "abstract"} rows):
+    each word, and each run of two or three words without a stopword at either end; `names` counts only the
+    abstracts that write the key with two capitals or more, so "MADE" (a model) is not "made"."""
+    key_of: dict[str, str] = {}
+
+    def key(word: str) -> str:
+        k = key_of.get(word)
+        if k is None:
+            k = key_of[word] = term_key(word)
+        return k
+
+    terms: dict[str, int] = {}
+    names: dict[str, int] = {}
+    docs = tokens = 0
+    with path.open(encoding="utf-8") as rows:
+        for line in rows:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            text = _LATEX.sub(" ", f"{row.get('title', '')}. {row.get('abstract', '')}")
+            docs += 1
+            seen: set[str] = set()
+            named: set[str] = set()
+            for piece in re.split(r"(?<=[.!?:;,])\s+|[()\[\]]", text):
+                words = [w for w in _WORD.findall(piece) if not w.isupper() or len(w) > 1]
+                tokens += len(words)
+                parts = [key(w) for w in words]
+                for i in range(len(words)):
+                    for n in (1, 2, 3):
+                        gram = parts[i:i + n]
+                        if len(gram) < n or gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
+                            continue
+                        k = gram[0] if n == 1 else key(" ".join(words[i:i + n]))
+                        seen.add(k)
+                        if any(_capitals(w) for w in words[i:i + n]):
+                            named.add(k)
+            for k in seen:
+                terms[k] = terms.get(k, 0) + 1
+            for k in named:
+                names[k] = names.get(k, 0) + 1
+    keep = ABSTRACT_MIN_DOCUMENTS
+
+    def kept(counts: dict[str, int]) -> dict[str, int]:
+        return dict(sorted((k, v) for k, v in counts.items() if v >= keep["phrase" if " " in k else "word"]))
+
+    return {"about": "How many research abstracts use each term key (a word, or two or three words without a stopword "
+                     "at either end); `names`: how many write it with two capitals or more. Words fewer than "
+                     f"{keep['word']} abstracts use, and phrases fewer than {keep['phrase']} use, are left out (absent: "
+                     "rare in research writing).",
+            "documents": docs, "tokens": tokens, "min_documents": keep, "built_by": "scripts/build_ml_vocabulary.py --abstracts",
+            "terms": kept(terms), "names": kept(names)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="folders or files of Markdown ML writing, each PATH or PUBLISHER=PATH "
@@ -270,8 +336,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--glossary", action="append", type=Path, default=[],
                         help="a folder or file of an ML glossary (Markdown or reStructuredText; repeatable)")
     parser.add_argument("--glossary-source", action="append", default=[], help="a line naming a glossary (repeatable)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--abstracts", type=Path, help="a JSONL file of research abstracts ({\"title\", \"abstract\"} "
+                        f"rows): write their term keys' document frequencies to --out (default {ABSTRACTS_OUT.name})")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if args.abstracts:
+        if not args.abstracts.is_file():
+            parser.error(f"--abstracts {args.abstracts}: no such file (give a JSONL file of title/abstract rows)")
+        out = args.out or ABSTRACTS_OUT
+        table = abstract_counts(args.abstracts)
+        table["sources"] = args.source or [str(args.abstracts)]
+        data = json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        out.write_bytes(gzip.compress(data, mtime=0) if out.suffix == ".gz" else data)
+        print(f"{len(table['terms'])} keys ({len(table['names'])} written as names) from {table['documents']} "
+              f"abstracts, {table['tokens']} words -> {out}")
+        return 0
+    args.out = args.out or OUT
     if not args.paths and not args.glossary:
         parser.error("give folders of Markdown ML writing, or --glossary DIR to replace the table's glossary")
     sources = publisher_paths(args.paths)

@@ -681,3 +681,38 @@ def test_readers_new_to_ml_see_every_candidate_as_a_flag():
     newcomer = check_jargon(draft, audience="software engineers new to ML")
     assert check_jargon(draft).candidates  # peers: the name and the typo are candidates
     assert newcomer.candidates == () and {"DDPG", "Saharia", "reeaally"} <= {t.term for t in newcomer.undefined}
+
+
+def test_a_slip_of_the_pen_near_a_word_the_text_or_ml_writing_uses_is_no_term():
+    draft = ("The Wasserstein distance is smooth. The Wasserstein GAN uses it. We stack feedfoward networks and compare "
+             "SimCES with SimCSE and SimCSE variants. The Wassertstein critic is clipped. A ranker model reranks.")
+    terms = {t.term for t in check_jargon(draft).terms}
+    assert not terms & {"Wassertstein", "feedfoward networks", "SimCES"}
+    assert "ranker" in {t.key for t in check_jargon('The "ranker" model is one.').terms}  # an ending, not a slip
+
+
+def test_a_venue_with_its_year_is_no_term_but_the_same_shape_elsewhere_is():
+    draft = "See Schaul et al, ICML 2015, and Jain et al., CVPR'16. We train with DDPG on the arm."
+    keys = {t.key for t in check_jargon(draft).terms}
+    assert "icml" not in keys and "cvpr" not in keys and "ddpg" in keys
+
+
+def test_a_term_shaped_after_a_name_is_the_name():
+    known = check_jargon("We train a GPT-2-like model on text.")
+    assert known.terms == ()  # GPT-2 is known to peers, so a GPT-2-like model is too
+    unknown = check_jargon("We use a MADE-type layer. MADE then masks the weights.")
+    assert [t.key for t in unknown.terms] == ["made"]
+
+
+def test_a_whole_article_shows_only_its_surest_flags_and_a_short_text_at_least_three():
+    from engine.check.jargon import panel_limits
+
+    assert panel_limits(ML_PEERS, 300) == (ML_PEERS.min_confidence, ML_PEERS.min_flags)
+    assert panel_limits(ML_PEERS, 4500) == (ML_PEERS.long_text_confidence, 3)  # one per 2,000 words, no floor
+    assert panel_limits(ML_PEERS, 1200) == (ML_PEERS.long_text_confidence, 1)
+    filler = "\n\n".join(["Our cats sleep in the sun all day, and the dogs bark at every passing car."] * 80)
+    short = "We compare TRPO, DDPG, ACKTR and SVPG."
+    article = check_jargon(f"{short}\n\n{filler}\n")
+    assert len(check_jargon(short).undefined) == 3
+    assert all(t.confidence >= ML_PEERS.long_text_confidence for t in article.undefined)
+    assert len(article.undefined) < 3 and len(article.candidates) >= 2

@@ -161,3 +161,24 @@ def test_assembling_an_article_keeps_every_source_of_a_cited_range():
     assert body == "Three agree [1-3]. One more [4].\n"
     assert [r.text for r in kept] == ["Paper 2.", "Paper 3.", "Paper 4.", "Paper 1."]
     assert drop_unknown_citations("Three agree [2-4].", {2, 3, 4}) == ("Three agree [2-4].", [])
+
+
+def test_a_script_opened_in_a_block_of_html_runs_to_its_closing_tag_past_blank_lines():
+    draft = ("Intro prose here.\n\n<div id=\"fig\"> </div>\n<script type=\"text/javascript\">\n/*\n\n"
+             "Isomap TODO: worth including?\n\n*/\n  setTimeout(function(){ var g = new GraphLayout(\"#fig\"); }, 50);\n"
+             "</script>\n\nThe graph finds the classes.\n")
+    text = prose_map(draft).text
+    assert "Intro prose here." in text and "The graph finds the classes." in text
+    assert "setTimeout" not in text and "GraphLayout" not in text and "Isomap TODO" not in text
+
+
+def test_a_reference_list_without_a_heading_is_no_prose_but_a_list_of_findings_is():
+    entries = "\n\n".join(
+        f"{n}. Kneser{n}, R., & Ney, H. (19{90 + n}, May). Improved backing-off for m-gram modeling. In ICASSP (pp. 181-184)."
+        for n in range(1, 7))
+    draft = f"# History\n\nNeural language models took over.\n\n{entries}\n"
+    pm = prose_map(draft)
+    assert "Neural language models took over." in pm.text and "Kneser" not in pm.text and "ICASSP" not in pm.text
+    assert any(e.kind == "references" for e in pm.excluded)
+    findings = "\n".join(f"{n}. BERT (2018) and its heirs improved task {n} a lot." for n in range(1, 7))
+    assert "task 6" in prose_map(f"# Findings\n\n{findings}\n").text  # no author list: prose, not references

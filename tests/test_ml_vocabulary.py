@@ -144,3 +144,29 @@ def test_a_term_many_publishers_use_is_known_and_one_publishers_term_is_not():
         assert vocabulary[key][2] < ML_PEERS.publisher_spread and not ML_PEERS.knows(key, name=name)
     # A name spelled as an English word is counted with the word's everyday uses: its spread says nothing.
     assert vocabulary["realm"][2] >= ML_PEERS.publisher_spread and not ML_PEERS.knows("realm", name=True)
+
+
+def test_the_abstract_counts_are_document_frequencies_with_names_apart(tmp_path):
+    rows = [{"title": f"Paper {n}", "abstract": "We train a SPADE model with $\\alpha$ decay. A spade made the KV cache smaller."}
+            for n in range(6)] + [{"title": "Other", "abstract": "Results dig with a spade; the KV caches are reused."}] * 5
+    source = tmp_path / "abstracts.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "abstracts.json.gz"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_ml_vocabulary.py"), "--abstracts", str(source),
+                    "--out", str(out), "--source", "test fixture"], check=True, capture_output=True)
+    import gzip
+
+    table = json.loads(gzip.decompress(out.read_bytes()))
+    assert table["documents"] == 11 and table["sources"] == ["test fixture"]
+    assert table["terms"]["spade"] == 11 and table["names"]["spade"] == 6  # SPADE the model is written in capitals
+    assert table["terms"]["kv cache"] == 11  # a phrase counted once per abstract, plural folded
+    assert "alpha" not in table["terms"]  # LaTeX is not prose
+    assert "paper 0" not in table["terms"]  # fewer than the phrase minimum: rare, left out
+
+
+def test_the_shipped_abstract_counts_tell_the_fields_acronyms_from_a_subfields():
+    from engine.check.reader import abstract_documents, abstracts_total
+
+    assert abstracts_total() > 90_000
+    assert abstract_documents("cifar 100", name=True) > 100 and abstract_documents("bm25", name=True) > 100
+    assert abstract_documents("pbt", name=True) < 10 and abstract_documents("awac", name=True) == 0

@@ -151,3 +151,16 @@ def test_raw_html_blocks_and_site_templates_are_not_prose():
     text = prose_map(draft).text
     assert "Rudi" not in text and "caption" not in text and "post_url" not in text and "baseurl" not in text
     assert "Intro text here." in text and "for more." in text
+
+
+def test_footnote_citations_and_hyphenated_surnames_are_people():
+    from engine.check.prose import cited_names
+
+    draft = ("Guidance was noted by Sohl-Dickstein et al.[^eq] and by Dhariwal and Nichol[^beat].\n\n"
+             "[^eq]: Sohl-Dickstein, Weiss, \"[Deep Unsupervised Learning](https://arxiv.org/abs/1503.03585)\", 2015.\n"
+             "[^beat]: Dhariwal, Nichol, \"[Diffusion Models Beat GANs](https://arxiv.org/abs/2105.05233)\", 2021.\n")
+    names = cited_names(prose_map(draft))
+    assert {"Dhariwal", "Nichol", "Weiss", "Sohl-Dickstein", "Sohl", "Dickstein"} <= names
+    from engine.check.jargon import check_jargon
+
+    assert not {"Sohl-Dickstein", "Dhariwal", "Nichol"} & {t.term for t in check_jargon(draft).terms}

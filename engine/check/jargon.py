@@ -26,14 +26,17 @@ Rules a writer can rely on:
   the front of a longer noun phrase ("sparse learning" of "sparse learning signals,"), title-case
   compounds of everyday words ("Open-Domain"), shouted words, quoted samples, spelled-out addresses,
   paths ("r/MachineLearning"), adverbs and plain derivations ("vacuously", "non-trivially", "abstractive",
-  "checkable", "superfun"), English's commonest words even shouted ("UP"), and names in thanks or image credits. Paper titles as link text and bold title-case paragraph leads are, like
+  "checkable", "superfun"), English's commonest words even shouted ("UP"), names in thanks or image credits, a
+  venue with its year ("ICML 2015"), and a slip one edit from a word the text or ML writing uses ("Wassertstein",
+  "feedfoward"). A term shaped after a name ("GPT-2-like", "MADE-type") is that name, known or not. Paper titles as link text and bold title-case paragraph leads are, like
   headings, no first use. For peers, an acronym before an everyday noun ("RL setting") is the
   acronym, and an everyday adjective narrows a term rather than coining one ("noisy labels", "dense
   dual-encoder" = a dual-encoder, "difficult negative" = a negative) unless ML writing uses the pair as a unit.
 - **The panel shows the flags it is sure of.** Each undefined or late-defined term gets a confidence
   (`flag_confidence`: a logistic model over its form, the ML vocabulary's counts and its status, fitted on
   hand-labeled real posts and passages); for ML/AI peers the panel shows those at or above the reader's bar,
-  at most one per 2,000 prose words (at least 3), most confident first. The others are `candidates`:
+  at most one per 2,000 prose words, most confident first: in a short text at least 3, in a whole article
+  (1,000 prose words or more) only those at the article's higher bar (`panel_limits`). The others are `candidates`:
   listed apart ("show all candidates", `to_dict(with_candidates=True)`), never counted or highlighted.
   Readers new to ML see every candidate as a flag.
 - Offsets are character offsets into the Markdown text given; lines are 1-based.
@@ -328,13 +331,19 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     thanks = [(a, b) for a, b in sentences if _THANKS.match(text[a:b])]
     mentions = [m for m in mentions if not _quotes_a_title(pm, m)
                 and not (_written_as_name(m.surface) and any(a <= m.start < b for a, b in thanks))]
+    counts = word_counts(text)
     mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
+                and not _misspells_known(m.surface, counts)
                 and not _modifies_a_noun_after(text, m)
                 and not (" " not in m.surface and (m.key in name_words or term_key(re.sub(r"['’]s$", "", m.surface)) in name_words))]
     by_key: dict[str, list[Mention]] = {}
     surfaces: dict[str, set[str]] = {}
     for m in mentions:
         key = aliases.get(m.key, m.key)
+        words = m.surface.split()
+        shaped = _SHAPED_AFTER.match(words[0]) if all(term_key(w) in GENERIC_HEADS for w in words[1:]) else None
+        if shaped:  # "GPT-2-like (model)", "DeepDream-style", "MADE-type": the named thing is the term, known or not
+            key = aliases.get(term_key(shaped.group(1)), term_key(shaped.group(1)))
         by_key.setdefault(key, []).append(m)
         surfaces.setdefault(key, set()).add(m.surface)
 
@@ -422,10 +431,10 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
 
 # --- how sure a flag is (issue 18) ---------------------------------------------------------
-# Real expert posts leave ~0.16 truly undefined terms per 1,000 words, so a panel that shows every
-# candidate is mostly noise (precision 0.06 on the 18 tuning posts). Each candidate gets a confidence
-# from what its form and the ML vocabulary say about it, a logistic model whose weights
-# `bench/jargon.py --fit` fits (balanced classes, C=1) on the hand labels of the 18 tuning posts and the
+# Real expert posts leave ~0.3 truly undefined terms per 1,000 words, so a panel that shows every
+# candidate is mostly noise (precision 0.05, 18 of 339, on the 30 tuning posts). Each candidate gets a confidence
+# from what its form, the ML vocabulary and 95k research abstracts say about it, a logistic model whose weights
+# `bench/jargon.py --fit` fits (balanced classes, C=1) on the hand labels of the 30 tuning posts and the
 # labeled passages. What the labels taught: acronyms and CamelCase names that few publishers of ML writing
 # use (DDPG, TRPO, QLoRA, SwiGLU) are the undefined terms; a capitalised word that is no English word
 # and no ML term is a person's name (Saharia, Bottou); a lowercase word that is neither is a typo or a
@@ -433,9 +442,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 # one a peer misses.
 FLAG_FEATURES = ("acronym", "camel_case", "name_like", "capitalised_word", "english_word", "unknown_word",
                  "lowercase_phrase", "capitalised_phrase", "in_ml_vocabulary", "few_publishers",
-                 "everyday_zipf", "defined_late", "single_use")
-FLAG_WEIGHTS = dict(zip(FLAG_FEATURES, (0.95, 0.88, -1.33, 0.57, 0.21, -1.78, 0.44, 0.05, -0.03, 1.51, 0.37, -0.91, 1.54)))
-FLAG_BIAS = -2.24
+                 "everyday_zipf", "defined_late", "single_use", "abstract_spread")
+FLAG_WEIGHTS = dict(zip(FLAG_FEATURES, (1.15, 0.96, -0.43, 0.57, -0.04, -2.34, -0.06, 0.16, -0.38, 1.75, 0.55, -1.34, 1.16, -1.43)))
+FLAG_BIAS = -1.41
 FEW_PUBLISHERS = 3  # of the vocabulary's 13 publishers: a term this few use belongs to a subfield
 
 
@@ -460,7 +469,16 @@ def flag_features(term: TermResult) -> dict[str, float]:
             "in_ml_vocabulary": float(entry is not None),
             "few_publishers": float(entry is not None and publishers <= FEW_PUBLISHERS),
             "everyday_zipf": min(everyday_zipf(w) for w in term.key.split(" ")) / 6,
-            "defined_late": float(term.status == "defined_late"), "single_use": float(len(term.mentions) <= 1)}
+            "defined_late": float(term.status == "defined_late"), "single_use": float(len(term.mentions) <= 1),
+            "abstract_spread": _abstract_spread(term.key, name=acronym or camel or capital)}
+
+
+def _abstract_spread(key: str, *, name: bool) -> float:
+    """How widely research writing uses the term, 0 (no abstract of the 95k) to 1 (1,000 or more), on a log scale:
+    BM25 (111 abstracts), CIFAR-100 (197) and MCTS (170) are the field's; DDPG (18), PBT (3) and AWAC (0) a subfield's."""
+    from engine.check.reader import abstract_documents
+
+    return min(1.0, math.log10(1 + abstract_documents(key, name=name)) / 3)
 
 
 def flag_confidence(term: TermResult) -> float:
@@ -470,6 +488,18 @@ def flag_confidence(term: TermResult) -> float:
     return 1 / (1 + math.exp(-z))
 
 
+def panel_limits(reader: Reader, words: int) -> tuple[float, int | None]:
+    """The panel's confidence bar and budget (None: no budget) for a text of this many prose words: for a whole
+    article (`reader.long_text_words` or more) its own bar and one flag per `words_per_flag` words; for a shorter
+    text the reader's bar and that budget, at least `min_flags`."""
+    whole = bool(reader.long_text_words) and words >= reader.long_text_words
+    bar = reader.long_text_confidence if whole else reader.min_confidence
+    if not reader.words_per_flag:
+        return bar, None
+    per_words = math.ceil(words / reader.words_per_flag)
+    return bar, per_words if whole else max(reader.min_flags, per_words)
+
+
 def _panel(results: list[TermResult], reader: Reader, words: int) -> list[TermResult]:
     """The results with each candidate's confidence; those below the reader's bar or budget become candidates.
 
@@ -477,9 +507,10 @@ def _panel(results: list[TermResult], reader: Reader, words: int) -> list[TermRe
     most confident first: a peer who sees three right flags trusts the panel, forty wrong ones and they stop reading.
     """
     scored = [replace(r, confidence=flag_confidence(r)) if r.status in FLAGGED else r for r in results]
-    budget = max(reader.min_flags, math.ceil(words / reader.words_per_flag)) if reader.words_per_flag else len(scored)
-    confident = sorted((r for r in scored if r.status in FLAGGED and r.confidence >= reader.min_confidence),
+    bar, budget = panel_limits(reader, words)
+    confident = sorted((r for r in scored if r.status in FLAGGED and r.confidence >= bar),
                        key=lambda r: (-r.confidence, r.first_use))
+    budget = len(scored) if budget is None else budget
     shown = {id(r) for r in confident[:budget]}
     return [replace(r, candidate=True) if r.status in FLAGGED and id(r) not in shown else r for r in scored]
 
@@ -864,6 +895,9 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
     if len(m.surface.split()) == 1 and (m.surface.islower() or m.surface.isupper()) and word_classes(m.surface.lower()) \
             and everyday_zipf(m.surface.lower()) >= SHOUTED_ZIPF:
         return True  # "UP", "have": one of English's commonest words, shouted ("press UP") or plain, is never a term
+    if " " not in m.surface and sum(c.isupper() for c in m.surface) >= 2 and not m.surface[-1].isdigit() \
+            and _VENUE_YEAR.match(text[m.end:m.end + 8]):
+        return True  # "Schaul et al, ICML 2015", "CVPR 2016": a venue with the year of a paper in it
     if re.fullmatch(r"[a-z]{2,}\d+", m.surface):
         return True  # "murmur3", "arm64", "sha256": a code or version identifier ("word2vec" goes on after its digit)
     words = m.surface.split()
@@ -897,6 +931,10 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
             return True  # "Open-Domain", "End-to-End", "High-Resolution": a title's capitals on everyday words
     return False
 
+
+_SHAPED_AFTER = re.compile(r"^([A-Za-z][\w.-]*?[A-Za-z0-9])-(?:like|style|based|type|esque|inspired|ish)$")
+# A venue with its year, as citations write it: "ICML 2017", "CVPR'18", "(NeurIPS, 2020)".
+_VENUE_YEAR = re.compile(r"^(?:\s*,)?\s*(?:['’]\d\d|(?:19|20)\d\d)\b")
 
 SHOUTED_ZIPF = 5.5  # "up" 6.4, "have" 6.7; the commonest acronym-like words stay below ("map" 4.8, "net" 4.8)
 _NEGATING_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir", "dis")
@@ -945,6 +983,59 @@ def _misspells(word: str) -> bool:
     edits |= {a + c + b for a, b in splits for c in letters}
     edits.discard(word)
     return any(zipf_frequency(e, "en") >= own + 1.9 for e in edits)
+
+
+def word_counts(text: str) -> dict[str, int]:
+    """How often each lowercase word (letters, inner hyphens and apostrophes) occurs in the text."""
+    counts: dict[str, int] = {}
+    for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
+        counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    return counts
+
+
+def _one_edit(word: str) -> set[str]:
+    """The words one edit away: a letter dropped, added, changed, or two neighbours swapped."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    edits |= {a + c + b for a, b in splits for c in letters}
+    edits.discard(word)
+    return edits
+
+
+def _misspells_known(surface: str, counts: dict[str, int]) -> bool:
+    """True when a word of the term, written once in the text and known to neither English nor ML writing, is one
+    edit from a word the text itself uses more often or that ML writing uses: "Wassertstein" in a post about the
+    Wasserstein GAN, "SimCES" beside SimCSE, "hyperparamters", "nonlinearites". A spelling slip is for a spell
+    checker, not a term to define."""
+    from engine.check.reader import ml_vocabulary
+    from engine.check.terms import zipf_frequency
+
+    vocabulary = ml_vocabulary()
+    for word in re.split(r"[\s-]+", surface):
+        low = word.lower()
+        if len(low) < 5 or not low.isalpha() or counts.get(low, 0) > 1 or low in vocabulary \
+                or term_key(low) in vocabulary or zipf_frequency(low, "en") >= 2.0:
+            continue
+        for edit in _one_edit(low):
+            if edit[:-1] == low[:-1] or edit == low[:-1] or edit[:-1] == low:
+                continue  # "ranker" / "ranked", "rankers": another ending of the same word, not a slip
+            if counts.get(edit, 0) > 1 or (edit in vocabulary or _plural_stem(edit) in vocabulary) \
+                    and vocabulary.get(edit, vocabulary.get(_plural_stem(edit), (0.0,)))[0] >= ML_TYPO_ZIPF:
+                return True
+    return False
+
+
+ML_TYPO_ZIPF = 3.0  # an ML word at least this frequent in ML writing (Zipf) is a word a slip can aim at
+
+
+def _plural_stem(word: str) -> str:
+    """'nonlinearities' -> 'nonlinearity', 'networks' -> 'network' (the vocabulary's keys are singular)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _spelled_out_before(text: str, m: Mention) -> bool:

@@ -29,10 +29,15 @@ def cited_names(mapped: ProseMap) -> frozenset[str]:
         piece = source[ex.offset:ex.offset + ex.length]
         if ex.kind == "citation":
             names.update(_AUTHOR_WORD.findall(piece.split("](")[0]))
+        elif ex.kind == "link definition" and piece.lstrip().startswith("[^"):
+            # A footnote citing a paper: "[^beatgans]: Dhariwal, Nichol, \"[Diffusion Models Beat GANs…](url)\"".
+            authors = re.split(r"[\[\"“(]|\.\s", piece.split("]:", 1)[-1], maxsplit=1)[0]
+            names.update(_AUTHOR_WORD.findall(authors))
         elif ex.kind == "references":
             # "[3] Shuohang Wang, et al. ["Title"](url) AAAI 2018.": authors come before the title.
             authors = re.split(r"[\[\"“]|\.\s", re.sub(r"^\s*(?:[-*+]\s+)?\[?\d+\]?\.?\s*", "", piece), maxsplit=1)[0]
             names.update(_AUTHOR_WORD.findall(authors))
     for m in _PROSE_CITATION.finditer(mapped.text):
         names.update(g for g in m.groups() if g)
+    names |= {part for n in names if "-" in n for part in n.split("-")}  # "Sohl-Dickstein" is also "Sohl", "Dickstein"
     return frozenset(n for n in names if n not in ("Et", "Al", "The", "In", "See", "And"))

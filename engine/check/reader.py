@@ -57,6 +57,7 @@ from pathlib import Path
 from engine.check.terms import everyday_zipf, peer_basic_keys, term_key, word_classes, zipf_frequency
 
 VOCABULARY = Path(__file__).resolve().parents[1] / "data" / "ml_vocabulary.json"
+ABSTRACTS = Path(__file__).resolve().parents[1] / "data" / "ml_abstracts.json.gz"
 
 # Computing words a software engineer knows without ML (the base of the "new to ML" reader).
 _SOFTWARE_BASICS = frozenset(term_key(t.strip()) for t in """
@@ -99,6 +100,13 @@ class Reader:
     min_confidence: float = 0.0
     words_per_flag: int = 0
     min_flags: int = 3
+    # A whole article (long_text_words prose words or more; 0: no such rule) has its own bar and no floor: in
+    # full-length expert writing a candidate is a real undefined term about one time in nineteen (18 of 339 in the
+    # 30 tuning posts), in our labeled passages more than one in two (23 of 40), so the bar the passages' recall
+    # sets lets an article's budget fill with noise. The article bar is the one with the best out-of-fold precision
+    # on the tuning posts (bench/jargon.py --fit), among those showing 10 flags or more.
+    long_text_words: int = 0
+    long_text_confidence: float = 0.0
 
     def knows(self, key: str, *, name: bool = False, phrase: bool | None = None) -> bool:
         """True when this reader knows the term with this key without being told.
@@ -169,7 +177,7 @@ class Reader:
 # min_confidence: the highest bar at which the labeled passages' recall stays >= 0.85 (bench/jargon.py --curve);
 # one flag per 2,000 words: real expert posts leave ~0.16 undefined terms per 1,000 words (bench/results.md).
 ML_PEERS = Reader("ML/AI engineers and researchers", field_vocabulary=True, peer_basics=True, software_basics=True,
-                  min_confidence=0.35, words_per_flag=2000)
+                  min_confidence=0.40, words_per_flag=2000, long_text_words=1000, long_text_confidence=0.70)
 NEW_TO_ML = Reader("software engineers new to ML", field_vocabulary=False, peer_basics=False, software_basics=True)
 GENERAL = Reader("general readers", field_vocabulary=False, peer_basics=False)
 READERS = {r.name: r for r in (ML_PEERS, NEW_TO_ML, GENERAL)}
@@ -200,6 +208,27 @@ def glossary_keys() -> frozenset[str]:
     """Term keys an ML glossary's prose uses (engine/data/ml_vocabulary.json's "glossary" field; empty if absent)."""
     data = json.loads(VOCABULARY.read_text(encoding="utf-8"))
     return frozenset(data.get("glossary", {}).get("keys", ()))
+
+
+@lru_cache(maxsize=1)
+def _abstracts() -> dict:
+    import gzip
+
+    if not ABSTRACTS.exists():
+        return {"documents": 0, "terms": {}, "names": {}}
+    return json.loads(gzip.decompress(ABSTRACTS.read_bytes()))
+
+
+def abstract_documents(key: str, *, name: bool = False) -> int:
+    """How many of the research abstracts behind engine/data/ml_abstracts.json.gz (scripts/build_ml_vocabulary.py
+    --abstracts; 95k recent arXiv abstracts) use the term key, counting for a `name` only those that write it with two
+    capitals or more ("MADE" the model, not "made"); 0 for a key too rare to be stored."""
+    return _abstracts()["names" if name else "terms"].get(key, 0)
+
+
+def abstracts_total() -> int:
+    """The number of abstracts `abstract_documents` counts in (0 when the table is absent)."""
+    return _abstracts()["documents"]
 
 
 @lru_cache(maxsize=1)
