@@ -606,8 +606,12 @@ def test_a_term_an_ml_glossary_names_is_known_to_peers_however_rarely_books_use_
 def test_why_a_term_is_unknown_reads_plainly():
     from engine.check.reader import ML_PEERS
 
-    assert ML_PEERS.why_unknown("zzqx") == "rare in general English and in ML writing"
-    assert ML_PEERS.why_unknown("glance policy") == "everyday words, but not a term ML writing uses"
+    assert ML_PEERS.why_unknown("zzqx") == "rare in general English and in ML writing; under 10 of 95,373 research abstracts use it"
+    assert ML_PEERS.why_unknown("glance policy").startswith("everyday words, but not a term ML writing uses; under 10 of")
+    assert ML_PEERS.why_unknown("ddpg", name=True).endswith("; 18 of 95,373 research abstracts use it")
+    from engine.check.reader import NEW_TO_ML
+
+    assert "abstracts" not in NEW_TO_ML.why_unknown("ddpg")  # a newcomer's reason is the ML vocabulary itself
 
 
 def test_field_basics_that_many_publishers_write_are_known_to_peers_not_to_newcomers():

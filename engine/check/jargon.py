@@ -414,9 +414,9 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
         long_forms = tuple(sorted({m.surface for m in ms if m.key != key} - {first.surface}))
         reason = ""
         if status == "undefined":
-            reason = f"{reader.why_unknown(key)}; not defined at its first use on line {line_of(first_offset)}"
+            reason = f"{reader.why_unknown(key, name=_written_as_name(first.surface))}; not defined at its first use on line {line_of(first_offset)}"
         elif status == "defined_late":
-            reason = (f"{reader.why_unknown(key)}; first used on line {line_of(first_offset)}, "
+            reason = (f"{reader.why_unknown(key, name=_written_as_name(first.surface))}; first used on line {line_of(first_offset)}, "
                       f"defined only on line {def_line}")
         results.append(TermResult(
             term=first.surface, key=key, status=status, first_use=first_offset, first_use_line=line_of(first_offset),

@@ -159,19 +159,25 @@ class Reader:
             return False
         return term_key(low) in ml_vocabulary() and zipf_frequency(low) >= SPREAD_NAME_ZIPF
 
-    def why_unknown(self, key: str) -> str:
-        """Why this reader may not know the term, from how often ML writing and general English use it."""
+    def why_unknown(self, key: str, *, name: bool = False) -> str:
+        """Why this reader may not know the term, from how often ML writing and general English use it, and for a
+        peer how many research abstracts do (`name`: counted as written with capitals, "MADE" not "made")."""
         entry = ml_vocabulary().get(key)
         general = min(everyday_zipf(w) for w in key.split(" "))
         where = "rare in general English" if general < 3.5 else "not everyday English as a term"
+        abstracts = ""
+        if self.field_vocabulary and abstracts_total():
+            used = abstract_documents(key, name=name)
+            abstracts = f"; {'under 10' if used < 10 else f'{used:,}'} of {abstracts_total():,} research abstracts use it"
         if entry is None:
             # "not everyday English as a term and in ML writing" read as nonsense: say each half plainly.
             return ("rare in general English and in ML writing" if general < 3.5
-                    else "everyday words, but not a term ML writing uses")
+                    else "everyday words, but not a term ML writing uses") + abstracts
         per_million = 10 ** entry[0] / 1000
         if not self.field_vocabulary:
             return f"ML vocabulary ({per_million:.0f} uses per million words of ML writing), new to {self.name}"
-        return f"{where}; ML writing uses it ({per_million:.0f} per million words), but not so widely that every peer knows it"
+        return (f"{where}; ML writing uses it ({per_million:.0f} per million words), but not so widely that every peer "
+                f"knows it{abstracts}")
 
 
 # min_confidence: the highest bar at which the labeled passages' recall stays >= 0.85 (bench/jargon.py --curve);
