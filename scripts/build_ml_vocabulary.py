@@ -237,6 +237,16 @@ GLOSSARY_COMMON_ZIPF = 4.5  # a single word this common in English is never a ca
 _RST_NOISE = re.compile(r"https?://\S+|`[^`]*`_*|:\w+:|^\.\. [^\n]*|::|^[=\-~^*\"+#]{3,}\s*$", re.MULTILINE)
 
 
+def content_grams(words: list[str], key=term_key):
+    """(term key, words) of each word and each run of two or three words with no stopword at either end."""
+    parts = [key(w) for w in words]
+    for i in range(len(words)):
+        for n in (1, 2, 3):
+            gram = parts[i:i + n]
+            if len(gram) == n and gram[0] not in STOPWORDS and gram[-1] not in STOPWORDS:
+                yield (gram[0] if n == 1 else key(" ".join(words[i:i + n]))), words[i:i + n]
+
+
 def glossary_keys(paths: list[Path]) -> list[str]:
     """Term keys of every content word, and run of two or three words without a stopword at either end,
     in the prose of the glossary files under `paths` (Markdown through prose_map; reStructuredText with its
@@ -249,17 +259,10 @@ def glossary_keys(paths: list[Path]) -> list[str]:
         raw = path.read_text(encoding="utf-8", errors="replace")
         text = prose_map(raw).text if path.suffix == ".md" else _RST_NOISE.sub(" ", raw)
         for piece in re.split(r"(?<=[.!?:;,])\s+|\n\s*\n|[()\[\]]", text):
-            words = _WORD.findall(piece)
-            parts = [term_key(w) for w in words]
-            for i in range(len(words)):
-                for n in (1, 2, 3):
-                    gram = parts[i:i + n]
-                    if len(gram) < n or gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
-                        continue
-                    key = term_key(" ".join(words[i:i + n]))
-                    if n == 1 and zipf_frequency(key.replace(" ", ""), "en") >= GLOSSARY_COMMON_ZIPF:
-                        continue
-                    keys.add(key)
+            for key, gram in content_grams(_WORD.findall(piece)):
+                if len(gram) == 1 and zipf_frequency(key.replace(" ", ""), "en") >= GLOSSARY_COMMON_ZIPF:
+                    continue
+                keys.add(key)
     return sorted(keys)
 
 
@@ -301,16 +304,10 @@ def abstract_counts(path: Path) -> dict:
             for piece in re.split(r"(?<=[.!?:;,])\s+|[()\[\]]", text):
                 words = [w for w in _WORD.findall(piece) if not w.isupper() or len(w) > 1]
                 tokens += len(words)
-                parts = [key(w) for w in words]
-                for i in range(len(words)):
-                    for n in (1, 2, 3):
-                        gram = parts[i:i + n]
-                        if len(gram) < n or gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
-                            continue
-                        k = gram[0] if n == 1 else key(" ".join(words[i:i + n]))
-                        seen.add(k)
-                        if any(_capitals(w) for w in words[i:i + n]):
-                            named.add(k)
+                for k, gram in content_grams(words, key):
+                    seen.add(k)
+                    if any(_capitals(w) for w in gram):
+                        named.add(k)
             for k in seen:
                 terms[k] = terms.get(k, 0) + 1
             for k in named:

@@ -693,6 +693,8 @@ def test_a_slip_of_the_pen_near_a_word_the_text_or_ml_writing_uses_is_no_term():
     terms = {t.term for t in check_jargon(draft).terms}
     assert not terms & {"Wassertstein", "feedfoward networks", "SimCES"}
     assert "ranker" in {t.key for t in check_jargon('The "ranker" model is one.').terms}  # an ending, not a slip
+    # A name built on another by one letter is a name: xLSTM beside LSTM.
+    assert "xlstm" in {t.key for t in check_jargon("We compare an LSTM with xLSTM, as LSTM runs are cheap.").terms}
 
 
 def test_a_venue_with_its_year_is_no_term_but_the_same_shape_elsewhere_is():

@@ -975,14 +975,7 @@ def _misspells(word: str) -> bool:
     own = zipf_frequency(word, "en")
     if len(word) < 5 or own >= 2.0 or term_key(word) in ml_vocabulary():
         return False
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    edits = {a + b[1:] for a, b in splits if b}
-    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
-    edits |= {a + c + b for a, b in splits for c in letters}
-    edits.discard(word)
-    return any(zipf_frequency(e, "en") >= own + 1.9 for e in edits)
+    return any(zipf_frequency(e, "en") >= own + 1.9 for e in _one_edit(word))
 
 
 def word_counts(text: str) -> dict[str, int]:
@@ -1019,9 +1012,12 @@ def _misspells_known(surface: str, counts: dict[str, int]) -> bool:
         if len(low) < 5 or not low.isalpha() or counts.get(low, 0) > 1 or low in vocabulary \
                 or term_key(low) in vocabulary or zipf_frequency(low, "en") >= 2.0:
             continue
+        named = _has_inner_capital(word) or word.isupper()
         for edit in _one_edit(low):
             if edit[:-1] == low[:-1] or edit == low[:-1] or edit[:-1] == low:
                 continue  # "ranker" / "ranked", "rankers": another ending of the same word, not a slip
+            if named and len(edit) != len(low):
+                continue  # "xLSTM", "QLoRA": a name built on another by a letter more is a name, not a slip
             if counts.get(edit, 0) > 1 or (edit in vocabulary or _plural_stem(edit) in vocabulary) \
                     and vocabulary.get(edit, vocabulary.get(_plural_stem(edit), (0.0,)))[0] >= ML_TYPO_ZIPF:
                 return True
