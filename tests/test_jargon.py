@@ -722,3 +722,14 @@ def test_a_whole_article_shows_only_its_surest_flags_and_a_short_text_at_least_t
     assert len(check_jargon(short).undefined) == 3
     assert all(t.confidence >= ML_PEERS.long_text_confidence for t in article.undefined)
     assert len(article.undefined) < 3 and len(article.candidates) >= 2
+
+
+def test_a_name_in_code_font_spelled_out_in_brackets_is_its_definition():
+    draft = ("We normalise with RMSNorm before attention. The optimiser is Adam.\n\nBatches hold 32 documents.\n\n"
+             "Later, `rmsnorm` (Root Mean Square Normalization) rescales a vector to unit root-mean-square.\n")
+    term_result = term(check_jargon(draft), "RMSNorm")
+    assert term_result.status == "defined_late" and term_result.definition_line == 5
+    assert term(check_jargon("We apply `rmsnorm` (Root Mean Square Normalization) to each RMSNorm input."),
+                "RMSNorm").status == "defined"
+    assert term(check_jargon("We normalise with RMSNorm before attention. The optimiser is Adam.\n\n"
+                             "Batches hold 32 documents.\n"), "RMSNorm").status == "undefined"

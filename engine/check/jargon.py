@@ -348,6 +348,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
         surfaces.setdefault(key, set()).add(m.surface)
 
     line_starts = [0] + [i + 1 for i, c in enumerate(markdown) if c == "\n"]
+    code_expansions = _code_expansions(pm, sentences)
 
     def line_of(offset: int) -> int:
         return bisect_right(line_starts, offset)
@@ -391,6 +392,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             definition_sent = first_sent + 1
         else:
             definition_sent = sentence_of(definition.start) if definition else None
+        if definition_sent is None and key in code_expansions:
+            definition_sent = code_expansions[key]  # "`rmsnorm` (Root Mean Square Normalization) rescales …"
         if key in assumed or any(term_key(s) in assumed for s in surfaces[key]):
             status = "assumed"
         elif definition_sent is None:
@@ -964,6 +967,24 @@ def _in_title_case_run(text: str, m: Mention) -> bool:
         if other and everyday_zipf(other.lower()) < 4.0 and everyday_zipf(m.surface.lower()) < 4.0:
             return True
     return False
+
+
+# A name in code font spelled out in the brackets after it: "`rmsnorm` (Root Mean Square Normalization)".
+_CODE_EXPANSION = re.compile(r"`([A-Za-z][\w.-]*)`\s*\(([A-Z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){1,7})\)")
+
+
+def _code_expansions(pm: ProseMap, sentences: list[tuple[int, int]]) -> dict[str, int]:
+    """{term key: index of the sentence} for each name the draft writes in code font and spells out in brackets
+    right after it, at its first such place: the brackets are the definition of the term the prose names."""
+    found: dict[str, int] = {}
+    if "`" not in pm.source:
+        return found
+    starts = [pm.to_original(s) for s, _ in sentences]
+    for m in _CODE_EXPANSION.finditer(pm.source):
+        key = term_key(m.group(1).replace("_", " "))
+        if key not in found and starts:
+            found[key] = max(0, bisect_right(starts, m.start(2)) - 1)
+    return found
 
 
 def _misspells(word: str) -> bool:
