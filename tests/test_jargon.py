@@ -733,3 +733,10 @@ def test_a_name_in_code_font_spelled_out_in_brackets_is_its_definition():
                 "RMSNorm").status == "defined"
     assert term(check_jargon("We normalise with RMSNorm before attention. The optimiser is Adam.\n\n"
                              "Batches hold 32 documents.\n"), "RMSNorm").status == "undefined"
+
+
+def test_a_phrase_research_abstracts_use_widely_is_known_to_peers_but_not_to_newcomers():
+    draft = "We compare it with a frontier model, and rely on paged attention for serving."
+    peers = {t.key for t in check_jargon(draft).terms}
+    assert "frontier model" not in peers and "paged attention" in peers  # 515 abstracts against 3
+    assert "frontier model" in {t.key for t in check_jargon(draft, audience="software engineers new to ML").terms}
