@@ -740,3 +740,11 @@ def test_a_phrase_research_abstracts_use_widely_is_known_to_peers_but_not_to_new
     peers = {t.key for t in check_jargon(draft).terms}
     assert "frontier model" not in peers and "paged attention" in peers  # 515 abstracts against 3
     assert "frontier model" in {t.key for t in check_jargon(draft, audience="software engineers new to ML").terms}
+
+
+def test_a_phrase_opening_a_sentence_in_sentence_case_is_not_read_as_a_name():
+    assert "scaling law" not in {t.key for t in check_jargon("Scaling laws predict the loss from compute.").terms}
+    from engine.check.jargon import _sentence_case_words
+
+    assert _sentence_case_words("Scaling laws") and not _sentence_case_words("Langevin dynamics")
+    assert not _sentence_case_words("Monte Carlo") and not _sentence_case_words("Softmax")

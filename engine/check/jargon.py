@@ -358,7 +358,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     results = []
     for key, ms in by_key.items():
-        if key not in assumed and (any(reader.knows(k, name=_written_as_name(surface), phrase=" " in surface.strip())
+        if key not in assumed and (any(reader.knows(k, name=_written_as_name(surface) and not _sentence_case_words(surface),
+                                                  phrase=" " in surface.strip())
                                        for surface in surfaces[key] for k in {key, term_key(surface)})
                                    or any(reader.knows_spread_name(surface.strip()) for surface in surfaces[key])):
             continue
@@ -1102,6 +1103,13 @@ def _names_people(surface: str, people: frozenset[str]) -> bool:
     """True when every word of the surface is the name of someone the draft cites ("Karpukhin", "Baudis")."""
     words = [w[:-2] if w.endswith(("'s", "’s")) else w for w in re.split(r"[\s-]+", surface)]
     return bool(people) and all(w in people for w in words if w)
+
+
+def _sentence_case_words(surface: str) -> bool:
+    """True for several English words whose only capital is the first letter ("Scaling laws" opening a sentence):
+    a phrase in sentence case, not a name ("Monte Carlo", "Langevin dynamics" are names)."""
+    words = surface.split()
+    return len(words) > 1 and not any(c.isupper() for c in surface[1:]) and all(word_classes(w.lower()) for w in words)
 
 
 def _written_as_name(surface: str) -> bool:
