@@ -497,9 +497,9 @@ def prose_map(draft: str) -> ProseMap:
                 # A <script>/<style>/<pre> opened inside a block-level run ("<div …></div>" then "<script>" on the
                 # next line) runs to its own closing tag past blank lines, as kramdown and browsers read it.
                 inner = list(_HTML_RAW_INSIDE.finditer(draft[start:lines[last][1]]))
-                if inner and not re.search(rf"</{inner[-1].group(1)}\s*>", draft[start + inner[-1].end():lines[last][1]],
-                                           re.IGNORECASE):
-                    closing = re.compile(rf"</{inner[-1].group(1)}\s*>", re.IGNORECASE)
+                tag_end = re.compile(rf"</{inner[-1].group(1)}\s*>", re.IGNORECASE) if inner else None
+                if tag_end and tag_end.search(draft, start + inner[-1].end(), lines[last][1]) is None:
+                    closing = tag_end
                     while last + 1 < len(lines) and closing.search(draft[slice(*lines[last])]) is None:
                         last += 1
             builder.exclude("html", start, lines[last][1])

@@ -49,6 +49,7 @@ import json
 import math
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,13 +282,7 @@ def abstract_counts(path: Path) -> dict:
     """Document frequencies of term keys in research abstracts (a JSONL file of {"title", "abstract"} rows):
     each word, and each run of two or three words without a stopword at either end; `names` counts only the
     abstracts that write the key with two capitals or more, so "MADE" (a model) is not "made"."""
-    key_of: dict[str, str] = {}
-
-    def key(word: str) -> str:
-        k = key_of.get(word)
-        if k is None:
-            k = key_of[word] = term_key(word)
-        return k
+    key = lru_cache(maxsize=None)(term_key)  # a word's key, once per distinct word of 18M
 
     terms: dict[str, int] = {}
     names: dict[str, int] = {}

@@ -56,13 +56,14 @@ import io
 import math
 import re
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 from engine.check.prose import cited_names
 from engine.check.reader import Reader, ml_lift, ml_vocabulary, reader_for
-from engine.check.terms import (STOPWORDS, Mention, _is_transparent, everyday_zipf, find_mentions, mention_pattern, term_key,
-                                word_classes)
+from engine.check.terms import (STOPWORDS, Mention, _is_transparent, _singular, everyday_zipf, find_mentions,
+                                mention_pattern, term_key, word_classes)
 from engine.markup import ProseMap, prose_map, sentences
 from engine.records import Passage
 
@@ -331,7 +332,7 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     thanks = [(a, b) for a, b in sentences if _THANKS.match(text[a:b])]
     mentions = [m for m in mentions if not _quotes_a_title(pm, m)
                 and not (_written_as_name(m.surface) and any(a <= m.start < b for a, b in thanks))]
-    counts = word_counts(text)
+    counts = Counter(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text))  # each word's uses
     mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
                 and not _misspells_known(m.surface, counts)
                 and not _modifies_a_noun_after(text, m)
@@ -343,7 +344,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
         words = m.surface.split()
         shaped = _SHAPED_AFTER.match(words[0]) if all(term_key(w) in GENERIC_HEADS for w in words[1:]) else None
         if shaped:  # "GPT-2-like (model)", "DeepDream-style", "MADE-type": the named thing is the term, known or not
-            key = aliases.get(term_key(shaped.group(1)), term_key(shaped.group(1)))
+            named = term_key(shaped.group(1))
+            key = aliases.get(named, named)
         by_key.setdefault(key, []).append(m)
         surfaces.setdefault(key, set()).add(m.surface)
 
@@ -1000,14 +1002,6 @@ def _misspells(word: str) -> bool:
     return any(zipf_frequency(e, "en") >= own + 1.9 for e in _one_edit(word))
 
 
-def word_counts(text: str) -> dict[str, int]:
-    """How often each lowercase word (letters, inner hyphens and apostrophes) occurs in the text."""
-    counts: dict[str, int] = {}
-    for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
-        counts[w.lower()] = counts.get(w.lower(), 0) + 1
-    return counts
-
-
 def _one_edit(word: str) -> set[str]:
     """The words one edit away: a letter dropped, added, changed, or two neighbours swapped."""
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -1020,7 +1014,7 @@ def _one_edit(word: str) -> set[str]:
     return edits
 
 
-def _misspells_known(surface: str, counts: dict[str, int]) -> bool:
+def _misspells_known(surface: str, counts: Counter[str]) -> bool:
     """True when a word of the term, written once in the text and known to neither English nor ML writing, is one
     edit from a word the text itself uses more often or that ML writing uses: "Wassertstein" in a post about the
     Wasserstein GAN, "SimCES" beside SimCSE, "hyperparamters", "nonlinearites". A spelling slip is for a spell
@@ -1040,20 +1034,13 @@ def _misspells_known(surface: str, counts: dict[str, int]) -> bool:
                 continue  # "ranker" / "ranked", "rankers": another ending of the same word, not a slip
             if named and len(edit) != len(low):
                 continue  # "xLSTM", "QLoRA": a name built on another by a letter more is a name, not a slip
-            if counts.get(edit, 0) > 1 or (edit in vocabulary or _plural_stem(edit) in vocabulary) \
-                    and vocabulary.get(edit, vocabulary.get(_plural_stem(edit), (0.0,)))[0] >= ML_TYPO_ZIPF:
+            entry = vocabulary.get(edit) or vocabulary.get(_singular(edit))  # the vocabulary's keys are singular
+            if counts.get(edit, 0) > 1 or entry is not None and entry[0] >= ML_TYPO_ZIPF:
                 return True
     return False
 
 
 ML_TYPO_ZIPF = 3.0  # an ML word at least this frequent in ML writing (Zipf) is a word a slip can aim at
-
-
-def _plural_stem(word: str) -> str:
-    """'nonlinearities' -> 'nonlinearity', 'networks' -> 'network' (the vocabulary's keys are singular)."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _spelled_out_before(text: str, m: Mention) -> bool:
