@@ -210,7 +210,7 @@ _RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
                  r"evaluate[ds]?|report(?:ed)?|compare[ds]?|introduce[ds]?|conduct(?:ed)?|tried|try|experiment(?:ed)?|"
                  r"measure[ds]?|demonstrate[ds]?|achieve[ds]?|obtain(?:ed)?|fine-tune[ds]?|address(?:ed)?|"
                  r"present(?:ed)?|study|studied|test(?:ed)?|set|chose|choose|follow(?:ed)?|assess(?:ed)?|"
-                 r"corrupt(?:ed)?|pre-?train)\b")
+                 r"corrupt(?:ed)?|perform(?:ed|s)?|pre-?train)\b")
 _PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=" + _RESEARCH_ACT + ")")
 _PAPER_OUR_STUDY = re.compile(r"^([*_\s]*)In our ([\w\s-]{0,40}?(?:study|experiments?|work|analysis|setup|set-up)),"
                               r"\s+we\s+(?=" + _RESEARCH_ACT + ")")

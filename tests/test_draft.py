@@ -245,6 +245,9 @@ def test_a_papers_first_person_is_told_as_its_authors():
     assert copied == ("In their controlled scaling study, the authors evaluated transfer from a large corpus. The authors "
                       "found that data size is no bottleneck, and they assessed each model's cost. The authors' "
                       "initial experiments show a gain from self-supervision.")
+    # "performed" is a research act too (session 12's ViT draft: "In this study, we performed a ... scaling study").
+    assert clean_model_text("In this study, we performed a controlled scaling study [1].") == (
+        "The authors performed a controlled scaling study [1].")
     # A worked example's own steps stay in the first person unless they cite a paper's.
     steps = "We set r = 4 and train both factors. We found a rank of 8 enough [1]."
     assert clean_model_text(steps, cited_voice_only=True) == ("We set r = 4 and train both factors. The authors found a "
