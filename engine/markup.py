@@ -699,8 +699,10 @@ def _is_abbreviation(text: str, start: int, period_at: int) -> bool:
     word = word_match.group(1).rstrip(".").lower()
     if word in ABBREVIATIONS:
         return True
-    # Initials such as "J. Smith" or "A. Vaswani" (one capital letter).
-    return len(word_match.group(1)) == 1 and word_match.group(1).isupper()
+    # Initials such as "J. Smith" or "A. Vaswani" (one capital letter standing alone: the "M" of "JFT-300M."
+    # or "GPT-4V." ends a name, and the sentence).
+    before = text[word_match.start() - 1] if word_match.start() > start else " "
+    return len(word_match.group(1)) == 1 and word_match.group(1).isupper() and not (before.isalnum() or before in "-_")
 
 
 def sentence_bounds(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

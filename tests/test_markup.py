@@ -7,7 +7,7 @@ import pytest
 from engine import markup
 from engine.article_merge import merge_edits
 from engine.export import cited_documents, split_references, to_markdown
-from engine.markup import prose_map, sentences, split_sentences
+from engine.markup import prose_map, sentence_bounds, sentences, split_sentences
 
 TAB_DRAFT = "# Results\n\nSee Tab. 2 for numbers. The gain holds on all sets.\n"
 
@@ -21,6 +21,14 @@ def _check_sentences(draft: str) -> list[str]:
 
 def test_an_abbreviation_before_a_number_does_not_end_a_sentence_for_the_checks():
     assert _check_sentences(TAB_DRAFT) == ["See Tab. 2 for numbers.", "The gain holds on all sets."]
+
+
+def test_a_name_ending_in_a_capital_ends_its_sentence_while_an_initial_does_not():
+    # Seen in a ViT draft: "... pre-trained on JFT-300M. We found ..." was one sentence, so the verifier never
+    # saw "We found" on its own.
+    text = "It was pre-trained on JFT-300M. We found it helps. Ask A. Vaswani about GPT-4V. It is new."
+    assert [text[s:e] for s, e in sentence_bounds(text)] == [
+        "It was pre-trained on JFT-300M.", "We found it helps.", "Ask A. Vaswani about GPT-4V.", "It is new."]
 
 
 def test_checks_and_verify_split_the_same_draft_into_the_same_sentences():
