@@ -17,7 +17,7 @@ PARROT = [Message("system", "You repeat text exactly, word for word, and add not
 # ----------------------------------------------------------------------------- the guard on its own
 # A toy vocabulary: one token per word (with its leading space), plus split spellings and digits.
 WORDS = [" the", " model", " reads", " each", " passage", " twice", " and", " then", " writes", " pass", " pa",
-         " 7", "8", ".", "4", "passage", "pass", "p", " in", " SRAM", " instead"]
+         " 7", "8", ".", "4", "passage", "pass", "p", " in", " SRAM", " instead", ".passage", "-pass", ".p"]
 IDS = {piece: i for i, piece in enumerate(WORDS)}
 
 
@@ -39,7 +39,7 @@ def test_a_run_at_the_limit_bans_the_next_word_and_its_shorter_spellings():
     assert g.longest_run_words() == 4
     # ... and the pieces that would glue it to " each" ("eachpassage"), which the default model wrote when only
     # the spaced spellings were banned
-    assert g.banned() == set(ids(" passage", " pa", " pass", "passage", "pass", "p"))
+    assert g.banned() == set(ids(" passage", " pa", " pass", "passage", "pass", "p", ".passage", "-pass", ".p"))
 
 
 def test_a_glued_spelling_stays_banned_across_a_punctuation_mark():
@@ -48,9 +48,19 @@ def test_a_glued_spelling_stays_banned_across_a_punctuation_mark():
         g.feed(token)
     g.banned()
     g.feed(IDS["."])  # "each." and then "passage" would still read as the source's words
-    assert g.banned() == set(ids("passage", "pass", "p"))
+    assert g.banned() == set(ids("passage", "pass", "p", ".passage", "-pass", ".p"))
     g.feed(IDS[" then"])
     assert g.banned() == set()
+
+
+def test_a_token_that_glues_a_mark_to_the_next_word_is_banned_with_it():
+    # Qwen's vocabulary holds ".model" and ".patch" as single tokens: with only " patch" and "patch" banned, the
+    # default model wrote "other.patch" (session 12's ViT draft).
+    g = guard(ids(" the", " model", " reads", " each", " passage", " twice"), 4)
+    for token in ids(" the", " model", " reads", " each"):
+        g.feed(token)
+    assert {IDS[".passage"], IDS["-pass"], IDS[".p"]} <= g.banned()
+    assert vocabulary_ids([(0, ".model"), (1, "-row"), (2, "..."), (3, "  two"), (4, ".4")]) == {".model": 0, "-row": 1}
 
 
 def test_a_name_or_acronym_is_never_banned_and_the_next_word_is():
@@ -76,7 +86,8 @@ def test_banned_after_feeds_what_a_backends_sequence_holds_beyond_its_prompt():
     sequence = prompt + ids(" the", " model", " reads")
     for end in range(len(prompt) + 1, len(sequence) + 1):
         assert g.banned_after(sequence[:end]) == set()
-    assert g.banned_after(sequence + ids(" each")) == set(ids(" passage", " pa", " pass", "passage", "pass", "p"))
+    assert g.banned_after(sequence + ids(" each")) == set(ids(" passage", " pa", " pass", "passage", "pass", "p",
+                                                               ".passage", "-pass", ".p"))
 
 
 def test_a_run_that_leaves_the_source_is_forgotten():

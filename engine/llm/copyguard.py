@@ -9,7 +9,9 @@ about, and copied out of its context it often says something the paper does not 
 run verbatim. Once such a run holds `max_words` words, the token that would start the source's next word is
 banned, and with it every shorter spelling of that word (" enc" for " encoder") and every piece that would glue
 it to the word before, also across a punctuation mark ("vector" after " dense": session 9's first guarded drafts
-wrote "densevector", "aclosed-book" and "full-row.softmax"), so the model has to go on in its own words. Names and
+wrote "densevector", "aclosed-book" and "full-row.softmax") and through a token that is a mark and the word at once
+(Qwen's vocabulary holds ".model" and ".patch", from code: session 12's ViT draft wrote "each.model" and
+"other.patch"), so the model has to go on in its own words. Names and
 acronyms are never banned (made to avoid " SRAM" the model wrote " RAM"): the run goes on through them. Only tokens that start a word are banned: a number, a word's second half or punctuation is never
 cut, so the guard cannot turn "78.4" into "78.9". The backends that see logits apply it (llama.cpp, transformers);
 an OpenAI-compatible server cannot, and there the repair round's copy check is what remains.
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from engine.llm import GenerationParams
 
 _SEPARATOR = -1  # between two sources: no run crosses it
+# Marks a code-trained vocabulary glues to a word in one token (".model", "-model", "_model", ",model").
+GLUE_MARKS = ".,;:-_/"
 
 
 def starts_word(piece: str) -> bool:
@@ -63,6 +67,7 @@ class CopyGuard:
             if starts_word(piece) and piece == piece.lower():
                 spaced = [piece[:k] for k in range(2, len(piece))]
                 glued = [piece[1:k] for k in range(2, len(piece) + 1)]
+                glued += [mark + g for mark in GLUE_MARKS for g in glued]
                 self._spellings[token] = {token} | {ids_of_piece[p] for p in spaced if p in ids_of_piece}
                 self._glued[token] = {ids_of_piece[p] for p in glued if p in ids_of_piece}
         self._piece_of = piece_of
@@ -119,10 +124,11 @@ def guard_for(params: GenerationParams, tokenize: Callable[[str], Sequence[int]]
 
 
 def vocabulary_ids(pieces: Iterable[tuple[int, str]]) -> dict[str, int]:
-    """Text → token id over a vocabulary's tokens of letters, with or without one leading space (the first id
-    when two share a text): the spellings `CopyGuard` bans beside a word."""
+    """Text → token id over a vocabulary's tokens of letters, with one leading space, none, or one of
+    `GLUE_MARKS` (the first id when two share a text): the spellings `CopyGuard` bans beside a word."""
     ids: dict[str, int] = {}
     for token, piece in pieces:
-        if piece.lstrip(" ").isalpha() and len(piece) - len(piece.lstrip(" ")) <= 1 and piece not in ids:
+        word = piece[1:] if piece[:1] in GLUE_MARKS or piece[:1] == " " else piece
+        if word.isalpha() and piece not in ids:
             ids[piece] = token
     return ids
