@@ -108,11 +108,14 @@ def document_of(passage: Passage) -> Document:
     return Document(doc_id=passage.doc_id, title=passage.title, authors=passage.authors, year=passage.year)
 
 
-def source_label(passage: Passage) -> str:
-    """'Hu et al. (2021). LoRA: … — Method' built from metadata only."""
+def source_label(passage: Passage, *, again: bool = False) -> str:
+    """'Hu et al. (2021). LoRA: … — Method' built from metadata only; `again` (a further passage of a source the
+    block has already labelled): 'same source — Experiments'."""
+    section = f" — {passage.section}" if passage.section else ""
+    if again:
+        return f"same source{section}"
     doc = document_of(passage)
     year = f" ({passage.year})" if passage.year else ""
-    section = f" — {passage.section}" if passage.section else ""
     return f"{doc.short_authors()}{year}. {passage.title}{section}"
 
 
@@ -210,13 +213,20 @@ _RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
                  r"evaluate[ds]?|report(?:ed)?|compare[ds]?|introduce[ds]?|conduct(?:ed)?|tried|try|experiment(?:ed)?|"
                  r"measure[ds]?|demonstrate[ds]?|achieve[ds]?|obtain(?:ed)?|fine-tune[ds]?|address(?:ed)?|"
                  r"present(?:ed)?|study|studied|test(?:ed)?|set|chose|choose|follow(?:ed)?|assess(?:ed)?|"
-                 r"corrupt(?:ed)?|perform(?:ed|s)?|pre-?train)\b")
+                 r"corrupt(?:ed)?|perform(?:ed|s)?|pre-?train|employ|run|"
+                 # any past tense: the writer speaks in the present ("we will see", "we can"), a paper reports
+                 # what it did (session 13's ViT draft: "We ran ablations ...", "We employed the ... objective")
+                 r"[a-z]{2,}ed|ran|made|took|began|built|gave|kept|put|got|did|held|led|sent|spent|split|fit|"
+                 r"drew|grew|wrote|thought)\b")
 _PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=" + _RESEARCH_ACT + ")")
 _PAPER_OUR_STUDY = re.compile(r"^([*_\s]*)In our ([\w\s-]{0,40}?(?:study|experiments?|work|analysis|setup|set-up)),"
                               r"\s+we\s+(?=" + _RESEARCH_ACT + ")")
 _PAPER_OUR = re.compile(r"^([*_\s]*)Our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|findings?|analysis|"
                         r"study|models?|method|approach)\b)")
 _PAPER_WE_LATER = re.compile(r"(,\s+(?:and\s+)?|\s+and\s+)we\s+(?=" + _RESEARCH_ACT + ")")
+# The paper's "we" in a clause of a sentence told as fact ("..., since we pre-train for only 7 epochs").
+_PAPER_WE_CLAUSE = re.compile(r"\b(since|because|when|while|after|before|where|that|which|so) we\s+(?=" +
+                              _RESEARCH_ACT + ")")
 
 
 def in_the_authors_voice(sentence: str, *, cited_only: bool = True) -> str:
@@ -231,7 +241,7 @@ def in_the_authors_voice(sentence: str, *, cited_only: bool = True) -> str:
     told = _PAPER_OUR.sub(lambda m: m.group(1) + "The authors' ", told, count=1)
     if told != sentence:
         told = _PAPER_WE_LATER.sub(r"\1they ", told)  # "The authors found ..., and we assessed" -> "they assessed"
-    return told
+    return _PAPER_WE_CLAUSE.sub(r"\1 the authors ", told)
 
 
 def tidy(text: str) -> str:
@@ -342,19 +352,26 @@ def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations, 
 
     With `focus` (the section's query), each prose passage is cut to its run of sentences closest to it and a
     longer table to its first rows, so that the section's sources fit in about `budget` tokens by `length` (the
-    drafting model's tokenizer; `rough_tokens` without one); verification checks the text the model saw."""
+    drafting model's tokenizer; `rough_tokens` without one); verification checks the text the model saw.
+
+    A source's passages stand together under one full label, the later ones as 'same source — Section': four
+    passages of the ViT paper repeated its 20-token upper-case title four times, and the section's prompt waited
+    for ~130 tokens of labels before its first token (session 13)."""
     length = length or rough_tokens
+    numbered = [(citations.number_for(card.passage), card) for card in cards]
+    first_place = {}
+    for place, (number, _) in enumerate(numbered):
+        first_place.setdefault(number, place)
     entries = []
     citation_map: dict[int, list[Passage]] = {}
     share = max(FOCUS_MIN_TOKENS, budget // max(1, len(cards)))
-    for card in cards:
-        number = citations.number_for(card.passage)
+    for number, card in sorted(numbered, key=lambda pair: first_place[pair[0]]):
         passage = usable_passage(card)
         if focus and passage.kind in ("text", "footnote"):
             passage = replace(passage, text=focus_text(without_garbled_math(passage.text), focus, share, length))
         elif focus and length(passage.text) > share:
             passage = replace(passage, text=head_lines(passage.text, share, length))
-        entries.append((number, source_label(passage), passage.text))
+        entries.append((number, source_label(passage, again=number in citation_map), passage.text))
         citation_map.setdefault(number, []).append(passage)
     return prompts.sources_block(entries), citation_map
 
