@@ -218,11 +218,14 @@ _RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
                  # what it did (session 13's ViT draft: "We ran ablations ...", "We employed the ... objective")
                  r"[a-z]{2,}ed|ran|made|took|began|built|gave|kept|put|got|did|held|led|sent|spent|split|fit|"
                  r"drew|grew|wrote|thought)\b")
-_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study), we|We)\s+(?=" + _RESEARCH_ACT + ")")
+_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study),? we|We)\s+(?=(?:have |had )?" + _RESEARCH_ACT + ")")
 _PAPER_OUR_STUDY = re.compile(r"^([*_\s]*)In our ([\w\s-]{0,40}?(?:study|experiments?|work|analysis|setup|set-up)),"
                               r"\s+we\s+(?=" + _RESEARCH_ACT + ")")
 _PAPER_OUR = re.compile(r"^([*_\s]*)Our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|findings?|analysis|"
                         r"study|models?|method|approach)\b)")
+# ... and its "our" later in the sentence ("..., as in our experiments on MNIST [1].").
+_PAPER_OUR_LATER = re.compile(r"\b(in|from|of|by|with) our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|"
+                              r"findings?|analysis|study|models?|method|approach)\b)")
 _PAPER_WE_LATER = re.compile(r"(,\s+(?:and\s+)?|\s+and\s+)we\s+(?=" + _RESEARCH_ACT + ")")
 # The paper's "we" in a clause of a sentence told as fact ("..., since we pre-train for only 7 epochs").
 _PAPER_WE_CLAUSE = re.compile(r"\b(since|because|when|while|after|before|where|that|which|so) we\s+(?=" +
@@ -241,7 +244,7 @@ def in_the_authors_voice(sentence: str, *, cited_only: bool = True) -> str:
     told = _PAPER_OUR.sub(lambda m: m.group(1) + "The authors' ", told, count=1)
     if told != sentence:
         told = _PAPER_WE_LATER.sub(r"\1they ", told)  # "The authors found ..., and we assessed" -> "they assessed"
-    return _PAPER_WE_CLAUSE.sub(r"\1 the authors ", told)
+    return _PAPER_OUR_LATER.sub(r"\1 the authors' ", _PAPER_WE_CLAUSE.sub(r"\1 the authors ", told))
 
 
 def tidy(text: str) -> str:

@@ -270,6 +270,11 @@ def test_a_papers_first_person_is_told_as_its_authors():
         "The authors ran ablations on the position embeddings [1]. The authors employed masked patch prediction [1]. "
         "The numbers are lower [1] than in the baseline, since the authors pre-train for 7 epochs. "
         "We will see how patches work, as we saw above [1].")
+    # "In this work we ...", "We have shown ..." and a later "our experiments" (session 13's readers).
+    assert clean_model_text("In this work we employ h = 8 parallel attention layers [1]. We have shown that distilling "
+                            "works well [2]. The gap closes, as in our experiments on MNIST [2].") == (
+        "The authors employ h = 8 parallel attention layers [1]. The authors have shown that distilling works well "
+        "[2]. The gap closes, as in the authors' experiments on MNIST [2].")
     # A worked example's own steps stay in the first person unless they cite a paper's.
     steps = "We set r = 4 and train both factors. We found a rank of 8 enough [1]."
     assert clean_model_text(steps, cited_voice_only=True) == ("We set r = 4 and train both factors. The authors found a "
