@@ -22,6 +22,7 @@ and written beside the table.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -108,6 +109,7 @@ class Figures:
     article_seconds: float = 0.0
     sections: int = 0
     wrong: int | None = None
+    draft_sha256: str = ""  # of the article's Markdown: a hand review counts only for the draft it read
 
     def add(self, other: "Figures") -> None:
         for name in ("words", "sentences", "model_sentences", "quoted", "copied", "template", "duplicates", "debris",
@@ -132,7 +134,8 @@ def body_of(markdown: str) -> str:
 
 def measure(article: ArticleDraft, embedder, judge, seconds: float, section_seconds: list[float]) -> Figures:
     """The figures of one article; the supported share is re-verified with the judge, strict mode off."""
-    fig = Figures(article_seconds=seconds, section_seconds=section_seconds, sections=len(article.sections))
+    fig = Figures(article_seconds=seconds, section_seconds=section_seconds, sections=len(article.sections),
+                  draft_sha256=hashlib.sha256(article.markdown.encode("utf-8")).hexdigest())
     quoted = {q for d in article.sections for q in d.quoted}
     stock = {sentence_key(span.text) for d in article.sections if d.fallback in _STOCK_FALLBACKS
              for span in split_sentences(d.markdown)}
@@ -226,6 +229,15 @@ HEADER = ("| brief | words | model-written | quoted | copied | stock | duplicate
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
 
+def reviewed_wrong(entry: dict, fig: Figures) -> int | None:
+    """The hand count of wrong sentences in `entry` (bench/data/article_review.json) when it was made on this very
+    draft (same `draft_sha256`; a run and a review from before the hash was kept match each other), else None:
+    a new draft of the same brief is "not read" until someone reads it."""
+    if entry.get("draft_sha256", "") != fig.draft_sha256:
+        return None
+    return entry.get("wrong")
+
+
 def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, float], note: str = "") -> str:
     """The results.md section from saved runs: one table per profile, the hand review read at render time."""
     review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}
@@ -236,7 +248,7 @@ def section_text(runs: list[dict], cases: list[BriefCase], load: tuple[float, fl
             if case.id not in run["figures"]:
                 continue
             fig = Figures(**run["figures"][case.id])
-            fig.wrong = review.get(run["profile"], {}).get(case.id, {}).get("wrong")
+            fig.wrong = reviewed_wrong(review.get(run["profile"], {}).get(case.id, {}), fig)
             totals[case.corpus].add(fig)
             rows.append(row(f"{case.id} ({case.corpus})", fig))
         overall = Figures()
