@@ -17,7 +17,8 @@ PARROT = [Message("system", "You repeat text exactly, word for word, and add not
 # ----------------------------------------------------------------------------- the guard on its own
 # A toy vocabulary: one token per word (with its leading space), plus split spellings and digits.
 WORDS = [" the", " model", " reads", " each", " passage", " twice", " and", " then", " writes", " pass", " pa",
-         " 7", "8", ".", "4", "passage", "pass", "p", " in", " SRAM", " instead", ".passage", "-pass", ".p"]
+         " 7", "8", ".", "4", "passage", "pass", "p", " in", " SRAM", " instead", ".passage", "-pass", ".p", " Passage",
+         " Pass"]
 IDS = {piece: i for i, piece in enumerate(WORDS)}
 
 
@@ -39,7 +40,8 @@ def test_a_run_at_the_limit_bans_the_next_word_and_its_shorter_spellings():
     assert g.longest_run_words() == 4
     # ... and the pieces that would glue it to " each" ("eachpassage"), which the default model wrote when only
     # the spaced spellings were banned
-    assert g.banned() == set(ids(" passage", " pa", " pass", "passage", "pass", "p", ".passage", "-pass", ".p"))
+    assert g.banned() == set(ids(" passage", " pa", " pass", "passage", "pass", "p", ".passage", "-pass", ".p",
+                                     " Passage", " Pass"))
 
 
 def test_a_glued_spelling_stays_banned_across_a_punctuation_mark():
@@ -48,6 +50,7 @@ def test_a_glued_spelling_stays_banned_across_a_punctuation_mark():
         g.feed(token)
     g.banned()
     g.feed(IDS["."])  # "each." and then "passage" would still read as the source's words
+    # (a new sentence may start with the word capitalised: " Passage" is free after the stop)
     assert g.banned() == set(ids("passage", "pass", "p", ".passage", "-pass", ".p"))
     g.feed(IDS[" then"])
     assert g.banned() == set()
@@ -60,6 +63,8 @@ def test_a_token_that_glues_a_mark_to_the_next_word_is_banned_with_it():
     for token in ids(" the", " model", " reads", " each"):
         g.feed(token)
     assert {IDS[".passage"], IDS["-pass"], IDS[".p"]} <= g.banned()
+    # ... and so is the word capitalised mid-sentence ("of Each head", session 13's Transformer draft)
+    assert {IDS[" Passage"], IDS[" Pass"]} <= g.banned()
     assert vocabulary_ids([(0, ".model"), (1, "-row"), (2, "..."), (3, "  two"), (4, ".4")]) == {".model": 0, "-row": 1}
 
 
@@ -87,7 +92,7 @@ def test_banned_after_feeds_what_a_backends_sequence_holds_beyond_its_prompt():
     for end in range(len(prompt) + 1, len(sequence) + 1):
         assert g.banned_after(sequence[:end]) == set()
     assert g.banned_after(sequence + ids(" each")) == set(ids(" passage", " pa", " pass", "passage", "pass", "p",
-                                                               ".passage", "-pass", ".p"))
+                                                               ".passage", "-pass", ".p", " Passage", " Pass"))
 
 
 def test_a_run_that_leaves_the_source_is_forgotten():

@@ -12,7 +12,8 @@ it to the word before, also across a punctuation mark ("vector" after " dense": 
 wrote "densevector", "aclosed-book" and "full-row.softmax") and through a token that is a mark and the word at once
 (Qwen's vocabulary holds ".model" and ".patch", from code: session 12's ViT draft wrote "each.model" and
 "other.patch"), so the model has to go on in its own words. Names and
-acronyms are never banned (made to avoid " SRAM" the model wrote " RAM"): the run goes on through them. Only tokens that start a word are banned: a number, a word's second half or punctuation is never
+acronyms are never banned (made to avoid " SRAM" the model wrote " RAM"): the run goes on through them; a lower-case
+word is banned capitalised too (" Each" for " each"). Only tokens that start a word are banned: a number, a word's second half or punctuation is never
 cut, so the guard cannot turn "78.4" into "78.9". The backends that see logits apply it (llama.cpp, transformers);
 an OpenAI-compatible server cannot, and there the repair round's copy check is what remains.
 """
@@ -66,6 +67,10 @@ class CopyGuard:
         for token, piece in pieces.items():
             if starts_word(piece) and piece == piece.lower():
                 spaced = [piece[:k] for k in range(2, len(piece))]
+                # ... and capitalised mid-sentence (" Each" for " each": session 13's Transformer draft wrote "of
+                # Each head" and "h = 8 Parallel attention layers"); the source's word is lower case here, so
+                # this is never a sentence's first word
+                spaced += [" " + p[1:].capitalize() for p in spaced + [piece]]
                 glued = [piece[1:k] for k in range(2, len(piece) + 1)]
                 glued += [mark + g for mark in GLUE_MARKS for g in glued]
                 self._spellings[token] = {token} | {ids_of_piece[p] for p in spaced if p in ids_of_piece}
