@@ -21,8 +21,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
 from engine.evidence import FOCUS_MIN_TOKENS, REDACTED, SOURCE_TOKENS, EvidenceCard, active_cards, add_must_cite, \
-    focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, usable_passage, \
-    without_garbled_math
+    focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, states_limitation, \
+    usable_passage, without_garbled_math
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
 from engine.llm import GenerationParams, GenerationResult, Message, generate
@@ -725,7 +725,9 @@ def section_evidence(retriever: Retriever, brief: Brief, section: Section,
     used = {c.chunk_id for _, cards in others for c in cards}
     documents = sorted({c.passage.doc_id for s, cards in others if section_kind(s) in _CORE_KINDS for c in cards}) \
         if section_kind(section) in _ARTICLE_WIDE_KINDS else None
-    return gather_evidence(retriever, brief, section, k=k, previous=previous, avoid=used, doc_ids=documents or None)
+    prefer = states_limitation if section_kind(section) == "limitations" else None
+    return gather_evidence(retriever, brief, section, k=k, previous=previous, avoid=used, doc_ids=documents or None,
+                           prefer=prefer)
 
 
 def article_evidence(retriever: Retriever, brief: Brief, sections: Sequence[Section], *,

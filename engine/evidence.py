@@ -215,21 +215,40 @@ def head_lines(text: str, budget: int, length: Callable[[str], int] = rough_toke
     return "\n".join(out)
 
 
+# A sentence that reports a limit, a cost or a failure: what a "Limitations and trade-offs" section may draw on.
+_LIMITATION_CUE = re.compile(r"\b(limitations?|limited|limits?|drawbacks?|downsides?|disadvantages?|trade-?offs?|"
+                             r"costly|expensive|overhead|cannot|can't|unable|fails?|failed|failures?|worse|harder|"
+                             r"difficult(?:y|ies)?|weakness(?:es)?|bottlenecks?|slower|degrad(?:es|ed|ation)|"
+                             r"at the cost of|at the expense of|suffers?|lacks?|noisy|sensitive to)\b", re.I)
+
+
+def states_limitation(passage: Passage) -> bool:
+    """Whether a passage holds a sentence that reports a limit, cost or failure (`_LIMITATION_CUE`)."""
+    return bool(_LIMITATION_CUE.search(passage.text))
+
+
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,
                     previous: Sequence[EvidenceCard] = (), avoid: Iterable[str] = (),
-                    doc_ids: Sequence[str] | None = None) -> list[EvidenceCard]:
+                    doc_ids: Sequence[str] | None = None,
+                    prefer: Callable[[Passage], bool] | None = None) -> list[EvidenceCard]:
     """Cards for a section: pinned cards from `previous` first, then fresh evidence not dropped before.
 
     Passages that are not evidence (`is_evidence`) are skipped; a chunk in `avoid` (used by another section)
     gives way to an unused one ranked at most two places below k, so sections draw on different passages
-    where the corpus has them without trading relevance for novelty. `doc_ids` limits the search."""
+    where the corpus has them without trading relevance for novelty. `doc_ids` limits the search. With `prefer`
+    (`states_limitation` for a limitations section), only the hits it accepts are taken, searched twice as deep,
+    when there are any: given one passage of limits among three of results, the default model filled every
+    "Limitations and trade-offs" section of session 13's run with the method's strengths."""
     pinned = [c for c in previous if c.pinned]
     dropped = {c.chunk_id for c in previous if c.dropped}
     taken = {c.chunk_id for c in pinned} | dropped
     avoid = set(avoid) - taken
     # Within the best k + 2 hits an unused passage goes before a used one; further down relevance wins.
-    hits = retriever(section_query(brief, section), k=k + _REUSE_WINDOW + len(taken) + len(avoid), doc_ids=doc_ids)
+    depth = k + _REUSE_WINDOW + len(taken) + len(avoid)
+    hits = retriever(section_query(brief, section), k=2 * depth if prefer else depth, doc_ids=doc_ids)
     fresh = [p for p in hits if p.chunk_id not in taken and is_evidence(p)]
+    if prefer and any(prefer(p) for p in fresh):
+        fresh = [p for p in fresh if prefer(p)]
     window = fresh[:k + _REUSE_WINDOW]
     fresh = [p for p in window if p.chunk_id not in avoid] + [p for p in window if p.chunk_id in avoid] \
         + fresh[k + _REUSE_WINDOW:]

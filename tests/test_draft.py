@@ -643,3 +643,23 @@ def test_article_wide_sections_search_only_the_papers_the_core_sections_use():
     evidence = article_evidence(retriever, BRIEF, sections, k=2)
     assert {c.passage.doc_id for c in evidence[1]} == {"lora"}
     assert evidence[0] and {c.passage.doc_id for c in evidence[0]} == {"lora"}, "GPT-3's limitations stay out"
+
+
+def test_a_limitations_section_draws_only_on_passages_that_report_limits_when_there_are_any():
+    """Given one passage of limits among three of results, the default model wrote the method's strengths under
+    'Limitations and trade-offs' in every article of session 13's run."""
+    from engine.draft import article_evidence
+    from engine.evidence import states_limitation
+
+    limits = passage("lora-9", "lora", LORA, "Discussion", "Batching inputs of different tasks in one forward pass "
+                     "is harder when each task has its own adapter, a trade-off for serving.")
+    sections = [Section("Limitations and trade-offs", kind="limitations", purpose="limits"),
+                Section("How LoRA works", kind="core", purpose="the method", query="LoRA low-rank update")]
+    without_limits = [p for p in CORPUS if p.doc_id == "lora" and not states_limitation(p)]
+    evidence = article_evidence(OverlapRetriever([*without_limits, limits]), BRIEF, sections, k=3)
+    assert [c.chunk_id for c in evidence[0]] == ["lora-9"]
+    assert len(evidence[1]) == 3  # other kinds draw on relevance alone
+    # With no passage of limits at all, the section keeps what relevance finds (the model is told to report them).
+    evidence = article_evidence(OverlapRetriever(without_limits), BRIEF, sections, k=3)
+    assert len(evidence[0]) == 3
+    assert states_limitation(limits) and not states_limitation(CORPUS[1])
