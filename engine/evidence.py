@@ -236,8 +236,8 @@ def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: 
     Passages that are not evidence (`is_evidence`) are skipped; a chunk in `avoid` (used by another section)
     gives way to an unused one ranked at most two places below k, so sections draw on different passages
     where the corpus has them without trading relevance for novelty. `doc_ids` limits the search. With `prefer`
-    (`states_limitation` for a limitations section), only the hits it accepts are taken, searched twice as deep,
-    when there are any: given one passage of limits among three of results, the default model filled every
+    (`states_limitation` for a limitations section), only the hits it accepts are taken, searched twice as deep and
+    from the documents of the k best hits, when there are any: given one passage of limits among three of results, the default model filled every
     "Limitations and trade-offs" section of session 13's run with the method's strengths."""
     pinned = [c for c in previous if c.pinned]
     dropped = {c.chunk_id for c in previous if c.dropped}
@@ -247,8 +247,11 @@ def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: 
     depth = k + _REUSE_WINDOW + len(taken) + len(avoid)
     hits = retriever(section_query(brief, section), k=2 * depth if prefer else depth, doc_ids=doc_ids)
     fresh = [p for p in hits if p.chunk_id not in taken and is_evidence(p)]
-    if prefer and any(prefer(p) for p in fresh):
-        fresh = [p for p in fresh if prefer(p)]
+    if prefer:  # ... from the documents relevance alone would draw on: a FlashAttention article's limitations
+        # section otherwise took the Transformer paper's and FAISS's limits as FlashAttention's (session 13)
+        documents = {p.doc_id for p in fresh[:k]}
+        preferred = [p for p in fresh if prefer(p) and p.doc_id in documents]
+        fresh = preferred or fresh
     window = fresh[:k + _REUSE_WINDOW]
     fresh = [p for p in window if p.chunk_id not in avoid] + [p for p in window if p.chunk_id in avoid] \
         + fresh[k + _REUSE_WINDOW:]

@@ -663,3 +663,9 @@ def test_a_limitations_section_draws_only_on_passages_that_report_limits_when_th
     evidence = article_evidence(OverlapRetriever(without_limits), BRIEF, sections, k=3)
     assert len(evidence[0]) == 3
     assert states_limitation(limits) and not states_limitation(CORPUS[1])
+    # ... and only from the papers relevance would have drawn on: another paper's limits are not this topic's.
+    other = passage("gpt3-9", "gpt3", "Language Models are Few-Shot Learners", "Limitations",
+                    "Long generations of GPT-3 lose coherence over pages, a drawback.")
+    both = [sections[0], sections[1], Section("GPT-3 generations", kind="core", purpose="it", query="GPT-3 generations")]
+    evidence = article_evidence(OverlapRetriever([*without_limits, other]), BRIEF, both, k=3)
+    assert evidence[2] and evidence[0] and "gpt3-9" not in [c.chunk_id for c in evidence[0]]
