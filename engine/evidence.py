@@ -222,9 +222,16 @@ _LIMITATION_CUE = re.compile(r"\b(limitations?|limited|limits?|drawbacks?|downsi
                              r"at the cost of|at the expense of|suffers?|lacks?|noisy|sensitive to)\b", re.I)
 
 
+# Where a paper states the limits of the work before it, which its method answers: RAG's "Problem" note says a
+# closed-book model "cannot" show which fact drove an answer, and drafts gave that as RAG's own limitation.
+_MOTIVATION_SECTIONS = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(abstract|introduction|problem|motivation|background|"
+                                  r"related work|prior work)\b", re.I)
+
+
 def states_limitation(passage: Passage) -> bool:
-    """Whether a passage holds a sentence that reports a limit, cost or failure (`_LIMITATION_CUE`)."""
-    return bool(_LIMITATION_CUE.search(passage.text))
+    """Whether a passage holds a sentence that reports a limit, cost or failure (`_LIMITATION_CUE`), outside the
+    sections where a paper states the problem it solves (`_MOTIVATION_SECTIONS`)."""
+    return not _MOTIVATION_SECTIONS.match(passage.section.strip()) and bool(_LIMITATION_CUE.search(passage.text))
 
 
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,

@@ -663,6 +663,10 @@ def test_a_limitations_section_draws_only_on_passages_that_report_limits_when_th
     evidence = article_evidence(OverlapRetriever(without_limits), BRIEF, sections, k=3)
     assert len(evidence[0]) == 3
     assert states_limitation(limits) and not states_limitation(CORPUS[1])
+    # A paper's statement of the problem it solves is no limitation of its method (session 13's RAG draft).
+    problem = passage("rag-0", "rag", "RAG", "Problem", "A closed-book model cannot show which fact drove an answer.")
+    assert not states_limitation(problem) and not states_limitation(replace(problem, section="1 Introduction"))
+    assert states_limitation(replace(problem, section="5 Discussion"))
     # ... and only from the papers relevance would have drawn on: another paper's limits are not this topic's.
     other = passage("gpt3-9", "gpt3", "Language Models are Few-Shot Learners", "Limitations",
                     "Long generations of GPT-3 lose coherence over pages, a drawback.")
