@@ -405,10 +405,13 @@ class Browser:
         assert not errors, "browser console errors:\n" + "\n".join(errors)
 
     def downloaded(self, suffix: str, timeout: float = 30) -> Path:
-        """The newest completed download ending in `suffix`."""
+        """The newest completed download ending in `suffix`: a file still empty, or with a .crdownload beside it, is
+        not done yet (a CI run in session 13 read a .bib export while it was still empty)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            done = [p for p in self.download_dir.glob(f"*{suffix}") if not p.name.endswith(".crdownload")]
+            pending = {p.name.removesuffix(".crdownload") for p in self.download_dir.glob("*.crdownload")}
+            done = [p for p in self.download_dir.glob(f"*{suffix}")
+                    if p.name not in pending and p.stat().st_size > 0]
             if done:
                 return max(done, key=lambda p: p.stat().st_mtime)
             time.sleep(0.2)
