@@ -358,8 +358,8 @@ def section_sources(cards: Sequence[EvidenceCard], citations: ArticleCitations, 
     drafting model's tokenizer; `rough_tokens` without one); verification checks the text the model saw.
 
     A source's passages stand together under one full label, the later ones as 'same source — Section': four
-    passages of the ViT paper repeated its 20-token upper-case title four times, and the section's prompt waited
-    for ~130 tokens of labels before its first token (session 13)."""
+    passages of the ViT paper repeated its full label (authors, year, upper-case title) four times, and grouping
+    them cut the slowest section's new prompt tokens from 791 to 680 (session 13)."""
     length = length or rough_tokens
     numbered = [(citations.number_for(card.passage), card) for card in cards]
     first_place = {}
@@ -723,9 +723,10 @@ def section_evidence(retriever: Retriever, brief: Brief, section: Section,
     `previous`: this section's earlier cards (pins kept, drops remembered; see gather_evidence)."""
     others = list(others)
     used = {c.chunk_id for _, cards in others for c in cards}
+    kind = section_kind(section)
     documents = sorted({c.passage.doc_id for s, cards in others if section_kind(s) in _CORE_KINDS for c in cards}) \
-        if section_kind(section) in _ARTICLE_WIDE_KINDS else None
-    prefer = states_limitation if section_kind(section) == "limitations" else None
+        if kind in _ARTICLE_WIDE_KINDS else None
+    prefer = states_limitation if kind == "limitations" else None
     return gather_evidence(retriever, brief, section, k=k, previous=previous, avoid=used, doc_ids=documents or None,
                            prefer=prefer)
 

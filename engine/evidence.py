@@ -244,8 +244,9 @@ def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: 
     gives way to an unused one ranked at most two places below k, so sections draw on different passages
     where the corpus has them without trading relevance for novelty. `doc_ids` limits the search. With `prefer`
     (`states_limitation` for a limitations section), only the hits it accepts are taken, searched twice as deep and
-    from the documents of the k best hits, when there are any: given one passage of limits among three of results, the default model filled every
-    "Limitations and trade-offs" section of session 13's run with the method's strengths."""
+    from the documents of the k best hits, when there are any: given one passage of limits among three of results,
+    the default model filled every "Limitations and trade-offs" section of session 13's run with the method's
+    strengths."""
     pinned = [c for c in previous if c.pinned]
     dropped = {c.chunk_id for c in previous if c.dropped}
     taken = {c.chunk_id for c in pinned} | dropped

@@ -11,9 +11,9 @@ banned, and with it every shorter spelling of that word (" enc" for " encoder") 
 it to the word before, also across a punctuation mark ("vector" after " dense": session 9's first guarded drafts
 wrote "densevector", "aclosed-book" and "full-row.softmax") and through a token that is a mark and the word at once
 (Qwen's vocabulary holds ".model" and ".patch", from code: session 12's ViT draft wrote "each.model" and
-"other.patch"), so the model has to go on in its own words. Names and
-acronyms are never banned (made to avoid " SRAM" the model wrote " RAM"): the run goes on through them; a lower-case
-word is banned capitalised too (" Each" for " each"). Only tokens that start a word are banned: a number, a word's second half or punctuation is never
+"other.patch"), so the model has to go on in its own words. Names and acronyms are never banned (made to avoid
+" SRAM" the model wrote " RAM"): the run goes on through them; a lower-case word is banned capitalised too (" Each"
+for " each"). Only tokens that start a word are banned: a number, a word's second half or punctuation is never
 cut, so the guard cannot turn "78.4" into "78.9". The backends that see logits apply it (llama.cpp, transformers);
 an OpenAI-compatible server cannot, and there the repair round's copy check is what remains.
 """
