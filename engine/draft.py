@@ -61,6 +61,17 @@ _CITATION_AFTER_STOP = re.compile(r"([.!?])[ \t]+(" + CITATION.pattern + r"(?:[ 
 # A caption or table label run into the sentence after it ("Open-domain QA, exact match on test sets: Both variants
 # set a new state of the art ..."): a short, plain (not bold) lead ending in a colon before a capitalised sentence.
 _LABEL_LEAD = re.compile(r"^(?P<label>[A-Z][^:*_.!?\[\]]{2,60}):\s+(?=[A-Z])")
+# A pointer into a paper's own apparatus ("Table 6", "Fig. 1", "Appendix D.4", "Section 3.2", "Eq. (3)", "the
+# Appendix"): copied into the article it points at a figure or table the article does not have. Session 13's readers
+# counted "Detailed results per model are provided in Table 6 in the Appendix [1]." and "This is demonstrated by
+# the transfer performance versus total pre-training compute (see Appendix D.4 for more details) [1]." as wrong.
+_POINTER = (r"(?:\b(?:Fig(?:ure)?s?\.?|Tables?|Tab\.|Appendi(?:x|ces)|Sec(?:tion)?s?\.|Sections?|Eqs?\.|Equations?|"
+            r"Alg(?:orithm)?s?\.?)\s*\(?(?:[A-Z]?\d+(?:\.\d+)*[a-z]?|[A-Z](?:\.\d+)*)\)?(?!\w)|§\s*\d+(?:\.\d+)*|"
+            r"\b(?:the|an?) [Aa]ppendix\b)")
+# ... written in parentheses, that part goes and the sentence stays ("(Fig. 1, Left)", "(see Appendix D.4 ...)")
+_POINTER_ASIDE = re.compile(r"\s*\((?:see |cf\. |as in |in )?" + _POINTER + r"[^()]{0,60}\)")
+# ... attributed to a cited paper ("Table 2 of [1]", "Figure 3 in Dosovitskiy et al.") it is a fair pointer
+_POINTER_BARE = re.compile(_POINTER + r"(?!\s+(?:of|in|from)\s+(?:\[\d+\]|[A-Z][\w-]+ et al\.|the [\w-]+ paper))")
 # A list marker left alone on its line once its item went.
 _EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,2}[.)])[ \t]*$\n?", re.M)
 # A section announcing itself ("In this section, we will walk through ..."): its heading already says so.
@@ -172,12 +183,13 @@ def clean_model_text(text: str, *, complete_only: bool = True, avoid: Iterable[s
             lead_in = strip_citations(span.text).rstrip().endswith(":")  # "The two variants are:" before a list
             # A fragment ("Hard targets [1].", "Dao et al. (2022).", a heading echoed as a sentence) is debris.
             # So is math a PDF scrambled ("q · k = ∑dk q i=1 i k i"), copied from a source.
-            if words and not lead_in and not is_fragment(span.text) and not _META.search(span.text) \
-                    and not _ANNOUNCEMENT.match(span.text) and not garbled_math(span.text) \
-                    and not _UNFINISHED.search(strip_citations(span.text).rstrip(" .!?")) \
+            sentence = without_source_pointers(span.text)
+            if words and sentence and not lead_in and not is_fragment(sentence) and not _META.search(sentence) \
+                    and not _ANNOUNCEMENT.match(sentence) and not garbled_math(sentence) \
+                    and not _UNFINISHED.search(strip_citations(sentence).rstrip(" .!?")) \
                     and not any(near_duplicate(words, other) for other in seen):
                 seen.append(words)
-                kept.append(in_the_authors_voice(without_label_lead(span.text), cited_only=cited_voice_only))
+                kept.append(in_the_authors_voice(without_label_lead(sentence), cited_only=cited_voice_only))
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs).strip()
@@ -197,6 +209,14 @@ def without_label_lead(sentence: str) -> str:
     if match is None or not is_fragment(match.group("label") + "."):
         return sentence
     return sentence[match.end():]
+
+
+def without_source_pointers(sentence: str) -> str | None:
+    """A sentence without its asides that point into a paper's figures, tables, appendix or sections ("(Fig. 1,
+    Left)"); None where a pointer remains that no citation owns ("... are provided in Table 6 in the Appendix"):
+    such a sentence sends the reader to a table the article does not have."""
+    sentence = _POINTER_ASIDE.sub("", sentence)
+    return None if _POINTER_BARE.search(sentence) else sentence
 
 
 def without_descriptions(sentence: str) -> str:
@@ -289,9 +309,9 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     while len(quotes) < limit and any(queues.values()):
         for number, queue in queues.items():
             while queue:
-                sentence = queue.pop(0)
-                words = set(sentence_key(sentence).split())
-                if quotable_prose(sentence) and REDACTED not in sentence \
+                sentence = without_source_pointers(queue.pop(0))
+                words = set(sentence_key(sentence or "").split())
+                if sentence and quotable_prose(sentence) and REDACTED not in sentence \
                         and not any(near_duplicate(words, other) for other in seen):
                     seen.append(words)
                     quotes.append(f"“{strip_citations(sentence).rstrip('.!?')}” [{number}].")

@@ -9,7 +9,8 @@ import pytest
 from fakes_drafting import CORPUS, LORA, OverlapRetriever, ScriptedLLM, passage
 
 from engine.draft import (NO_EXAMPLE, ArticleCitations, article_header, assemble_article, clean_model_text,
-                          draft_section, drop_unknown_citations, revise_section, without_descriptions, write_article)
+                          draft_section, drop_unknown_citations, revise_section, without_descriptions,
+                          without_source_pointers, write_article)
 from engine.evidence import (REDACTED, active_cards, add_must_cite, card_text, drop, focus_text, gather_evidence,
                              head_lines, make_cards, pin, rough_tokens, section_query)
 from engine.llm import GenerationParams
@@ -673,3 +674,18 @@ def test_a_limitations_section_draws_only_on_passages_that_report_limits_when_th
     both = [sections[0], sections[1], Section("GPT-3 generations", kind="core", purpose="it", query="GPT-3 generations")]
     evidence = article_evidence(OverlapRetriever([*without_limits, other]), BRIEF, both, k=3)
     assert evidence[2] and evidence[0] and "gpt3-9" not in [c.chunk_id for c in evidence[0]]
+
+
+def test_pointers_into_a_papers_tables_and_figures_leave_the_draft():
+    # Session 13's readers counted both as wrong: the article has no Table 6 and no Appendix D.4.
+    assert without_source_pointers("Detailed results per model are provided in Table 6 in the Appendix [1].") is None
+    assert without_source_pointers("This is shown by transfer versus pre-training compute (see Appendix D.4 for "
+                                   "more details) [1].") == "This is shown by transfer versus pre-training compute [1]."
+    assert without_source_pointers("It is motivated by the degradation problem (Fig. 1, Left) [1].") == \
+        "It is motivated by the degradation problem [1]."
+    # A pointer a citation owns stays, and so does a table the sentence only talks about.
+    assert without_source_pointers("Table 2 of [1] compares the five models.") == "Table 2 of [1] compares the five models."
+    assert without_source_pointers("The table shows five models [2].") == "The table shows five models [2]."
+    text = clean_model_text("Residual blocks fit F(x) = H(x) - x [1]. Results per depth are in Table 3 [1]. "
+                            "Deeper plain nets train worse (Fig. 4) [1].")
+    assert text == "Residual blocks fit F(x) = H(x) - x [1]. Deeper plain nets train worse [1]."
