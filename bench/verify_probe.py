@@ -12,6 +12,8 @@ claim, cached on disk: seconds per claim on 2 cores, so a rerun never reads a cl
   probe scores of the fit half (so it does not over-trust a probe that saw those claims), with its threshold
   and the narrowest band of signal scores where asking the probe keeps the fit half's balanced accuracy
   (`with_probe_judge` in engine/data/verify_weights.json).
+- `--scifact-fit N` fits a second probe on wider material (the AttributionBench fit half, N SciFact train claims and
+  the draft sentences' fit half), shows both on the held-out material, and ships the wider one.
 - Figures on held-out material only: the AttributionBench report half (public benchmark) and the hand-labeled
   sentences of real PeerDraft drafts (report half); the fit half's out-of-fold figures are shown as such.
 - Seconds per judged claim, and the verify time of bench/verify.py's ~800-word article with the real judge.
@@ -122,6 +124,46 @@ def _judged(claims: list[data.Claim], store: bv.SignalStore, states: dict, probe
     return m
 
 
+def fit_material(claims: list[data.Claim], store: bv.SignalStore, states: dict, signals: tuple[dict, float]) -> dict:
+    """The probe (L2 by 5-fold cross-validated AUC), its out-of-fold scores, threshold and stack, fitted on `claims`."""
+    fit_claims = [c for c in claims if bv._key(c) in states]
+    x = np.stack([states[bv._key(c)]["v"] for c in fit_claims]).astype(np.float64)
+    y = np.array([1.0 if c.supported else 0.0 for c in fit_claims])
+    oofs = {l2: out_of_fold(x, y, l2) for l2 in L2_GRID}
+    cv = {l2: auc(list(p[y == 1]), list(p[y == 0])) for l2, p in oofs.items()}
+    l2 = max(cv, key=lambda k: (cv[k], k))
+    oof = dict(zip([bv._key(c) for c in fit_claims], oofs[l2]))
+    fit = _judged(fit_claims, store, states, None, oof)
+    probe_t = bv.choose_threshold(fit["y"], fit["judge"])
+    return {"probe": fit_probe(x, y, l2), "l2": l2, "cv": cv, "y": y, "fit": fit, "probe_t": probe_t,
+            "stacked": bv.stack_judge(fit, signals)}
+
+
+def comparison(fits: dict[str, dict], sets: dict[str, list], store: bv.SignalStore, states: dict,
+               signals: tuple[dict, float]) -> str:
+    """Held-out figures of each fit material's probe: macro-F1 alone and stacked, and SciFact's pass shares."""
+    lines = ["| probe fitted on | material | n | probe alone | stacked, probe on every claim | as shipped (band) "
+             "| SciFact SUPPORT passed (stacked) | SciFact CONTRADICT passed (stacked) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, f in fits.items():
+        for material, claims in list(sets.items())[1:]:
+            m = _judged(claims, store, states, f["probe"])
+            if not len(m["y"]):
+                continue
+            stacked = f["stacked"]
+            alone = bv.figures(m["y"], m["judge"], f["probe_t"])["macro_f1"]
+            every = bv.figures(m["y"], *bv._cascade(m, signals, stacked, None)[:2])["macro_f1"]
+            band = bv.figures(m["y"], *bv._cascade(m, signals, stacked, stacked["unsure_band"])[:2])["macro_f1"]
+            shares = ["", ""]
+            if material.startswith("SciFact"):
+                for i, kind in enumerate(("SciFact/SUPPORT", "SciFact/CONTRADICT")):
+                    part = bv._subset(m, kind)
+                    shares[i] = f"{np.mean(bv._cascade(part, signals, stacked, None)[0] >= 0.5):.2f}"
+            lines.append(f"| {name} ({len(f['y'])}) | {material} | {len(m['y'])} | {alone:.3f} | {every:.3f} | "
+                         f"{band:.3f} | {shares[0]} | {shares[1]} |")
+    return "\n".join(lines)
+
+
 def rows_for(label: str, m: dict, signals: tuple[dict, float], stacked: dict, probe_t: float) -> list[tuple]:
     band = stacked["unsure_band"]
     rows = [(label, "signals alone (shipped)", bv.figures(m["y"], bv.scores(m, signals[0]), signals[1])),
@@ -177,6 +219,14 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scifact", type=int, default=100, metavar="N",
                         help="also read about N SciFact validation claims against their gold evidence (0: none)")
+    parser.add_argument("--scifact-fit", type=int, default=0, metavar="N",
+                        help="fit the probe also on about N SciFact train claims (SUPPORT vs CONTRADICT, gold "
+                             "evidence) and on the draft sentences' fit half, and compare it with the probe fitted on "
+                             "AttributionBench's fit half only (0: that one alone). Session 14, N=150: SciFact SUPPORT "
+                             "passed 28%% -> 78%% but CONTRADICT flagged 100%% -> 44%%, AttributionBench report half "
+                             "0.720 -> 0.711, draft sentences 0.867 -> 0.840 (as shipped): not shipped")
+    parser.add_argument("--states-only", action="store_true",
+                        help="read and cache the hidden states of every claim, then stop (no fitting)")
     args = parser.parse_args()
     started = time.time()
     import torch
@@ -194,32 +244,33 @@ def main() -> int:
     if args.scifact:
         sets["SciFact validation, gold evidence (public benchmark)"] = data.stratified_subset(
             data.scifact("validation", unrelated=False), args.scifact)
+    extra_fit = (data.stratified_subset(data.scifact("train", unrelated=False), args.scifact_fit)
+                 + data.draft_sentences("fit")) if args.scifact_fit else []
     if not sets["fit"]:
         print(f"No AttributionBench data under {data.SHARED_DATA}: nothing to fit.")
         return 0
-    for claims in sets.values():
+    for claims in [*sets.values(), extra_fit]:
         for claim in claims:
             store.get(claim)
     store.save()
     placeholder = {"model": model.path.name, "weights": [0.0] * 1536, "bias": 0.0}
     judge = judge_mod.ProbeJudge(model.path, placeholder, n_threads=args.threads)
     vectors = args.vectors or settings.cache_dir / "verify-probe-states.pkl"
-    states = fill_vectors(vectors, [c for claims in sets.values() for c in claims], store, judge)
+    states = fill_vectors(vectors, [c for claims in [*sets.values(), extra_fit] for c in claims], store, judge)
+    if args.states_only:
+        print(f"{len(states)} states in {vectors}")
+        return 0
     signals = ({**{f: 0.0 for f in bv.SIGNALS}, **bv.SHIPPED[0]}, bv.SHIPPED[1])  # every feature weighed
 
-    fit_claims = [c for c in sets["fit"] if bv._key(c) in states]
-    x = np.stack([states[bv._key(c)]["v"] for c in fit_claims]).astype(np.float64)
-    y = np.array([1.0 if c.supported else 0.0 for c in fit_claims])
-    oofs = {l2: out_of_fold(x, y, l2) for l2 in L2_GRID}
-    cv = {l2: auc(list(p[y == 1]), list(p[y == 0])) for l2, p in oofs.items()}
-    l2 = max(cv, key=lambda k: (cv[k], k))
-    probe = fit_probe(x, y, l2)
-    oof = dict(zip([bv._key(c) for c in fit_claims], oofs[l2]))
-    fit = _judged(fit_claims, store, states, None, oof)
-    probe_t = bv.choose_threshold(fit["y"], fit["judge"])
-    stacked = bv.stack_judge(fit, signals)
-    rows = rows_for("AttributionBench dev, fit half (out-of-fold probe; the stack is fitted here)", fit, signals,
-                    stacked, probe_t)
+    fits = {"AttributionBench fit half only": fit_material(sets["fit"], store, states, signals)}
+    if extra_fit:
+        fits["AttributionBench fit half + SciFact train + draft sentences' fit half"] = fit_material(
+            sets["fit"] + extra_fit, store, states, signals)
+    shipped_fit = list(fits)[-1]  # decided before any figure: the widest fit material ships
+    chosen = fits[shipped_fit]
+    probe, l2, cv, y, fit, probe_t, stacked = (chosen[k] for k in ("probe", "l2", "cv", "y", "fit", "probe_t",
+                                                                    "stacked"))
+    rows = rows_for(f"{shipped_fit} (out-of-fold probe; the stack is fitted here)", fit, signals, stacked, probe_t)
     scifact = ["| SciFact validation | pairs | passed: signals (shipped) | passed: probe alone | passed: stacked |",
                "|---|---|---|---|---|"]
     for material, claims in list(sets.items())[1:]:
@@ -252,11 +303,11 @@ def main() -> int:
                              "signals + probe (stacked), probe on every claim",
                              bv.figures(part["y"], *bv._cascade(part, signals, stacked, None)[:2])))
     main_table = bv.table(rows)
-    print(main_table + "\n\n" + "\n".join(scifact), flush=True)
+    compared = comparison(fits, sets, store, states, signals)
+    print(main_table + "\n\n" + "\n".join(scifact) + "\n\n" + compared, flush=True)
     seconds = [states[k]["seconds"] for k in states]
     probe_doc = {"model": model.path.name, "weights": [round(float(w), 7) for w in probe[0]],
-                 "bias": round(probe[1], 6), "l2": l2, "fitted_on": f"{len(y)} claims of the AttributionBench dev "
-                 "fit half (bench/verify_probe.py)", "cv_auc": round(cv[l2], 3)}
+                 "bias": round(probe[1], 6), "l2": l2, "fitted_on": f"{len(y)} claims: {shipped_fit} (bench/verify_probe.py)", "cv_auc": round(cv[l2], 3)}
     combination = {k: stacked[k] for k in ("weights", "threshold", "unsure_band")}
     support.use_judge_combination(judge_mod.ProbeJudge.weights_key, combination)  # the timing reads this stack
     judge.use_probe(probe_doc)  # the model that read the states, now with the fitted probe
@@ -270,8 +321,8 @@ def main() -> int:
         "## Verify stage: the drafting model's hidden state as a judge (bench/verify_probe.py)\n\n"
         f"The default drafting model ({model.name}, llama.cpp, {args.threads} threads) reads the judge question for "
         f"each claim with its ~150-word evidence window; a logistic probe reads its last-layer state at the answer "
-        f"position. Probe fitted on {len(y)} claims of the AttributionBench dev fit half only (L2 {l2:g} chosen by "
-        f"5-fold cross-validated AUC on that half: {cv_text}); the stack weighs signals {stacked['signal_slope']:+.2f} "
+        f"position. Probe fitted on {len(y)} claims: {shipped_fit} (L2 {l2:g} chosen by "
+        f"5-fold cross-validated AUC on that material: {cv_text}); the stack weighs signals {stacked['signal_slope']:+.2f} "
         f"and probe log-odds {stacked['judge_slope']:+.2f} (threshold {stacked['threshold']:.2f}, unsure band "
         f"{stacked['unsure_band']}). The fit half's rows say so; every other row is on material never fitted on. "
         f"{len(seconds)} claims read once and cached: {np.mean(seconds):.1f} s per claim on average (median "
@@ -279,6 +330,9 @@ def main() -> int:
         f"{main_table}\n\n" + ("Share of SciFact pairs each scorer passes as supported (target: at least 70% of "
                                 "SUPPORT pairs pass while at least 70% of CONTRADICT pairs are flagged):\n\n"
                                 + "\n".join(scifact) + "\n\n" if len(scifact) > 2 else "")
+        + ("Each fit material's probe on the held-out material (macro-F1; its own threshold and stack; the "
+           "material was chosen before any figure: the widest ships):\n\n" + compared + "\n\n"
+           if len(fits) > 1 else "")
         + f"{timing}\n\n{targets}\n\nRun time: {time.time() - started:.0f} s.")
     if not args.no_write:
         support.save_judge_combination(support.WEIGHTS_PATH, judge_mod.ProbeJudge.weights_key, combination,
