@@ -146,11 +146,11 @@ def comparison(fits: dict[str, dict], sets: dict[str, list], store: bv.SignalSto
              "| SciFact SUPPORT passed (stacked) | SciFact CONTRADICT passed (stacked) |",
              "|---|---|---|---|---|---|---|---|"]
     for name, f in fits.items():
+        stacked = f["stacked"]
         for material, claims in list(sets.items())[1:]:
             m = _judged(claims, store, states, f["probe"])
             if not len(m["y"]):
                 continue
-            stacked = f["stacked"]
             alone = bv.figures(m["y"], m["judge"], f["probe_t"])["macro_f1"]
             every = bv.figures(m["y"], *bv._cascade(m, signals, stacked, None)[:2])["macro_f1"]
             band = bv.figures(m["y"], *bv._cascade(m, signals, stacked, stacked["unsure_band"])[:2])["macro_f1"]
@@ -307,7 +307,8 @@ def main() -> int:
     print(main_table + "\n\n" + "\n".join(scifact) + "\n\n" + compared, flush=True)
     seconds = [states[k]["seconds"] for k in states]
     probe_doc = {"model": model.path.name, "weights": [round(float(w), 7) for w in probe[0]],
-                 "bias": round(probe[1], 6), "l2": l2, "fitted_on": f"{len(y)} claims: {shipped_fit} (bench/verify_probe.py)", "cv_auc": round(cv[l2], 3)}
+                 "bias": round(probe[1], 6), "l2": l2, "fitted_on": f"{len(y)} claims: {shipped_fit} (bench/verify_probe.py)",
+                 "cv_auc": round(cv[l2], 3)}
     combination = {k: stacked[k] for k in ("weights", "threshold", "unsure_band")}
     support.use_judge_combination(judge_mod.ProbeJudge.weights_key, combination)  # the timing reads this stack
     judge.use_probe(probe_doc)  # the model that read the states, now with the fitted probe
@@ -336,8 +337,8 @@ def main() -> int:
         + f"{timing}\n\n{targets}\n\nRun time: {time.time() - started:.0f} s.")
     if not args.no_write:
         support.save_judge_combination(support.WEIGHTS_PATH, judge_mod.ProbeJudge.weights_key, combination,
-                                       note="with_probe_judge stacked by bench/verify_probe.py on the "
-                                            "AttributionBench fit half (out-of-fold probe)")
+                                       note=f"with_probe_judge stacked by bench/verify_probe.py on {shipped_fit} "
+                                            "(out-of-fold probe)")
         judge_mod.save_probe(judge_mod.PROBE_PATH, probe_doc)
         write_section("verify-probe", section)
     return 0
