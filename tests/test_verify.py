@@ -205,3 +205,34 @@ def test_grounding_figures_follow_alce(embedder):
     payload = json.loads(report.to_json())
     assert payload["grounding"]["citation_recall"] == 0.5
     assert len(payload["sentences"]) == len(report.sentences)
+
+
+RESNET = Passage(
+    chunk_id="resnet-3", doc_id="resnet", score=1.0, title="Deep Residual Learning for Image Recognition",
+    authors=("Kaiming He", "Xiangyu Zhang"), year=2015,
+    text=("When deeper networks start converging, accuracy saturates and then degrades rapidly as depth grows. "
+          "Such degradation is not caused by overfitting, and adding more layers leads to higher training error. "
+          "Residual networks add identity shortcuts that skip two or three layers and add their input to the output."))
+
+
+def test_a_copied_reference_back_pointing_at_a_sentence_the_draft_never_said_is_not_supported(embedder):
+    # The source's "Such degradation" means the saturating accuracy of the sentence before it; copied after a
+    # sentence about shortcuts, it points at nothing (session 13's resnet, vit and distillation drafts).
+    lost = ("Residual networks add identity shortcuts that skip two or three layers [1]. Such degradation is not "
+            "caused by overfitting, and adding more layers leads to higher training error [1].")
+    report = verify_draft(lost, {1: [RESNET]}, embedder, strict=True)
+    first, second = report.sentences
+    assert first.status == "supported"
+    assert second.status == "replaced" and second.replacement == ""
+    assert any("'such' is copied from its source" in r and "When deeper networks start converging" in r
+               for r in second.reasons)
+    # After the sentence it refers to, the same words are kept.
+    kept = ("As deeper networks converge, their accuracy saturates and then degrades quickly with depth [1]. Such "
+            "degradation is not caused by overfitting, and adding more layers leads to higher training error [1].")
+    report = verify_draft(kept, {1: [RESNET]}, embedder, strict=True)
+    assert [s.status for s in report.sentences] == ["supported", "supported"]
+    # A writer's own "This" that the source does not use is the writer's reference, not a copied one.
+    own = ("Residual networks add identity shortcuts that skip two or three layers [1]. This means their input is "
+           "added to the output of those layers [1].")
+    report = verify_draft(own, {1: [RESNET]}, embedder, strict=False)
+    assert not any("copied from its source" in r for s in report.sentences for r in s.reasons)
