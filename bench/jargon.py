@@ -40,16 +40,24 @@ them (their rows keep that first run's commit as `first_run_when_held_out`), and
 out until session 7, which tuned on them: both are tuning posts now, like the posts without a prefix. `--posts` may be given more than once (each batch lives in its own folder).
 `--unlabeled` prints the unlabeled flags as JSONL lines to fill in.
 
+The posts are not committed (their authors' copyright); bench/data/jargon_posts.jsonl names each one's source:
+repository, commit, path and the sha256 of the file as read. `--get-posts DIR` rebuilds them into DIR/<batch>/
+(one folder per id prefix, as `--posts` reads them): `git clone` from GitHub by default, or from local bare
+mirrors with `--mirrors ROOT` (ROOT/owner+name/repo); a file whose hash differs is reported and not written.
+
 Run: .venv/bin/python bench/jargon.py [--runs N] [--no-index] [--no-write] [--posts DIR [--posts DIR2] [--unlabeled]]
+     .venv/bin/python bench/jargon.py --get-posts DIR [--mirrors ROOT]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +70,7 @@ from bench._results import write_section  # noqa: E402
 from engine.check.terms import term_key  # noqa: E402
 
 REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
+POST_SOURCES = ROOT / "bench" / "data" / "jargon_posts.jsonl"
 HELD_OUT = "heldout10-"  # the batch never tuned on
 WAS_HELD_OUT = {"heldout9-": "tuning, held out until session 11 (measured there twice)",
                 "heldout8-": "tuning, held out until session 11", "heldout7-": "tuning, held out until session 8",
@@ -77,6 +86,60 @@ HELD_OUT_HISTORY = (
     "fitted on the 24 earlier posts 5 flags, none right (MCTS, BPE, MHA, JIT, XLA); that rule was not shipped, and the "
     "batch became tuning material. heldout8- at db23e11 202 flags, 1 right.",
 )
+
+
+def batch_of(post_id: str) -> str:
+    """The folder a post's batch lives in: its id's "heldoutN-" prefix, or "posts" for the first batch."""
+    head = post_id.split("-", 1)[0]
+    return head if head.startswith("heldout") else "posts"
+
+
+def get_posts(out: Path, mirrors: Path | None = None, sources: Path = POST_SOURCES) -> int:
+    """Rebuild the real posts named in `sources` into out/<batch>/<id>.md; the number that failed.
+
+    Each file is read at its recorded commit (`git show COMMIT:PATH`) from a local bare mirror
+    (mirrors/owner+name/repo) or a blobless clone from GitHub, checked against its sha256 and written
+    atomically; a post that cannot be read or whose hash differs is reported and skipped.
+    """
+    rows = [json.loads(line) for line in sources.read_text(encoding="utf-8").splitlines() if line.strip()]
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        git_dirs: dict[str, Path] = {}
+
+        def git_dir(repo: str) -> Path:
+            if repo not in git_dirs:
+                if mirrors is not None:
+                    git_dirs[repo] = mirrors / repo.replace("/", "+") / "repo"
+                else:
+                    target = Path(tmp) / repo.replace("/", "+")
+                    subprocess.run(["git", "clone", "--quiet", "--bare", "--filter=blob:none",
+                                    f"https://github.com/{repo}.git", str(target)], check=True)
+                    git_dirs[repo] = target
+            return git_dirs[repo]
+
+        for row in rows:
+            dest = out / batch_of(row["id"]) / f"{row['id']}.md"
+            try:
+                data = subprocess.run(["git", f"--git-dir={git_dir(row['repo'])}", "show", f"{row['commit']}:{row['path']}"],
+                                      check=True, capture_output=True).stdout
+            except (subprocess.CalledProcessError, OSError) as exc:
+                failed += 1
+                detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else exc
+                print(f"{row['id']}: cannot read {row['repo']}@{row['commit'][:10]}:{row['path']} ({detail})", file=sys.stderr)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != row["sha256"]:
+                failed += 1
+                print(f"{row['id']}: sha256 {digest[:12]}... differs from the recorded {row['sha256'][:12]}...; not written",
+                      file=sys.stderr)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_suffix(".md.part")
+            partial.write_bytes(data)
+            os.replace(partial, dest)
+    print(f"{len(rows) - failed} of {len(rows)} posts in {out} (folders: "
+          f"{', '.join(sorted({batch_of(r['id']) for r in rows}))}); {failed} failed")
+    return failed
 
 
 def split_of(post_id: str) -> str:
@@ -478,7 +541,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unlabeled", action="store_true", help="with --posts: print unlabeled flags as JSONL and stop")
     parser.add_argument("--fit", action="store_true", help="with --posts: print the flag-confidence weights fitted on the "
                         "tuning posts and labeled passages, and stop")
+    parser.add_argument("--get-posts", type=Path, metavar="DIR",
+                        help="rebuild the real posts from bench/data/jargon_posts.jsonl into DIR/<batch>/, and stop")
+    parser.add_argument("--mirrors", type=Path, metavar="ROOT",
+                        help="with --get-posts: read local bare mirrors ROOT/owner+name/repo instead of cloning")
     args = parser.parse_args(argv)
+    if args.get_posts is not None:
+        return 1 if get_posts(args.get_posts, args.mirrors) else 0
     for folder in args.posts or ():
         if not folder.is_dir():
             parser.error(f"--posts {folder}: no such folder (give the folder holding the real posts' .md files)")
