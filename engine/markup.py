@@ -247,6 +247,8 @@ _LIST = re.compile(r"^( {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+)(?:\[[ xX]\][ \t]+)?")
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?")
 _LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S")
 _COMMENT_OPEN = re.compile(r"^ {0,3}<!--")
+# CommonMark's HTML blocks of kinds 3 and 4, a page's "<!DOCTYPE html>" and "<?xml ...?>": each runs to its ">".
+_DECLARATION_OPEN = re.compile(r"^ {0,3}<(?:![A-Za-z]|\?)")
 _HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z][\w-]*(?:\s[^>]*)?/?>\s*$|^ {0,3}<!--")
 # Raw HTML blocks (CommonMark's kinds 1 and 6): <pre>/<script>/<style>/<textarea> run to their closing
 # tag, block-level tags (<div>, <table>, <figure>, <p>, ...) to the next blank line. Neither is prose.
@@ -481,6 +483,15 @@ def prose_map(draft: str) -> ProseMap:
             while "-->" not in rest and n + 1 < len(lines):
                 n += 1
                 rest = draft[slice(*lines[n])]
+            builder.exclude("html", start, lines[n][1])
+            i = n + 1
+            prev_blank = True
+            continue
+        if _DECLARATION_OPEN.match(line):  # a saved web page's doctype is no prose (the jargon check read "DOCTYPE")
+            close_block()
+            n = i
+            while ">" not in draft[slice(*lines[n])] and n + 1 < len(lines):
+                n += 1
             builder.exclude("html", start, lines[n][1])
             i = n + 1
             prev_blank = True

@@ -131,6 +131,13 @@ def test_a_comment_over_several_lines_is_not_prose_to_the_checks_or_to_verify():
     assert [s.text for s in split_sentences(draft)] == ["Real text here.", "After it."]
 
 
+def test_a_saved_pages_doctype_and_xml_declaration_are_not_prose():
+    # Kipf's GCN post is a saved HTML page: its "<!DOCTYPE html>" was read as the term "DOCTYPE".
+    page = '<!DOCTYPE html>\n<?xml version="1.0"\n encoding="utf-8"?>\nGraph convolutions aggregate neighbours.\n'
+    assert "DOCTYPE" not in markup.prose_map(page).text and "xml" not in markup.prose_map(page).text
+    assert _check_sentences(page) == ["Graph convolutions aggregate neighbours."]
+
+
 def test_front_matter_and_setext_headings_are_not_sentences_to_verify():
     draft = "---\ntitle: A draft\nyear: 2024\n---\n\nRetrieval\n=========\n\nBM25 ranks passages [1].\n"
     assert [s.text for s in split_sentences(draft)] == ["BM25 ranks passages [1]."]
