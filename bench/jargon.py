@@ -32,9 +32,11 @@ has a row labeled careful_read, and the true undefined terms the check did not f
 missed: for those posts the table gives true undefined terms found / in the post.
 For each post and in total: flags per 1,000 prose words, flag precision (flags labeled undefined /
 labeled flags) and flags without a label (not counted, listed so they can be labeled).
-Splits, by the post id's prefix: "heldout9-" posts (session 11's batch) were labeled at the check's first run on
+Splits, by the post id's prefix: "heldout11-" posts (session 16's batch) were labeled at the check's first run on
 them and never looked at while tuning; their label rows carry `first_run` (the commit of that run), so the table
-also gives that run's figures. "heldout8-" posts (session 8's batch) were held out until session 11, which tuned
+also gives that run's figures. "heldout10-" (session 12's batch) and "heldout9-" posts (session 11's) were held out
+the same way until sessions 16 and 11, which tuned on them (their rows keep the first run's commit as
+`first_run_when_held_out`). "heldout8-" posts (session 8's batch) were held out until session 11, which tuned
 on them (their rows keep the first run's commit as `first_run_when_held_out`). "heldout7-" posts (session 7's batch) were held out until session 8, which tuned on
 them (their rows keep that first run's commit as `first_run_when_held_out`), and "heldout-" posts were held
 out until session 7, which tuned on them: both are tuning posts now, like the posts without a prefix. `--posts` may be given more than once (each batch lives in its own folder).
@@ -71,8 +73,9 @@ from engine.check.terms import term_key  # noqa: E402
 
 REAL_LABELS = ROOT / "bench" / "data" / "jargon_real_labels.jsonl"
 POST_SOURCES = ROOT / "bench" / "data" / "jargon_posts.jsonl"
-HELD_OUT = "heldout10-"  # the batch never tuned on
-WAS_HELD_OUT = {"heldout9-": "tuning, held out until session 11 (measured there twice)",
+HELD_OUT = "heldout11-"  # the batch never tuned on
+WAS_HELD_OUT = {"heldout10-": "tuning, held out until session 16",
+                "heldout9-": "tuning, held out until session 11 (measured there twice)",
                 "heldout8-": "tuning, held out until session 11", "heldout7-": "tuning, held out until session 8",
                 "heldout-": "tuning, held out until session 7"}
 
