@@ -32,6 +32,7 @@ from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
+from engine.verify.report import grounding_of, rebuild_markdown
 from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
@@ -80,6 +81,13 @@ _ANNOUNCEMENT = re.compile(r"^\W*(in this section\b|this section (will|covers|ex
 QUOTED_FALLBACK_SENTENCES = 2
 COPIED_SHARE = 0.6  # share of a sentence's words in verbatim source spans that makes it a copy (bench/article.py)
 NEAR_DUPLICATE = 0.7
+# Cosine (the configured embedder, all-MiniLM-L6-v2 by default) at which a sentence says again what an earlier one
+# said in other words. In session 16's default drafts every pair at 0.89 or more was one (flash defined tiling,
+# recomputation, online softmax and kernel fusion twice each; the Transformer draft wrote "Multi-head attention
+# allows the model to jointly attend to ..." twice, 0.97), while the closest distinct pairs were at 0.80-0.84
+# ("RAG-Token ... can depend on different retrieved passages" / "RAG-Token may draw on a different passage per
+# token" 0.79). Word overlap (NEAR_DUPLICATE) saw none of them.
+RESTATEMENT = 0.88
 # Sections that may consist of sentences without claims: what the reader will learn, open questions.
 _CLAIMLESS_KINDS = ("opening", "further_research")
 NO_EXAMPLE = ("<!-- No worked example could be grounded in this article's sources. Add one from your own work: a real "
@@ -483,7 +491,10 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
                            for paragraph in re.split(r"\n\s*\n", text))
 
     def verified(body: str, strict_mode: bool) -> VerifyReport | None:
-        return _tidied(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli)) if body else None
+        if not body:
+            return None
+        return _tidied(without_restatements(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli),
+                                            body, embedder, avoid))
 
     report = verified(text, True)  # strict verification decides what failed, whichever mode the writer chose
     repaired_with, kept = None, False
@@ -526,6 +537,35 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
                           report=report, removed_citations=removed, generation=result, fallback=fallback,
                           flagged_chunks=[c.chunk_id for c in cards if c.flagged], repair=repaired_with,
                           repaired=kept, quoted=quoted)
+
+
+def without_restatements(report: VerifyReport, markdown: str, embedder, earlier: Iterable[str] = ()) -> VerifyReport:
+    """The report with every sentence removed that restates, in other words, one before it in the section or one
+    of `earlier` (the article's sentences so far): "No sentence appears twice in one article" holds for meaning,
+    not only for words. A removed sentence keeps its text and says which one it repeats."""
+    kept = [c for c in report.sentences if c.replacement != ""]
+    if not kept:
+        return report
+    before = list(dict.fromkeys(earlier))
+    texts = [strip_citations(c.text if c.replacement is None else c.replacement) for c in kept]
+    vectors = embedder.embed_passages(before + texts)
+    seen, said = list(vectors[:len(before)]), list(before)
+    changed = False
+    for check, text, vector in zip(kept, texts, vectors[len(before):]):
+        if seen:
+            similarities = [float(vector @ other) for other in seen]
+            best = max(range(len(seen)), key=similarities.__getitem__)
+            if similarities[best] >= RESTATEMENT:
+                check.status, check.replacement, changed = "replaced", "", True
+                check.reasons = [*check.reasons, f"removed: it says again what an earlier sentence said ('"
+                                 f"{' '.join(said[best].split()[:12])} ...')"]
+                continue
+        seen.append(vector)
+        said.append(text)
+    if changed:
+        report.markdown = rebuild_markdown(markdown, report.sentences)
+        report.grounding = grounding_of(report.sentences)
+    return report
 
 
 def _tidied(report: VerifyReport) -> VerifyReport:

@@ -689,3 +689,30 @@ def test_pointers_into_a_papers_tables_and_figures_leave_the_draft():
     text = clean_model_text("Residual blocks fit F(x) = H(x) - x [1]. Results per depth are in Table 3 [1]. "
                             "Deeper plain nets train worse (Fig. 4) [1].")
     assert text == "Residual blocks fit F(x) = H(x) - x [1]. Deeper plain nets train worse [1]."
+
+
+def test_a_sentence_that_says_again_in_other_words_what_the_article_said_is_removed(embedder):
+    from engine.draft import without_restatements
+    from engine.records import Passage
+    from engine.verify import verify_draft
+
+    mha = Passage(chunk_id="t-13", doc_id="t", score=1.0, title="Attention Is All You Need", authors=("A. Vaswani",),
+                  year=2017, text=("Multi-head attention allows the model to jointly attend to information from "
+                                   "different representation subspaces at different positions. With a single "
+                                   "attention head, averaging inhibits this. We employ h = 8 parallel attention "
+                                   "layers, or heads."))
+    # Session 16's Transformer draft wrote the first sentence twice in other words (cosine 0.97).
+    body = ("Multi-head attention is a technique that lets the model jointly attend to information from different "
+            "representation subspaces at different positions [1]. The Transformer uses 8 parallel attention heads "
+            "[1]. Multi-head attention allows the model to jointly attend to information from multiple "
+            "representation subspaces at different positions [1].")
+    report = without_restatements(verify_draft(body, {1: [mha]}, embedder, strict=True), body, embedder)
+    first, second, third = report.sentences
+    assert first.replacement is None and second.replacement is None  # a related but different fact stays
+    assert third.replacement == "" and any("says again what an earlier sentence said" in r for r in third.reasons)
+    assert "multiple representation subspaces" not in report.markdown and "8 parallel attention heads" in report.markdown
+    # An earlier section's sentence counts too (`earlier` holds the article's sentence keys so far).
+    alone = "The Transformer uses 8 parallel attention heads [1]."
+    again = without_restatements(verify_draft(alone, {1: [mha]}, embedder, strict=True), alone, embedder,
+                                 ["the transformer uses eight parallel attention heads"])
+    assert again.markdown.strip() == "" and again.sentences[0].status == "replaced"

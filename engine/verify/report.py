@@ -231,8 +231,8 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
             check.reasons.append("removed in strict mode: its cited sources do not support it")
     if strict:
         _drop_dangling(markdown, checks)
-    new_markdown = _rebuild(markdown, checks)
-    return VerifyReport(markdown=new_markdown, strict=strict, sentences=checks, grounding=_grounding(checks))
+    new_markdown = rebuild_markdown(markdown, checks)
+    return VerifyReport(markdown=new_markdown, strict=strict, sentences=checks, grounding=grounding_of(checks))
 
 
 # A sentence opening that points back at the sentence before it ("It adds ...", "One of these is ...").
@@ -308,7 +308,7 @@ def _best_uncited_support(sentence: str, citation_map: Mapping[int, Sequence[Pas
     return best
 
 
-def _rebuild(markdown: str, checks: list[SentenceCheck]) -> str:
+def rebuild_markdown(markdown: str, checks: list[SentenceCheck]) -> str:
     """The draft with replacements applied; fills each check's new_offset/new_length."""
     pieces: list[str] = []
     cursor = 0
@@ -328,7 +328,7 @@ def _rebuild(markdown: str, checks: list[SentenceCheck]) -> str:
     return "".join(pieces)
 
 
-def _grounding(checks: list[SentenceCheck]) -> Grounding:
+def grounding_of(checks: list[SentenceCheck]) -> Grounding:
     claims = [c for c in checks if c.status != "no_claim" or c.citations]
     cited = [c for c in claims if c.citations]
     supported_before = [c for c in cited if c.status == "supported"]
