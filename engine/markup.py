@@ -713,7 +713,14 @@ def _is_abbreviation(text: str, start: int, period_at: int) -> bool:
     # Initials such as "J. Smith" or "A. Vaswani" (one capital letter standing alone: the "M" of "JFT-300M."
     # or "GPT-4V." ends a name, and the sentence).
     before = text[word_match.start() - 1] if word_match.start() > start else " "
-    return len(word_match.group(1)) == 1 and word_match.group(1).isupper() and not (before.isalnum() or before in "-_")
+    initial = len(word_match.group(1)) == 1 and word_match.group(1).isupper() and not (before.isalnum() or before in "-_")
+    # ... but a name follows an initial, never "The" or "We": "a meta-parameter called T. The value of T is ..."
+    # ends at "T." (session 16's distillation draft was verified as one sentence there).
+    return initial and _OPENER_AFTER.match(text, period_at + 1) is None
+
+
+_OPENER_AFTER = re.compile(r"\s+(?:The|This|These|Those|It|Its|We|Our|They|Their|In|For|With|When|Each|However|"
+                           r"Thus|Then|Here|There|If|On)\b")
 
 
 def sentence_bounds(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -197,3 +197,10 @@ def test_a_reference_list_without_a_heading_is_no_prose_but_a_list_of_findings_i
     assert any(e.kind == "references" for e in pm.excluded)
     findings = "\n".join(f"{n}. BERT (2018) and its heirs improved task {n} a lot." for n in range(1, 7))
     assert "task 6" in prose_map(f"# Findings\n\n{findings}\n").text  # no author list: prose, not references
+
+
+def test_a_one_letter_variable_ends_its_sentence_before_a_sentence_opener():
+    # Session 16's distillation draft: "... called T. The value of T ..." was verified as one sentence.
+    text = "Softness is set by a temperature called T. The value of T is tuned. It uses A. Vaswani's encoder."
+    assert [s.text for s in markup.sentences_of_text(text)] == [
+        "Softness is set by a temperature called T.", "The value of T is tuned.", "It uses A. Vaswani's encoder."]
