@@ -33,6 +33,7 @@ from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
 from engine.verify.report import grounding_of, rebuild_markdown
+from engine.verify.signals import content_stems
 from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
@@ -88,6 +89,11 @@ NEAR_DUPLICATE = 0.7
 # ("RAG-Token ... can depend on different retrieved passages" / "RAG-Token may draw on a different passage per
 # token" 0.79). Word overlap (NEAR_DUPLICATE) saw none of them.
 RESTATEMENT = 0.88
+# ... and the later sentence adds at most this many content words the earlier one lacks. Sentences built alike can
+# state different facts ("The first objective function is the cross entropy with the soft labels ..." / "The
+# second ... with the true labels, computed using exactly the same logits ...": 0.94, 4 new words); the restatements
+# above added 1-3 ("involves", "multiple", "inhibits").
+RESTATEMENT_NEW_WORDS = 3
 # Sections that may consist of sentences without claims: what the reader will learn, open questions.
 _CLAIMLESS_KINDS = ("opening", "further_research")
 NO_EXAMPLE = ("<!-- No worked example could be grounded in this article's sources. Add one from your own work: a real "
@@ -555,7 +561,8 @@ def without_restatements(report: VerifyReport, markdown: str, embedder, earlier:
         if seen:
             similarities = [float(vector @ other) for other in seen]
             best = max(range(len(seen)), key=similarities.__getitem__)
-            if similarities[best] >= RESTATEMENT:
+            new_words = content_stems(text) - content_stems(said[best])
+            if similarities[best] >= RESTATEMENT and len(new_words) <= RESTATEMENT_NEW_WORDS:
                 check.status, check.replacement, changed = "replaced", "", True
                 check.reasons = [*check.reasons, f"removed: it says again what an earlier sentence said ('"
                                  f"{' '.join(said[best].split()[:12])} ...')"]

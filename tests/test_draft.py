@@ -405,7 +405,7 @@ def test_long_passages_are_cut_to_their_sentences_closest_to_the_section(embedde
                    "A and B. The rank r is usually 4 or 8. " + filler)
     llm, result = draft(SUPPORTED, make_cards([long, CORPUS[2]]), embedder=embedder)
     sources = llm.prompts[0][-1].content.split("\n<sources>\n")[1]
-    assert "LoRA freezes W0 and trains the low-rank factors A and B. The rank r is usually 4 or 8." in sources
+    assert "LoRA freezes W0 and trains the low-rank factors A and B." in sources
     assert sources.count("history of the lab") < 30 and len(sources.split()) < len(long.text.split()) / 2
     assert result.citation_map[1][0].text in sources  # verification checks the text the model saw
     assert focus_text("Short text. Two sentences.", "anything", 6) == "Short text. Two sentences."
@@ -716,3 +716,24 @@ def test_a_sentence_that_says_again_in_other_words_what_the_article_said_is_remo
     again = without_restatements(verify_draft(alone, {1: [mha]}, embedder, strict=True), alone, embedder,
                                  ["the transformer uses eight parallel attention heads"])
     assert again.markdown.strip() == "" and again.sentences[0].status == "replaced"
+
+
+def test_sentences_built_alike_that_state_different_facts_both_stay(embedder):
+    from engine.draft import without_restatements
+    from engine.records import Passage
+    from engine.verify import verify_draft
+
+    kd = Passage(chunk_id="kd-17", doc_id="kd", score=1.0, title="Distilling the Knowledge in a Neural Network",
+                 authors=("Geoffrey Hinton",), year=2015,
+                 text=("The first objective function is the cross entropy with the soft targets, computed using the "
+                       "same high temperature in the softmax of the distilled model as was used for generating the "
+                       "soft targets from the cumbersome model. The second objective function is the cross entropy "
+                       "with the correct labels, computed using exactly the same logits in softmax of the distilled "
+                       "model but at a temperature of 1."))
+    # Session 16's distillation draft: cosine 0.94, but the second names other labels, logits and temperature.
+    body = ("The first objective function is the cross entropy with the soft labels, computed using the same high "
+            "temperature in the softmax [1]. The second objective function is the cross entropy with the true labels, "
+            "computed using exactly the same logits in the softmax but at a temperature of 1 [1].")
+    report = without_restatements(verify_draft(body, {1: [kd]}, embedder, strict=False), body, embedder)
+    assert all(c.replacement != "" for c in report.sentences)
+    assert "temperature of 1" in report.markdown
