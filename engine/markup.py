@@ -477,21 +477,15 @@ def prose_map(draft: str) -> ProseMap:
             i += 1
             prev_blank = True
             continue
-        if _COMMENT_OPEN.match(line):  # an HTML comment interrupts a paragraph and runs to its "-->"
+        # An HTML comment interrupts a paragraph and runs to its "-->"; a saved web page's "<!DOCTYPE html>" or an
+        # "<?xml ...?>" to its ">" (the jargon check had read "DOCTYPE" as a term).
+        if opened := (_COMMENT_OPEN.match(line) or _DECLARATION_OPEN.match(line)):
             close_block()
-            n, rest = i, line[line.index("<!--") + 4:]
-            while "-->" not in rest and n + 1 < len(lines):
+            end_mark = "-->" if opened.group().endswith("<!--") else ">"
+            n, rest = i, line[opened.end():]
+            while end_mark not in rest and n + 1 < len(lines):
                 n += 1
                 rest = draft[slice(*lines[n])]
-            builder.exclude("html", start, lines[n][1])
-            i = n + 1
-            prev_blank = True
-            continue
-        if _DECLARATION_OPEN.match(line):  # a saved web page's doctype is no prose (the jargon check read "DOCTYPE")
-            close_block()
-            n = i
-            while ">" not in draft[slice(*lines[n])] and n + 1 < len(lines):
-                n += 1
             builder.exclude("html", start, lines[n][1])
             i = n + 1
             prev_blank = True

@@ -217,7 +217,7 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
         if missing:
             check.reasons.append("no source for citation " + ", ".join(f"[{n}]" for n in missing))
         supported = result is not None and result.supported and not missing
-        if supported and (lost := _lost_antecedent(span, result, passages, checks[:-1], markdown)):
+        if supported and (lost := _lost_antecedent(span, result, passages, checks[-2] if len(checks) > 1 else None, markdown)):
             supported = False
             check.reasons.append(lost)
         check.status = "supported" if supported else "unsupported"
@@ -255,7 +255,7 @@ _SHARED_WITH_ANTECEDENT = 0.4  # share of the source's preceding sentence's cont
 
 
 def _lost_antecedent(span: SentenceSpan, result: SupportResult, passages: Sequence[Passage],
-                     earlier: Sequence[SentenceCheck], markdown: str) -> str:
+                     previous: SentenceCheck | None, markdown: str) -> str:
     """Why a sentence that copies its source's reference back ("This suggests ...") points at nothing in the
     draft, or "".
 
@@ -275,7 +275,6 @@ def _lost_antecedent(span: SentenceSpan, result: SupportResult, passages: Sequen
         return ""  # the reference is the writer's own, not copied with the source's sentence
     before = [s for s in sentences_of_text(passages[anchor.passage_index].text) if s.offset + s.length <= anchor.offset]
     antecedent = before[-1].text if before else ""
-    previous = earlier[-1] if earlier else None
     same_paragraph = previous is not None and "\n\n" not in markdown[previous.offset + previous.length:span.offset]
     if antecedent and same_paragraph and sig.lexical_overlap(antecedent, strip_citations(previous.text)) \
             >= _SHARED_WITH_ANTECEDENT:
