@@ -34,6 +34,7 @@ from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
 from engine.verify.report import grounding_of, rebuild_markdown
 from engine.verify.signals import content_stems
+from engine.verify.support import VectorCache
 from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
@@ -496,11 +497,13 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
         text = "\n\n".join(" ".join(without_descriptions(s.text) for s in split_sentences(paragraph))
                            for paragraph in re.split(r"\n\s*\n", text))
 
+    vectors = VectorCache(embedder)  # the article's earlier sentences are embedded once per section, not per check
+
     def verified(body: str, strict_mode: bool) -> VerifyReport | None:
         if not body:
             return None
         return _tidied(without_restatements(verify_draft(body, citation_map, embedder, strict=strict_mode, nli=nli),
-                                            body, embedder, avoid))
+                                            body, vectors, avoid))
 
     report = verified(text, True)  # strict verification decides what failed, whichever mode the writer chose
     repaired_with, kept = None, False
@@ -554,7 +557,8 @@ def without_restatements(report: VerifyReport, markdown: str, embedder, earlier:
         return report
     before = list(dict.fromkeys(earlier))
     texts = [strip_citations(c.text if c.replacement is None else c.replacement) for c in kept]
-    vectors = embedder.embed_passages(before + texts)
+    cache = embedder if isinstance(embedder, VectorCache) else VectorCache(embedder)
+    vectors = cache.matrix(before + texts)
     seen, said = list(vectors[:len(before)]), list(before)
     changed = False
     for check, text, vector in zip(kept, texts, vectors[len(before):]):
