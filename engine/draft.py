@@ -783,20 +783,36 @@ _ARTICLE_WIDE_KINDS = ("opening", "background", "example", "limitations", "furth
 
 
 _CORE_KINDS = ("core",)
+# ... and only the papers that carry them: a document behind fewer than this share of the core sections' cards was
+# a side hit. Session 17's Transformer article drew one multi-head-attention card from the ViT paper, and its
+# "Limitations and trade-offs" then reported Axial-ViT's costs as the Transformer's.
+_CORE_DOCUMENT_SHARE = 0.3
+
+
+def core_documents(others: Iterable[tuple[Section, Sequence[EvidenceCard]]]) -> list[str]:
+    """The documents behind at least `_CORE_DOCUMENT_SHARE` of the core sections' cards (always the first one)."""
+    counts: dict[str, int] = {}
+    for section, cards in others:
+        if section_kind(section) in _CORE_KINDS:
+            for card in cards:
+                if not card.dropped:
+                    counts[card.passage.doc_id] = counts.get(card.passage.doc_id, 0) + 1
+    total = sum(counts.values())
+    ranked = sorted(counts, key=lambda d: (-counts[d], d))
+    return sorted(d for i, d in enumerate(ranked) if i == 0 or counts[d] >= _CORE_DOCUMENT_SHARE * total)
 
 
 def section_evidence(retriever: Retriever, brief: Brief, section: Section,
                      others: Iterable[tuple[Section, Sequence[EvidenceCard]]], *, k: int = 4,
                      previous: Sequence[EvidenceCard] = ()) -> list[EvidenceCard]:
     """Evidence cards for one section, given the other sections and their cards: passages they use give way to
-    unused ones, and an article-wide section searches the documents the core sections found.
+    unused ones, and an article-wide section searches the documents the core sections mostly use (`core_documents`).
 
     `previous`: this section's earlier cards (pins kept, drops remembered; see gather_evidence)."""
     others = list(others)
     used = {c.chunk_id for _, cards in others for c in cards}
     kind = section_kind(section)
-    documents = sorted({c.passage.doc_id for s, cards in others if section_kind(s) in _CORE_KINDS for c in cards}) \
-        if kind in _ARTICLE_WIDE_KINDS else None
+    documents = core_documents(others) if kind in _ARTICLE_WIDE_KINDS else None
     prefer = states_limitation if kind == "limitations" else None
     return gather_evidence(retriever, brief, section, k=k, previous=previous, avoid=used, doc_ids=documents or None,
                            prefer=prefer)

@@ -646,6 +646,28 @@ def test_article_wide_sections_search_only_the_papers_the_core_sections_use():
     assert evidence[0] and {c.passage.doc_id for c in evidence[0]} == {"lora"}, "GPT-3's limitations stay out"
 
 
+def test_article_wide_sections_leave_out_a_paper_the_core_sections_met_once():
+    """Session 17's Transformer article: one of eleven core cards came from the ViT paper, and 'Limitations and
+    trade-offs' then reported Axial-ViT's compute costs as the Transformer's."""
+    from engine.draft import core_documents
+
+    def cards(doc: str, n: int):
+        return make_cards([passage(f"{doc}-{i}", doc, doc, "Method", f"{doc} passage {i}.") for i in range(n)])
+
+    attention = Section("Multi-head attention", kind="core", purpose="it")
+    encoding = Section("Positional encoding", kind="core", purpose="it")
+    limits = Section("Limitations and trade-offs", kind="limitations", purpose="limits")
+    side_hit = [(attention, cards("transformer", 3) + cards("vit", 1)), (encoding, cards("transformer", 4)),
+                (limits, cards("vit", 2))]  # an article-wide section's own cards do not count
+    assert core_documents(side_hit) == ["transformer"]
+    # Two papers that both carry the core sections stay (LoRA and QLoRA: 4 and 3 of 8 cards).
+    pair = [(attention, cards("lora", 4)), (encoding, cards("qlora", 3) + cards("llm-int8", 1))]
+    assert core_documents(pair) == ["lora", "qlora"]
+    # A dropped card is no use of its paper.
+    dropped = [(attention, cards("transformer", 2) + [replace(c, dropped=True) for c in cards("vit", 2)])]
+    assert core_documents(dropped) == ["transformer"] and core_documents([]) == []
+
+
 def test_a_limitations_section_draws_only_on_passages_that_report_limits_when_there_are_any():
     """Given one passage of limits among three of results, the default model wrote the method's strengths under
     'Limitations and trade-offs' in every article of session 13's run."""
