@@ -43,6 +43,13 @@ _LONG_ASPECT_HEADINGS = {"method": "{name}: how it works", "problem": "{name}: t
 _NON_CORE_ASPECTS = {"limitations", "further reading", "key terms", "references"}
 _DEFINITION = re.compile(r"^(?:An?\s+|The\s+)?(?P<term>[A-Z0-9][^.;:,]{1,60}?)\s+(?:is|are|refers to)\s+(?P<article>an?\s|the\s)?")
 _NOT_TERMS = frozenset("for in on with this it these those that there here when if as at by from after before".split())
+# A "term" that opens with "The" kept its article because a lowercase word follows ("The first objective function
+# is the cross entropy ...", "The third is ..."), or that speaks for the paper's authors ("Most related to ours is
+# the model of ..."): a sentence of a paper, not a term to define (session 17's PDF briefs planned "define Most
+# related to ours" and "define The third").
+_NOT_TERM_OPENERS = frozenset("the most many some several each every both all other another such one first second "
+                              "third last next which what who its their his her".split())
+_AUTHORS_WORDS = frozenset("we our ours us".split())
 _GLOSSARY_SECTIONS = ("key terms", "definitions", "glossary", "terminology")
 _PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
 
@@ -87,8 +94,11 @@ def background_terms(passages: Sequence[Passage], assumed: Sequence[str], limit:
         in_glossary = passage in glossary
         for sentence in (span.text for span in sentences_of_text(passage.text)):
             match = _DEFINITION.match(sentence.strip())
-            if not match or len(match.group("term").split()) > 5 or match.group("term").split()[0].lower() in _NOT_TERMS:
-                continue
+            words = match.group("term").lower().split() if match else []
+            if not match or len(words) > 5 or words[0] in _NOT_TERMS or words[0] in _NOT_TERM_OPENERS \
+                    or _AUTHORS_WORDS.intersection(words) \
+                    or (words[0].endswith("ing") and {"a", "an", "the"}.intersection(words[1:])):
+                continue  # ... nor an act with its object ("Training an ensemble of models is ...")
             if not in_glossary and not match.group("article"):
                 continue  # outside a glossary only 'X is a …' reads as a definition
             term = match.group("term").strip()

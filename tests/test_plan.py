@@ -61,6 +61,20 @@ def test_background_skips_terms_the_audience_already_knows():
     assert "background" not in kinds(outline)
 
 
+def test_background_terms_are_terms_not_sentences_of_a_paper():
+    # Session 17's PDF briefs planned "define Most related to ours", "define The third" and "define The first
+    # objective function": openings of a paper's sentences that happen to read "X is the ...".
+    from dataclasses import replace
+
+    text = ("Most related to ours is the model of Cordonnier et al. (2020). The third is the path length between "
+            "long-range dependencies. The first objective function is the cross entropy with the soft targets. "
+            "Which of these effects dominates is an empirical question. Training an ensemble of models is a very "
+            "simple way to improve performance. Knowledge distillation is a way to train a small model from a large "
+            "one. Embedding sharing is a way to tie the generator's and the discriminator's token embeddings.")
+    paper = replace(CORPUS[0], text=text, section="2 Related work")
+    assert background_terms([paper], assumed=()) == ["Knowledge distillation", "Embedding sharing"]
+
+
 def test_background_section_names_the_terms_to_define():
     outline = plan_outline(Brief(topic="LoRA key terms", assumed_terms=("LoRA",)), OverlapRetriever())
     background = next(s for s in outline.sections if section_kind(s) == "background")
