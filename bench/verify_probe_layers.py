@@ -54,14 +54,13 @@ from engine.verify.support import VectorCache  # noqa: E402
 LAYERS = (6, 10, 14, 17, 20, 23, 25, 27)  # of Qwen2.5-1.5B's 28 blocks (0-27)
 
 
-class LayerReader:
-    """The drafting GGUF in llama.cpp with an eval callback: the last prompt token's row of `l_out-<i>` for each
-    chosen block i, and the final pooled state (what `ProbeJudge.hidden_state` returns)."""
+class LayerReader(judge_mod.ProbeJudge):
+    """The shipped probe judge's model and prompt, with a llama.cpp eval callback: the last prompt token's row of
+    `l_out-<i>` for each chosen block i, beside the final pooled state (`hidden_state`, what the probe reads)."""
 
-    def __init__(self, model_path: str | Path, layers=LAYERS, n_threads: int = 2, n_ctx: int = 1024) -> None:
+    def __init__(self, model_path: str | Path, layers=LAYERS, n_threads: int = 2) -> None:
         import llama_cpp
         from llama_cpp import llama_cpp as lc
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         ggml = ctypes.CDLL(str(Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
         ggml.ggml_get_name.restype, ggml.ggml_get_name.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
@@ -93,31 +92,18 @@ class LayerReader:
             params.cb_eval = self._callback
             return params
 
+        placeholder = {"model": Path(model_path).name, "weights": [0.0] * 1536, "bias": 0.0}  # states only
         lc.llama_context_default_params = with_callback  # llama_cpp.Llama builds its context from these
         try:
-            self.llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx,
-                                       n_threads=n_threads, embedding=True,
-                                       pooling_type=llama_cpp.LLAMA_POOLING_TYPE_LAST, verbose=False)
+            super().__init__(model_path, placeholder, n_threads=n_threads)
         finally:
             lc.llama_context_default_params = original
-        self.n_embd = self.llm.n_embd()
-        eos = self.llm.detokenize([self.llm.token_eos()]).decode("utf-8", "ignore")
-        bos = self.llm.detokenize([self.llm.token_bos()]).decode("utf-8", "ignore")
-        self._format = Jinja2ChatFormatter(template=self.llm.metadata["tokenizer.chat_template"], eos_token=eos,
-                                           bos_token=bos)
-
-    def prompt(self, premise: str, hypothesis: str) -> str:
-        """The judge question as ProbeJudge asks it (evidence cut further until it fits)."""
-        words = judge_mod._EVIDENCE_WORDS
-        while True:
-            text = self._format(messages=judge_mod.judge_messages(premise, hypothesis, evidence_words=words)).prompt
-            if words <= 20 or len(self.llm.tokenize(text.encode("utf-8"), special=True)) <= self.llm.n_ctx():
-                return text
-            words //= 2
+        self.n_embd = self._llm.n_embd()
 
     def states(self, premise: str, hypothesis: str) -> dict:
+        """{block: state} for the chosen blocks and {"final": the state the shipped probe reads}."""
         self.got = {}
-        final = np.asarray(self.llm.embed(self.prompt(premise, hypothesis), truncate=False), dtype=np.float32)
+        final = self.hidden_state(premise, hypothesis).astype(np.float32)
         return {**self.got, "final": final}
 
 
