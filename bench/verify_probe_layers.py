@@ -45,7 +45,7 @@ from bench._results import write_section  # noqa: E402
 from bench.selfcheck import auc  # noqa: E402
 from engine.bundled_models import profile_llm  # noqa: E402
 from engine.embed import load_embedder  # noqa: E402
-from engine.markup import CITATION, split_sentences, strip_citations  # noqa: E402
+from engine.markup import citations_in, split_sentences, strip_citations  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
 from engine.verify import judge as judge_mod  # noqa: E402
 from engine.verify import judge_data as data  # noqa: E402
@@ -133,9 +133,7 @@ def build_reviewed(drafts: Path, data_dir: Path, review_path: Path, out: Path, p
         for section in draft["sections"]:
             by_number = {c["number"]: c for c in section.get("citations") or []}
             for sentence in split_sentences(section["text"]):
-                cited = [int(n) for m in CITATION.finditer(sentence.text) for n in re.split(r"[,;]", m.group(1))
-                         if n.strip().isdigit()]
-                passages = [chunks[cid] for n in dict.fromkeys(cited) if n in by_number
+                passages = [chunks[cid] for n in citations_in(sentence.text) if n in by_number
                             for cid in by_number[n]["chunk_ids"] if cid in chunks]
                 if not passages:
                     continue

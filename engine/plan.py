@@ -42,13 +42,13 @@ _LONG_ASPECT_HEADINGS = {"method": "{name}: how it works", "problem": "{name}: t
                          "key results": "{name}: key results"}
 _NON_CORE_ASPECTS = {"limitations", "further reading", "key terms", "references"}
 _DEFINITION = re.compile(r"^(?:An?\s+|The\s+)?(?P<term>[A-Z0-9][^.;:,]{1,60}?)\s+(?:is|are|refers to)\s+(?P<article>an?\s|the\s)?")
-_NOT_TERMS = frozenset("for in on with this it these those that there here when if as at by from after before".split())
-# A "term" that opens with "The" kept its article because a lowercase word follows ("The first objective function
-# is the cross entropy ...", "The third is ..."), or that speaks for the paper's authors ("Most related to ours is
-# the model of ..."): a sentence of a paper, not a term to define (session 17's PDF briefs planned "define Most
-# related to ours" and "define The third").
-_NOT_TERM_OPENERS = frozenset("the most many some several each every both all other another such one first second "
-                              "third last next which what who its their his her".split())
+# First words of no term: function words, and those of a paper's sentence that reads "X is the ...": a "term" that
+# kept its "The" because a lowercase word follows ("The first objective function is the cross entropy ...", "The
+# third is ..."), a quantifier, ordinal or wh-word (session 17's PDF briefs planned "define The third").
+_NOT_TERMS = frozenset("for in on with this it these those that there here when if as at by from after before "
+                       "the most many some several each every both all other another such one first second third "
+                       "last next which what who its their his her".split())
+# ... nor one that speaks for the paper's authors ("Most related to ours is the model of ...").
 _AUTHORS_WORDS = frozenset("we our ours us".split())
 _GLOSSARY_SECTIONS = ("key terms", "definitions", "glossary", "terminology")
 _PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
@@ -95,8 +95,7 @@ def background_terms(passages: Sequence[Passage], assumed: Sequence[str], limit:
         for sentence in (span.text for span in sentences_of_text(passage.text)):
             match = _DEFINITION.match(sentence.strip())
             words = match.group("term").lower().split() if match else []
-            if not match or len(words) > 5 or words[0] in _NOT_TERMS or words[0] in _NOT_TERM_OPENERS \
-                    or _AUTHORS_WORDS.intersection(words) \
+            if not match or len(words) > 5 or words[0] in _NOT_TERMS or _AUTHORS_WORDS.intersection(words) \
                     or (words[0].endswith("ing") and {"a", "an", "the"}.intersection(words[1:])):
                 continue  # ... nor an act with its object ("Training an ensemble of models is ...")
             if not in_glossary and not match.group("article"):
