@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
-from engine.evidence import FOCUS_MIN_TOKENS, REDACTED, SOURCE_TOKENS, EvidenceCard, active_cards, add_must_cite, \
-    focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, states_limitation, \
+from engine.evidence import FOCUS_MIN_TOKENS, LIMITATION_CUE, REDACTED, SOURCE_TOKENS, EvidenceCard, active_cards, \
+    add_must_cite, focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, states_limitation, \
     usable_passage, without_garbled_math
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
@@ -99,6 +99,9 @@ RESTATEMENT_NEW_WORDS = 3
 _CLAIMLESS_KINDS = ("opening", "further_research")
 NO_EXAMPLE = ("<!-- No worked example could be grounded in this article's sources. Add one from your own work: a real "
               "input, its numbers, and what the method does with it step by step. -->")
+NO_LIMITATIONS = ("<!-- None of this section's sources states a limitation of the method. Add the limits you know "
+                  "of, or pin a passage that reports one. -->")
+_WRITER_NOTES = ("no_example", "no_limitations")  # fallbacks that leave the writer a note, not text
 INVITATION = ("Questions, corrections and pointers to related work are welcome: leave a comment "
               "and we will follow up.")
 
@@ -253,7 +256,30 @@ _RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
                  # what it did (session 13's ViT draft: "We ran ablations ...", "We employed the ... objective")
                  r"[a-z]{2,}ed|ran|made|took|began|built|gave|kept|put|got|did|held|led|sent|spent|split|fit|"
                  r"drew|grew|wrote|thought)\b")
-_PAPER_WE = re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study),? we|We)\s+(?=(?:have |had )?" + _RESEARCH_ACT + ")")
+# ... and any other verb of theirs, in the present too ("In this case, we use two objective functions", "We compute
+# these objectives at the same temperature", "We reshape the image into patches": session 17's readers), except the
+# verbs a writer addresses the reader with ("we will see", "we can", "as we saw above").
+_READER_VERB = (r"(?:will|'ll|shall|can|could|may|might|need|needs|should|must|would|want|saw|see|get|now|"
+                r"(?:have|'ve) (?:seen|just seen)|are going|'re going|let)\b")
+_PAPER_VERB = r"(?:" + _RESEARCH_ACT + r"|(?!" + _READER_VERB + r")(?:also |then |further |first |finally )?[a-z]{2,}\b)"
+
+
+def _first_person_rules(verb: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """The paper's "We <verb>" opening a sentence, after a short opening phrase ("In this case, we use ...", "For
+    MNIST, we trained ..."), and in a clause of a sentence told as fact ("..., since we pre-train for only 7
+    epochs", "As we discussed in the introduction, ...": session 17's ResNet draft)."""
+    return (re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study),? we|We)\s+(?=(?:have |had )?" + verb + ")"),
+            # (not the writer's own "To see why, we ...", "Now, we ...")
+            re.compile(r"^([*_\s]*(?!(?:To|Now|Here|Next|First|Then|Finally|Let)\b)[A-Z][^,;:.!?\[\]]{1,40},\s+)we\s+(?="
+                       + verb + ")"),
+            re.compile(r"\b(since|because|when|while|after|before|where|that|which|so|as) we\s+(?=" + verb + ")",
+                       re.I))
+
+
+_PAPER_WE_ANY = _first_person_rules(_PAPER_VERB)
+# A worked example's own steps are the writer's present tense ("To make it concrete, we compute BLEU for one
+# sentence [1]"): there only the research acts are the paper's.
+_PAPER_WE_ACTS = _first_person_rules(_RESEARCH_ACT)
 _PAPER_OUR_STUDY = re.compile(r"^([*_\s]*)In our ([\w\s-]{0,40}?(?:study|experiments?|work|analysis|setup|set-up)),"
                               r"\s+we\s+(?=" + _RESEARCH_ACT + ")")
 _PAPER_OUR = re.compile(r"^([*_\s]*)Our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|findings?|analysis|"
@@ -262,24 +288,23 @@ _PAPER_OUR = re.compile(r"^([*_\s]*)Our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|expe
 _PAPER_OUR_LATER = re.compile(r"\b(in|from|of|by|with) our\s+(?=(?:[\w-]+\s+){0,2}?(?:results?|experiments?|"
                               r"findings?|analysis|study|models?|method|approach)\b)")
 _PAPER_WE_LATER = re.compile(r"(,\s+(?:and\s+)?|\s+and\s+)we\s+(?=" + _RESEARCH_ACT + ")")
-# The paper's "we" in a clause of a sentence told as fact ("..., since we pre-train for only 7 epochs").
-_PAPER_WE_CLAUSE = re.compile(r"\b(since|because|when|while|after|before|where|that|which|so) we\s+(?=" +
-                              _RESEARCH_ACT + ")")
 
 
 def in_the_authors_voice(sentence: str, *, cited_only: bool = True) -> str:
     """A sentence copied in its paper's first person, told as the authors' ('We found that ... [1].' ->
     'The authors found that ... [1].', 'Our initial experiments show ...' -> "The authors' initial experiments
     show ..."); any other sentence as it is. With `cited_only` (a worked example, where 'We set T = 4' is the
-    example's own step) only a sentence that cites a source is the paper's."""
+    example's own step) only a sentence that cites a source is the paper's, and only its research acts."""
     if cited_only and not CITATION.search(sentence):
         return sentence
-    told = _PAPER_WE.sub(lambda m: m.group(1) + "The authors ", sentence, count=1)
+    opening, after_lead, clause = _PAPER_WE_ACTS if cited_only else _PAPER_WE_ANY
+    told = opening.sub(lambda m: m.group(1) + "The authors ", sentence, count=1)
     told = _PAPER_OUR_STUDY.sub(lambda m: f"{m.group(1)}In their {m.group(2)}, the authors ", told, count=1)
+    told = after_lead.sub(lambda m: m.group(1) + "the authors ", told, count=1)
     told = _PAPER_OUR.sub(lambda m: m.group(1) + "The authors' ", told, count=1)
     if told != sentence:
         told = _PAPER_WE_LATER.sub(r"\1they ", told)  # "The authors found ..., and we assessed" -> "they assessed"
-    return _PAPER_OUR_LATER.sub(r"\1 the authors' ", _PAPER_WE_CLAUSE.sub(r"\1 the authors ", told))
+    return _PAPER_OUR_LATER.sub(r"\1 the authors' ", clause.sub(r"\1 the authors ", told))
 
 
 def tidy(text: str) -> str:
@@ -288,16 +313,26 @@ def tidy(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def article_overview(brief: Brief) -> str:
-    """'This article covers dense retrieval with DPR and how RAG combines retriever and generator.': what the
-    reader will learn, from the brief alone (an opening that claims nothing)."""
+def article_overview(brief: Brief, covers: Sequence[str] = ()) -> str:
+    """'This article is for ML engineers new to RAG: it covers dense retrieval with DPR and how RAG combines
+    retriever and generator.': who the article is for and what it covers, from the brief and the outline's core
+    sections (`covers`; the brief's key points without them), an opening that claims nothing."""
     def lower(phrase: str) -> str:
         phrase = phrase.strip().rstrip(".")
         return phrase[:1].lower() + phrase[1:] if phrase[1:2].islower() else phrase
 
-    points = [lower(p) for p in brief.key_points if p.strip()] or [lower(brief.topic)]
+    points = [lower(p) for p in (covers or brief.key_points) if p.strip()] or [lower(brief.topic)]
     listed = points[0] if len(points) == 1 else ", ".join(points[:-1]) + " and " + points[-1]
-    return f"This article covers {listed}."
+    audience = " ".join(brief.audience.split())
+    if not audience:
+        return f"This article covers {listed}."
+    return f"This article is for {lower(audience)}: it covers {listed}."
+
+
+def _outline_covers(section: Section) -> list[str]:
+    """The core sections an opening's purpose lists ("state what the reader will learn: A; B"; `plan_outline`)."""
+    return [p.strip() for p in section.purpose.split(":", 1)[1].split(";") if p.strip()] \
+        if ":" in section.purpose else []
 
 
 def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 3) -> str:
@@ -313,12 +348,20 @@ def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     return f"To go further, read {listed}."
 
 
+# A paper's first person ("We explore an aggressively deep model ...") quoted bare reads as the writer's.
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+
+
 def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = QUOTED_FALLBACK_SENTENCES,
-                    avoid: Iterable[str] = ()) -> list[str]:
+                    avoid: Iterable[str] = (), *, kind: str = "") -> list[str]:
     """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
-    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries."""
+    Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries, nor a
+    sentence in its paper's first person. Under limitations only a sentence that states a limit, cost or failure
+    (session 17's ResNet draft quoted "When there are more layers, an individual layer of ResNets tends to modify
+    the signal less" there)."""
     seen = [set(key.split()) for key in avoid]
+    fits = (lambda s: bool(LIMITATION_CUE.search(s))) if kind == "limitations" else (lambda s: True)
     quotes: list[str] = []
     queues = {n: [s.text.strip() for p in ps for s in split_sentences(p.text)] for n, ps in citation_map.items()}
     while len(quotes) < limit and any(queues.values()):
@@ -326,8 +369,8 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
             while queue:
                 sentence = without_source_pointers(queue.pop(0))
                 words = set(sentence_key(sentence or "").split())
-                if sentence and quotable_prose(sentence) and REDACTED not in sentence \
-                        and not any(near_duplicate(words, other) for other in seen):
+                if sentence and quotable_prose(sentence) and REDACTED not in sentence and fits(sentence) \
+                        and not _FIRST_PERSON.search(sentence) and not any(near_duplicate(words, other) for other in seen):
                     seen.append(words)
                     quotes.append(f"“{strip_citations(sentence).rstrip('.!?')}” [{number}].")
                     break
@@ -349,7 +392,8 @@ class DraftedSection:
     removed_citations: list[int] = field(default_factory=list)
     generation: GenerationResult | None = None
     fallback: str = ""  # "" | "quoted" (nothing supported was left) | "overview" | "reading" | "invitation" |
-    # "no_example" (a worked example with nothing supported left: a note to the writer, not text)
+    # "no_example" / "no_limitations" (a worked example, or limitations, with nothing supported left and nothing
+    # to quote: a note to the writer, not text)
     flagged_chunks: list[str] = field(default_factory=list)
     repair: GenerationResult | None = None  # the one repair round, when sentences failed verification
     repaired: bool = False  # the repaired text was kept (it had more supported words)
@@ -537,9 +581,11 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
             if broken_example:
                 report = _withdraw(report, "removed in strict mode: most of this worked example's steps were "
                                            "unsupported, and the steps left over do not make an example")
-        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid)):
+        elif citation_map and (quoted := quoted_evidence(citation_map, avoid=avoid, kind=kind)):
             final, fallback = " ".join(quoted), "quoted"
-        if fallback != "no_example":  # the note to the writer is no text to verify
+        elif kind == "limitations":
+            final, fallback = NO_LIMITATIONS, "no_limitations"
+        if fallback not in _WRITER_NOTES:  # the note to the writer is no text to verify
             report = verified(final, True) if final else report
             final = report.markdown if report else final
     return DraftedSection(heading=heading, markdown=final, raw_text=result.text, citation_map=citation_map,
@@ -678,20 +724,30 @@ def _write_section(llm, heading: str, kind: str, prompt: str, brief: Brief, para
 def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: Brief, params: GenerationParams,
                    on_text, stop_event, *, embedder, citations: ArticleCitations, strict: bool, words: int,
                    avoid: Iterable[str], nli) -> DraftedSection:
-    """The opening, written from the outline (its purpose lists the core sections) as a road map. Only evidence
-    the writer pinned to it is given as sources; a claim without one goes in strict mode, and an opening left
-    empty says what the article covers (`article_overview`)."""
+    """The opening: who the article is for and what it covers, from the brief and the outline (`article_overview`),
+    with no model call. Only evidence the writer pinned to it makes the model write it, from those sources, as a
+    road map; a claim without one goes in strict mode.
+
+    Written by the default model from the outline alone, 8 of 8 openings in session 17's run restated the topic
+    ("You will learn about knowledge distillation."), and readers counted 3 of them wrong: "You will learn why
+    residual connections let very deep networks train" promised a "why" the article never gave, and "how these
+    techniques can be applied to improve the performance of transformer models on a wide range of tasks" content it
+    did not have. A road map made of the outline's own headings promises what the article has."""
     pinned = [c for c in cards if c.pinned and not c.dropped]
+    if not pinned:
+        text = article_overview(brief, _outline_covers(section))
+        if on_text is not None:
+            on_text(text)
+        return DraftedSection(heading=section.heading, markdown=text, raw_text="", citation_map={},
+                              report=verify_draft(text, {}, embedder, strict=strict), fallback="overview")
     sources, citation_map = section_sources(pinned, citations, focus=section_query(brief, section),
-                                            length=_token_counter(llm)) if pinned \
-        else ("", {})
+                                            length=_token_counter(llm))
     plan = section.purpose.split(":", 1)[-1].strip() if ":" in section.purpose else section.purpose
     prompt = prompts.DRAFT_OPENING.format(
         header=article_header(brief), plan=plan or brief.topic, words=words,
-        sources_part=f"<sources>\n{sources}\n</sources>\n" if sources else "")
-    # Without sources there is nothing to repair against and nothing for a self-check to read.
+        sources_part=f"<sources>\n{sources}\n</sources>\n")
     return _write_section(llm, section.heading, "opening", prompt, brief, params, on_text, stop_event, citation_map,
-                          pinned, embedder=embedder, strict=strict, avoid=avoid, nli=nli, repairable=bool(pinned))
+                          pinned, embedder=embedder, strict=strict, avoid=avoid, nli=nli)
 
 
 def revise_section(llm, section: Section, drafted: DraftedSection, evidence: Sequence[EvidenceCard | Passage],

@@ -216,7 +216,7 @@ def head_lines(text: str, budget: int, length: Callable[[str], int] = rough_toke
 
 
 # A sentence that reports a limit, a cost or a failure: what a "Limitations and trade-offs" section may draw on.
-_LIMITATION_CUE = re.compile(r"\b(limitations?|limited|limits?|drawbacks?|downsides?|disadvantages?|trade-?offs?|"
+LIMITATION_CUE = re.compile(r"\b(limitations?|limited|limits?|drawbacks?|downsides?|disadvantages?|trade-?offs?|"
                              r"costly|expensive|overhead|cannot|can't|unable|fails?|failed|failures?|worse|harder|"
                              r"difficult(?:y|ies)?|weakness(?:es)?|bottlenecks?|slower|degrad(?:es|ed|ation)|"
                              r"at the cost of|at the expense of|suffers?|lacks?|noisy|sensitive to)\b", re.I)
@@ -229,9 +229,9 @@ _MOTIVATION_SECTIONS = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(abstract|introduct
 
 
 def states_limitation(passage: Passage) -> bool:
-    """Whether a passage holds a sentence that reports a limit, cost or failure (`_LIMITATION_CUE`), outside the
+    """Whether a passage holds a sentence that reports a limit, cost or failure (`LIMITATION_CUE`), outside the
     sections where a paper states the problem it solves (`_MOTIVATION_SECTIONS`)."""
-    return not _MOTIVATION_SECTIONS.match(passage.section.strip()) and bool(_LIMITATION_CUE.search(passage.text))
+    return not _MOTIVATION_SECTIONS.match(passage.section.strip()) and bool(LIMITATION_CUE.search(passage.text))
 
 
 def gather_evidence(retriever: Retriever, brief: Brief, section: Section, *, k: int = 4,

@@ -120,40 +120,47 @@ def test_a_sentence_copied_from_its_source_goes_back_to_be_said_in_the_models_ow
     assert result.repaired and "folds into W0" in result.markdown and "can be merged" not in result.markdown
 
 
-def test_an_opening_with_nothing_supported_says_what_the_article_covers_instead_of_quoting(embedder):
-    opening = Section("What you will learn", kind="opening", purpose="what the reader will learn")
-    brief = replace(BRIEF, key_points=("the low-rank update", "QLoRA's 4-bit base model"))
-    llm = ScriptedLLM(FABRICATED)
-    result = draft_section(llm, opening, LORA_CARDS, brief, GREEDY, embedder=embedder, strict=True)
-    assert result.fallback == "overview" and not result.quoted
-    assert result.markdown == "This article covers the low-rank update and QLoRA's 4-bit base model."
+def test_an_opening_without_pinned_evidence_is_the_outlines_road_map_with_no_model_call(embedder):
+    """Written from the outline, the default model restated the topic and promised what the article lacked
+    (session 17's readers); the opening now says who the article is for and what its core sections cover."""
+    opening = Section("What you will learn", kind="opening",
+                      purpose="state what the reader will learn: The low-rank update; QLoRA's 4-bit base model")
+    llm, streamed = ScriptedLLM(FABRICATED), []
+    result = draft_section(llm, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True,
+                           on_text=streamed.append)
+    assert llm.prompts == [] and result.fallback == "overview" and not result.quoted
+    assert result.markdown == "This article is for ML engineers: it covers the low-rank update and QLoRA's 4-bit base model."
+    assert streamed == [result.markdown] and all(s.status == "no_claim" for s in result.report.sentences)
+    # A purpose the writer rewrote without the list: the brief's key points.
+    brief = replace(BRIEF, key_points=("adapters",), audience="")
+    free = draft_section(llm, replace(opening, purpose="the road map"), LORA_CARDS, brief, GREEDY, embedder=embedder)
+    assert free.markdown == "This article covers adapters."
 
 
-def test_the_opening_is_a_road_map_from_the_outline_without_sources_unless_pinned(embedder):
+def test_an_opening_with_pinned_evidence_is_written_by_the_model_from_it(embedder):
     opening = Section("What you will learn", kind="opening",
                       purpose="state what the reader will learn: The low-rank update; QLoRA's 4-bit base model")
     road_map = ("You will learn how LoRA trains two small matrices instead of every weight, and how QLoRA "
                 "fits the frozen base model into 4 bits. LoRA cuts memory by 90 percent on every model.")
-    llm = ScriptedLLM(road_map)
-    result = draft_section(llm, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True)
-    prompt = llm.prompts[0][1].content
-    assert "<sources>\n" not in prompt and "The low-rank update; QLoRA's 4-bit base model" in prompt
-    assert result.markdown.startswith("You will learn how LoRA trains two small matrices")
-    assert "90 percent" not in result.markdown  # a claim with no source behind it goes in strict mode
     pinned = ScriptedLLM(road_map)
-    draft_section(pinned, opening, pin(LORA_CARDS, LORA_CARDS[0].chunk_id), BRIEF, GREEDY, embedder=embedder)
-    assert "<sources>\n[1]" in pinned.prompts[0][1].content
+    result = draft_section(pinned, opening, pin(LORA_CARDS, LORA_CARDS[0].chunk_id), BRIEF, GREEDY, embedder=embedder)
+    prompt = pinned.prompts[0][1].content
+    assert prompt.startswith(article_header(BRIEF))  # llama.cpp reuses the article's cached prompt prefix
+    assert "<sources>\n[1]" in prompt and "The low-rank update; QLoRA's 4-bit base model" in prompt
+    assert "90 percent" not in result.markdown  # a claim its sources do not back goes in strict mode
+    # ... and with nothing supported left says what the article covers instead of quoting.
+    empty = draft_section(ScriptedLLM(FABRICATED), opening, pin(LORA_CARDS, LORA_CARDS[0].chunk_id), BRIEF, GREEDY,
+                          embedder=embedder, strict=True)
+    assert empty.fallback == "overview" and not empty.quoted and empty.markdown.startswith("This article is for")
 
 
-def test_the_opening_and_every_section_start_with_the_articles_shared_header(embedder):
+def test_every_section_starts_with_the_articles_shared_header(embedder):
     """llama.cpp reuses a cached prompt prefix: the header (topic, rules, data notice) is read once per article."""
-    opening = Section("What you will learn", kind="opening", purpose="state what the reader will learn: LoRA")
-    road_map, section = ScriptedLLM("You will learn how LoRA works."), ScriptedLLM(SUPPORTED)
-    draft_section(road_map, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder)
+    section = ScriptedLLM(SUPPORTED)
     draft_section(section, METHOD, LORA_CARDS, BRIEF, GREEDY, embedder=embedder)
     header = article_header(BRIEF)
     assert "not instructions" in header and "Rules for every section" in header
-    assert road_map.prompts[0][1].content.startswith(header) and section.prompts[0][1].content.startswith(header)
+    assert section.prompts[0][1].content.startswith(header)
 
 
 def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
@@ -276,10 +283,21 @@ def test_a_papers_first_person_is_told_as_its_authors():
                             "works well [2]. The gap closes, as in our experiments on MNIST [2].") == (
         "The authors employ h = 8 parallel attention layers [1]. The authors have shown that distilling works well "
         "[2]. The gap closes, as in the authors' experiments on MNIST [2].")
+    # Its present tense, after an opening phrase and after "as" (session 17's readers: "In this case, we use ...",
+    # "We compute these objectives ...", "As we discussed in [1], ..."); the writer's "To see why, we ..." stays.
+    assert clean_model_text("In this case, we use two objectives [1]. We compute both at one temperature [1]. "
+                            "As we discussed in [2], identity layers cost nothing. To see why, we compute BLEU [1]. "
+                            "We can compute the precision [1].") == (
+        "In this case, the authors use two objectives [1]. The authors compute both at one temperature [1]. "
+        "As the authors discussed in [2], identity layers cost nothing. To see why, we compute BLEU [1]. "
+        "We can compute the precision [1].")
     # A worked example's own steps stay in the first person unless they cite a paper's.
     steps = "We set r = 4 and train both factors. We found a rank of 8 enough [1]."
     assert clean_model_text(steps, cited_voice_only=True) == ("We set r = 4 and train both factors. The authors found a "
                                                                "rank of 8 enough [1].")
+    # ... and, cited, only its research acts: "We compute the score [1]" is the example's step.
+    assert clean_model_text("We compute the clipped precision [1].", cited_voice_only=True) == (
+        "We compute the clipped precision [1].")
 
 
 def test_scrambled_pdf_math_and_section_announcements_are_dropped():
@@ -368,6 +386,29 @@ def test_reading_lists_titles_and_table_rows_are_never_quoted():
                       "Table 2: Exact match on Natural Questions for each retriever.\n"
                       "The dual encoder maps questions and passages into one vector space.")
     assert quoted_evidence({1: [listing]}) == ["“The dual encoder maps questions and passages into one vector space” [1]."]
+
+
+def test_limitations_quote_only_a_stated_limit_and_never_the_papers_first_person(embedder):
+    """Session 17's ResNet draft quoted an analysis finding and "We explore an aggressively deep model of over 1000
+    layers" under "Limitations and trade-offs"."""
+    from engine.draft import NO_LIMITATIONS, quoted_evidence
+
+    analysis = passage("resnet-166", "resnet", "Deep Residual Learning", "Analysis of Layer Responses",
+                       "When there are more layers, an individual layer of ResNets tends to modify the signal less. "
+                       "We explore an aggressively deep model of over 1000 layers. "
+                       "The 1202-layer network has a test error worse than the 110-layer network, although both "
+                       "reach similar training error.")
+    assert quoted_evidence({1: [analysis]}, kind="limitations") == [
+        "“The 1202-layer network has a test error worse than the 110-layer network, although both reach similar "
+        "training error” [1]."]
+    assert quoted_evidence({1: [analysis]})[0].startswith("“When there are more layers")
+    # No sentence states a limit: the writer gets a note, not a quote of something else.
+    strengths = passage("resnet-167", "resnet", "Deep Residual Learning", "Analysis of Layer Responses",
+                        "When there are more layers, an individual layer of ResNets tends to modify the signal less.")
+    limits = Section("Limitations and trade-offs", kind="limitations", purpose="limits")
+    result = draft_section(ScriptedLLM(FABRICATED), limits, make_cards([strengths]), BRIEF, GREEDY, embedder=embedder,
+                           strict=True)
+    assert result.fallback == "no_limitations" and result.markdown == NO_LIMITATIONS and not result.quoted
 
 
 def test_evidence_skips_reading_lists_and_prefers_passages_other_sections_did_not_use():

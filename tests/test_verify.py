@@ -226,11 +226,21 @@ def test_a_copied_reference_back_pointing_at_a_sentence_the_draft_never_said_is_
     assert second.status == "replaced" and second.replacement == ""
     assert any("'such' is copied from its source" in r and "When deeper networks start converging" in r
                for r in second.reasons)
+    # Uncited, strict mode would add the citation that supports its words: it goes all the same (session 17's ViT
+    # draft kept "This resolution increase during fine-tuning improves the performance [1].").
+    uncited = ("Residual networks add identity shortcuts that skip two or three layers [1]. Such degradation is not "
+               "caused by overfitting, and adding more layers leads to higher training error.")
+    second = verify_draft(uncited, {1: [RESNET]}, embedder, strict=True).sentences[1]
+    assert second.status == "replaced" and second.replacement == ""
+    assert any("'such' is copied from its source" in r for r in second.reasons)
     # After the sentence it refers to, the same words are kept.
     kept = ("As deeper networks converge, their accuracy saturates and then degrades quickly with depth [1]. Such "
             "degradation is not caused by overfitting, and adding more layers leads to higher training error [1].")
     report = verify_draft(kept, {1: [RESNET]}, embedder, strict=True)
     assert [s.status for s in report.sentences] == ["supported", "supported"]
+    uncited_kept = verify_draft(kept.replace(" error [1].", " error."), {1: [RESNET]}, embedder, strict=True)
+    assert [s.status for s in uncited_kept.sentences] == ["supported", "supported"]
+    assert uncited_kept.sentences[1].replacement.endswith("training error [1].")
     # A writer's own "This" that the source does not use is the writer's reference, not a copied one.
     own = ("Residual networks add identity shortcuts that skip two or three layers [1]. This means their input is "
            "added to the output of those layers [1].")
