@@ -32,7 +32,7 @@ from engine.plan import plan_outline, section_kind, section_words, trim_outline
 from engine.records import Brief, Document, Outline, Passage, Section
 from engine.retrieve import Retriever
 from engine.verify import EntailmentModel, VerifyReport, verify_draft
-from engine.verify.report import grounding_of, rebuild_markdown
+from engine.verify.report import grounding_of, points_back, rebuild_markdown
 from engine.verify.signals import content_stems
 from engine.verify.support import VectorCache
 from engine.verify.sentences import garbled_math, is_fragment, quotable_prose
@@ -350,6 +350,9 @@ def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
 
 # A paper's first person ("We explore an aggressively deep model ...") quoted bare reads as the writer's.
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+# A sentence about other works, cited by author and year ("It has been shown (Briggs and McCormick, 2000;
+# Szeliski, 1990) that these solvers converge much faster ..."): the paper's related work, not its content.
+_AUTHOR_YEAR = re.compile(r"\([A-Z][^()]{0,200}?(?:19|20)\d\d[a-z]?\)|\bet al\.")
 
 
 def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = QUOTED_FALLBACK_SENTENCES,
@@ -357,7 +360,8 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
     """Up to `limit` prose sentences of the evidence as marked quotes ('“…” [n].'), one source after another.
 
     Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries, nor a
-    sentence in its paper's first person. Under limitations only a sentence that states a limit, cost or failure
+    sentence in its paper's first person, one that points back at its passage ("These methods suggest ...") or one
+    about other works cited by author and year (session 18's ResNet draft quoted both under Background). Under limitations only a sentence that states a limit, cost or failure
     (session 17's ResNet draft quoted "When there are more layers, an individual layer of ResNets tends to modify
     the signal less" there)."""
     seen = [set(key.split()) for key in avoid]
@@ -370,7 +374,8 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
                 sentence = without_source_pointers(queue.pop(0))
                 words = set(sentence_key(sentence or "").split())
                 if sentence and quotable_prose(sentence) and REDACTED not in sentence and fits(sentence) \
-                        and not _FIRST_PERSON.search(sentence) and not any(near_duplicate(words, other) for other in seen):
+                        and not _FIRST_PERSON.search(sentence) and not _AUTHOR_YEAR.search(sentence) \
+                        and not points_back(sentence) and not any(near_duplicate(words, other) for other in seen):
                     seen.append(words)
                     quotes.append(f"“{strip_citations(sentence).rstrip('.!?')}” [{number}].")
                     break
@@ -535,7 +540,9 @@ def finish_section(heading: str, kind: str, result: GenerationResult, citation_m
     a note to the writer saying what to add (`NO_EXAMPLE`), any other section at most two marked quotes."""
     avoid = set(avoid)
     example = kind == "example"  # its "We start with ...", "We set r = 4" are the example's own steps
-    text, removed = drop_unknown_citations(clean_model_text(result.text, avoid=avoid, cited_voice_only=example),
+    # The heading echoed as a plain first line ("Further research\nWhat is ...": session 17's ResNet draft)
+    raw = re.sub(rf"\A\s*[*_]*{re.escape(heading.strip())}[*_:]*[ \t]*\n", "", result.text, flags=re.I)
+    text, removed = drop_unknown_citations(clean_model_text(raw, avoid=avoid, cited_voice_only=example),
                                            citation_map)
     if kind == "opening":
         text = "\n\n".join(" ".join(without_descriptions(s.text) for s in split_sentences(paragraph))

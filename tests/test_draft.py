@@ -163,6 +163,13 @@ def test_every_section_starts_with_the_articles_shared_header(embedder):
     assert section.prompts[0][1].content.startswith(header)
 
 
+def test_a_heading_the_model_echoes_as_its_first_line_is_dropped(embedder):
+    further = Section("Further research", kind="further_research", purpose="open questions")
+    llm = ScriptedLLM("Further research\nCould LoRA's rank be chosen per layer instead of by small sweeps?")
+    result = draft_section(llm, further, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True)
+    assert result.markdown.startswith("Could LoRA's rank") and "Further research" not in result.markdown
+
+
 def test_further_research_with_nothing_supported_points_to_its_papers(embedder):
     further = Section("Further research", kind="further_research", purpose="where to read next")
     cards = make_cards([CORPUS[1], CORPUS[5]])
@@ -402,6 +409,16 @@ def test_limitations_quote_only_a_stated_limit_and_never_the_papers_first_person
         "“The 1202-layer network has a test error worse than the 110-layer network, although both reach similar "
         "training error” [1]."]
     assert quoted_evidence({1: [analysis]})[0].startswith("“When there are more layers")
+    # Nor what points back at its passage or reports other works (session 18's ResNet Background quoted both).
+    related = passage("resnet-17", "resnet", "Deep Residual Learning", "Related Work",
+                      "It has been shown (Briggs and McCormick, 2000; Szeliski, 1990) that these solvers converge "
+                      "much faster than standard solvers. These methods suggest that a good reformulation can "
+                      "simplify the optimization. The reason for such optimization difficulties will be studied in "
+                      "the future. Residual learning reformulates the layers as learning residual functions with "
+                      "reference to the layer inputs.")
+    assert quoted_evidence({1: [related]}) == [
+        "“Residual learning reformulates the layers as learning residual functions with reference to the layer "
+        "inputs” [1]."]
     # No sentence states a limit: the writer gets a note, not a quote of something else.
     strengths = passage("resnet-167", "resnet", "Deep Residual Learning", "Analysis of Layer Responses",
                         "When there are more layers, an individual layer of ResNets tends to modify the signal less.")

@@ -291,6 +291,17 @@ def _lost_antecedent(span: SentenceSpan, result: SupportResult, passages: Sequen
             "say: say what it refers to")
 
 
+def points_back(sentence: str) -> bool:
+    """Whether a sentence opens by pointing back ("It adds ...", "These methods suggest ...") or refers back in
+    its words ("... such optimization difficulties ...", "... as before"): out of its passage it points at
+    nothing."""
+    text = strip_citations(sentence).strip()
+    return bool(_ANAPHORIC_OPENER.match(text) or _BACK_REFERENCE.search(text) or _SUCH_A.search(text))
+
+
+_SUCH_A = re.compile(r"\bsuch (?!as\b|that\b)[a-z]+", re.I)  # "... the reason for such optimization difficulties"
+
+
 def _drop_dangling(markdown: str, checks: list[SentenceCheck]) -> None:
     """Strict mode: a kept sentence that opens by pointing back ("It", "These", "One of these") right after a
     removed sentence of its paragraph would point at nothing, so it goes too (the repair round sees why)."""
