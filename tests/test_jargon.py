@@ -478,6 +478,14 @@ def test_a_name_that_spread_into_general_english_is_known_to_peers_but_a_papers_
     assert [t.term for t in report.undefined] == ["SwiGLU"]
 
 
+def test_a_size_or_version_of_a_known_name_is_known_but_of_an_unknown_one_is_not():
+    # Tuning posts' noise: "ImageNet-1K", "CIFAR-100", "ZeRO-powered"; one paper's model with its size stays a term.
+    report = check_jargon("We pre-train on ImageNet-1K and test on CIFAR-100 with a ZeRO-powered trainer, then compare "
+                          "with Flamingo-80B and with SwiGLU-2 heads.")
+    flagged = [t.term for t in report.undefined]
+    assert not {"ImageNet-1K", "CIFAR-100", "ZeRO-powered"} & set(flagged) and "SwiGLU-2" in flagged
+
+
 def test_a_known_acronym_before_an_everyday_noun_is_no_new_term():
     assert check_jargon("In the RL setting the agent sees only rewards.").terms == ()
     newcomer = check_jargon("In the RL setting the agent sees only rewards.", audience="software engineers new to ML")

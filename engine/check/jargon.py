@@ -363,6 +363,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
         if key not in assumed and (any(reader.knows(k, name=_written_as_name(surface) and not _sentence_case_words(surface),
                                                   phrase=" " in surface.strip())
                                        for surface in surfaces[key] for k in {key, term_key(surface)})
+                                   or any(reader.knows_variant_of(base)
+                                          for surface in surfaces[key] if (base := _variant_base(surface)))
                                    or any(reader.knows_spread_name(surface.strip()) for surface in surfaces[key])):
             continue
         first = ms[0]
@@ -936,6 +938,16 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
                 everyday_zipf(part.lower()) >= 3.0 for part in title_parts):
             return True  # "Open-Domain", "End-to-End", "High-Resolution": a title's capitals on everyday words
     return False
+
+
+# A size or version of a named thing, or the named thing powering another: "ImageNet-1K", "CIFAR-100",
+# "ZeRO-powered". A reader who knows ImageNet, CIFAR or ZeRO knows these (tuning posts' labels: noise).
+_VARIANT_OF = re.compile(r"^([A-Za-z][A-Za-z.]*[A-Za-z])-(?:\d+(?:\.\d+)?[KMBT]?|[KMBT]\d+|powered|driven)$")
+
+
+def _variant_base(surface: str) -> str | None:
+    match = _VARIANT_OF.match(surface.strip())
+    return match.group(1) if match else None
 
 
 _SHAPED_AFTER = re.compile(r"^([A-Za-z][\w.-]*?[A-Za-z0-9])-(?:like|style|based|type|esque|inspired|ish)$")

@@ -151,6 +151,14 @@ class Reader:
                     or zipf >= self.common_name_zipf and share >= self.common_name_share)
         return zipf >= (self.phrase_zipf if (" " in key if phrase is None else phrase) else self.word_zipf)
 
+    def knows_variant_of(self, base: str) -> bool:
+        """True when this reader knows a name whose sizes or versions ML writing numbers ("ImageNet-1K",
+        "CIFAR-100", "ZeRO-powered" of base "ImageNet", "CIFAR", "ZeRO"): the name itself, or a numbered
+        variant of it ("CIFAR-10")."""
+        key = term_key(base)
+        return self.knows(key, name=True, phrase=False) or self.knows_spread_name(base) \
+            or (self.field_vocabulary and any(self.knows(k, name=True) for k in _numbered_variants().get(key, ())))
+
     def knows_spread_name(self, surface: str) -> bool:
         """True when a name ML writing uses has also spread into general English, so a peer has met it.
 
@@ -244,6 +252,16 @@ def abstract_documents(key: str, *, name: bool = False) -> int:
 def abstracts_total() -> int:
     """The number of abstracts `abstract_documents` counts in (0 when the table is absent)."""
     return _abstracts()["documents"]
+
+
+@lru_cache(maxsize=1)
+def _numbered_variants() -> dict[str, list[str]]:
+    """Vocabulary keys of numbered names by their base: {"cifar": ["cifar 10", "cifar 100"], ...}."""
+    variants: dict[str, list[str]] = {}
+    for key in ml_vocabulary():
+        if (match := re.fullmatch(r"([a-z][a-z.]*) \d+(?:\.\d+)?[kmbt]?", key)):
+            variants.setdefault(match.group(1), []).append(key)
+    return variants
 
 
 @lru_cache(maxsize=1)
