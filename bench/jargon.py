@@ -84,7 +84,10 @@ WAS_HELD_OUT = {"heldout10-": "tuning, held out until session 16",
 HELD_OUT_HISTORY = (
     "Held-out batches, at the runs that measured them: heldout11- (6 posts, 5 true undefined terms in a full "
     "reading: sub-VP, SwiGLU, 1F1B, Plackett-Luce model, parallel transformer blocks) at 611fb48 5 flags, 1 right "
-    "(sub-VP), 0.2 per 1,000 words; SwiGLU was a candidate below the bar, the other three not candidates. "
+    "(sub-VP), 0.2 per 1,000 words; SwiGLU was a candidate below the bar, the other three not candidates. Session 18 "
+    "measured it again at 0bca7c4, whose variant rule ('ImageNet-1K', 'CIFAR-100', 'ZeRO-powered' known) was "
+    "written from two tuning flags and one of this batch's ('ZeRO-powered'), so the batch is no longer fully held "
+    "out: 5 flags, 1 right, the freed slot taken by the next candidate ('activation memory', noise). "
     "heldout10- (6 posts, 0 true undefined terms in a full reading) at d36ddb8 7 flags, all wrong, 0.35 per 1,000 "
     "words, and 4, all wrong, from fa2ceb3 until it became tuning material at 16e42ab; the same posts with the check of 7197f7d (before this "
     "session's changes) 18 flags, all wrong (14 noise, 3 defined, 1 misspelling), 0.9 per 1,000 words. heldout9- "
