@@ -21,7 +21,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 from engine import prompts
 from engine.events import Event, OnEvent, ignore_event
 from engine.evidence import FOCUS_MIN_TOKENS, LIMITATION_CUE, REDACTED, SOURCE_TOKENS, EvidenceCard, active_cards, \
-    add_must_cite, focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, states_limitation, \
+    add_must_cite, focus_text, gather_evidence, head_lines, make_cards, rough_tokens, section_query, \
+    states_limitation, \
     usable_passage, without_garbled_math
 from engine.evaluate.copying import SourceText, find_copied_spans
 from engine.export import Reference, format_reference, to_markdown
@@ -261,7 +262,8 @@ _RESEARCH_ACT = (r"(?:also |then |further |first |finally )?"
 # verbs a writer addresses the reader with ("we will see", "we can", "as we saw above").
 _READER_VERB = (r"(?:will|'ll|shall|can|could|may|might|need|needs|should|must|would|want|saw|see|get|now|"
                 r"(?:have|'ve) (?:seen|just seen)|are going|'re going|let)\b")
-_PAPER_VERB = r"(?:" + _RESEARCH_ACT + r"|(?!" + _READER_VERB + r")(?:also |then |further |first |finally )?[a-z]{2,}\b)"
+_PAPER_VERB = (r"(?:" + _RESEARCH_ACT + r"|(?!" + _READER_VERB +
+               r")(?:also |then |further |first |finally )?[a-z]{2,}\b)")
 
 
 def _first_person_rules(verb: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
@@ -270,8 +272,8 @@ def _first_person_rules(verb: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     epochs", "As we discussed in the introduction, ...": session 17's ResNet draft)."""
     return (re.compile(r"^([*_\s]*)(?:In this (?:paper|work|study),? we|We)\s+(?=(?:have |had )?" + verb + ")"),
             # (not the writer's own "To see why, we ...", "Now, we ...")
-            re.compile(r"^([*_\s]*(?!(?:To|Now|Here|Next|First|Then|Finally|Let)\b)[A-Z][^,;:.!?\[\]]{1,40},\s+)we\s+(?="
-                       + verb + ")"),
+            re.compile(r"^([*_\s]*(?!(?:To|Now|Here|Next|First|Then|Finally|Let)\b)[A-Z][^,;:.!?\[\]]{1,40},\s+)"
+                       r"we\s+(?=" + verb + ")"),
             re.compile(r"\b(since|because|when|while|after|before|where|that|which|so|as) we\s+(?=" + verb + ")",
                        re.I))
 
@@ -361,9 +363,9 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
 
     Only `quotable_prose` is quoted: never list items, titles, captions, table rows or reference entries, nor a
     sentence in its paper's first person, one that points back at its passage ("These methods suggest ...") or one
-    about other works cited by author and year (session 18's ResNet draft quoted both under Background). Under limitations only a sentence that states a limit, cost or failure
-    (session 17's ResNet draft quoted "When there are more layers, an individual layer of ResNets tends to modify
-    the signal less" there)."""
+    about other works cited by author and year (session 18's ResNet draft quoted both under Background). Under
+    limitations only a sentence that states a limit, cost or failure (session 17's ResNet draft quoted "When there
+    are more layers, an individual layer of ResNets tends to modify the signal less" there)."""
     seen = [set(key.split()) for key in avoid]
     fits = (lambda s: bool(LIMITATION_CUE.search(s))) if kind == "limitations" else (lambda s: True)
     quotes: list[str] = []

@@ -129,7 +129,8 @@ def test_an_opening_without_pinned_evidence_is_the_outlines_road_map_with_no_mod
     result = draft_section(llm, opening, LORA_CARDS, BRIEF, GREEDY, embedder=embedder, strict=True,
                            on_text=streamed.append)
     assert llm.prompts == [] and result.fallback == "overview" and not result.quoted
-    assert result.markdown == "This article is for ML engineers: it covers the low-rank update and QLoRA's 4-bit base model."
+    assert result.markdown == ("This article is for ML engineers: it covers the low-rank update and QLoRA's 4-bit "
+                               "base model.")
     assert streamed == [result.markdown] and all(s.status == "no_claim" for s in result.report.sentences)
     # A purpose the writer rewrote without the list: the brief's key points.
     brief = replace(BRIEF, key_points=("adapters",), audience="")

@@ -20,7 +20,8 @@ STATUSES = ("supported", "unsupported", "uncited_claim", "no_claim", "replaced")
 # Sentences that steer the reader rather than state a fact.
 _TRANSITIONAL = re.compile(
     r"^(in this (article|post|section|piece|tutorial|guide)|this (article|post|section) (will|covers|explains|"
-    r"walks|shows|looks|is (written )?for)|(below|next|here),? we|we (will|'ll) (now )?(look|see|walk|explore|cover|discuss)|"
+    r"walks|shows|looks|is (written )?for)|"
+    r"(below|next|here),? we|we (will|'ll) (now )?(look|see|walk|explore|cover|discuss)|"
     r"let(')?s|let us|feel free|if you have (any )?questions|questions (and|or) comments|thanks? (you )?for "
     r"reading|happy (reading|hacking)|read on|stay tuned|in the next section|to (sum up|summari[sz]e|conclude),?$|"
     # a road map ("You will learn how ...", not "You will learn that <a claim>")
