@@ -375,7 +375,11 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
             while queue:
                 sentence = without_source_pointers(queue.pop(0))
                 words = set(sentence_key(sentence or "").split())
-                if sentence and quotable_prose(sentence) and REDACTED not in sentence and fits(sentence) \
+                # a quote starts a sentence: "are comparably good or better than ..." is the middle of one
+                # (session 18's ResNet Background, cut by a PDF line break)
+                starts = (sentence or "").lstrip("*_“\"'(")[:1]
+                if sentence and (starts.isupper() or starts.isdigit()) and quotable_prose(sentence) \
+                        and REDACTED not in sentence and fits(sentence) \
                         and not _FIRST_PERSON.search(sentence) and not _AUTHOR_YEAR.search(sentence) \
                         and not points_back(sentence) and not any(near_duplicate(words, other) for other in seen):
                     seen.append(words)

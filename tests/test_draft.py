@@ -415,7 +415,8 @@ def test_limitations_quote_only_a_stated_limit_and_never_the_papers_first_person
                       "It has been shown (Briggs and McCormick, 2000; Szeliski, 1990) that these solvers converge "
                       "much faster than standard solvers. These methods suggest that a good reformulation can "
                       "simplify the optimization. The reason for such optimization difficulties will be studied in "
-                      "the future. Residual learning reformulates the layers as learning residual functions with "
+                      "the future. are comparably good or better than the constructed solution in feasible time. "
+                      "Residual learning reformulates the layers as learning residual functions with "
                       "reference to the layer inputs.")
     assert quoted_evidence({1: [related]}) == [
         "“Residual learning reformulates the layers as learning residual functions with reference to the layer "
