@@ -331,10 +331,15 @@ def article_overview(brief: Brief, covers: Sequence[str] = ()) -> str:
     return f"This article is for {lower(audience)}: it covers {listed}."
 
 
+def _outline_plan(section: Section) -> str:
+    """What an opening's purpose lists after its colon ("state what the reader will learn: A; B" -> "A; B";
+    `plan_outline`), or the whole purpose the writer wrote without one."""
+    return section.purpose.split(":", 1)[-1].strip()
+
+
 def _outline_covers(section: Section) -> list[str]:
-    """The core sections an opening's purpose lists ("state what the reader will learn: A; B"; `plan_outline`)."""
-    return [p.strip() for p in section.purpose.split(":", 1)[1].split(";") if p.strip()] \
-        if ":" in section.purpose else []
+    """The core sections an opening's purpose lists (`_outline_plan`), or none when it lists none."""
+    return [p.strip() for p in _outline_plan(section).split(";") if p.strip()] if ":" in section.purpose else []
 
 
 def reading_pointer(citation_map: Mapping[int, Sequence[Passage]], limit: int = 3) -> str:
@@ -375,11 +380,7 @@ def quoted_evidence(citation_map: Mapping[int, Sequence[Passage]], limit: int = 
             while queue:
                 sentence = without_source_pointers(queue.pop(0))
                 words = set(sentence_key(sentence or "").split())
-                # a quote starts a sentence: "are comparably good or better than ..." is the middle of one
-                # (session 18's ResNet Background, cut by a PDF line break)
-                starts = (sentence or "").lstrip("*_“\"'(")[:1]
-                if sentence and (starts.isupper() or starts.isdigit()) and quotable_prose(sentence) \
-                        and REDACTED not in sentence and fits(sentence) \
+                if sentence and quotable_prose(sentence) and REDACTED not in sentence and fits(sentence) \
                         and not _FIRST_PERSON.search(sentence) and not _AUTHOR_YEAR.search(sentence) \
                         and not points_back(sentence) and not any(near_duplicate(words, other) for other in seen):
                     seen.append(words)
@@ -755,7 +756,7 @@ def _draft_opening(llm, section: Section, cards: Sequence[EvidenceCard], brief: 
                               report=verify_draft(text, {}, embedder, strict=strict), fallback="overview")
     sources, citation_map = section_sources(pinned, citations, focus=section_query(brief, section),
                                             length=_token_counter(llm))
-    plan = section.purpose.split(":", 1)[-1].strip() if ":" in section.purpose else section.purpose
+    plan = _outline_plan(section) if ":" in section.purpose else section.purpose
     prompt = prompts.DRAFT_OPENING.format(
         header=article_header(brief), plan=plan or brief.topic, words=words,
         sources_part=f"<sources>\n{sources}\n</sources>\n")

@@ -181,6 +181,7 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
         numbers = citations_in(span.text)
         check = SentenceCheck(offset=span.offset, length=span.length, text=span.text, status="no_claim",
                               citations=numbers)
+        previous = checks[-1] if checks else None  # the sentence before this one
         checks.append(check)
         if not numbers:
             if not makes_claim(span.text):
@@ -190,7 +191,6 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
             if strict:
                 # The draft keeps only supported claims: attach a citation that supports it, or drop it.
                 best = _best_uncited_support(span.text, citation_map, all_numbers, cache, nli)
-                previous = checks[-2] if len(checks) > 1 else None
                 if best is not None and (lost := _lost_antecedent(span, best[1], list(citation_map[best[0]]),
                                                                   previous, markdown)):
                     # "This resolution increase during fine-tuning improves the performance." copied without
@@ -225,7 +225,7 @@ def verify_draft(markdown: str, citation_map: Mapping[int, Sequence[Passage]], e
         if missing:
             check.reasons.append("no source for citation " + ", ".join(f"[{n}]" for n in missing))
         supported = result is not None and result.supported and not missing
-        if supported and (lost := _lost_antecedent(span, result, passages, checks[-2] if len(checks) > 1 else None, markdown)):
+        if supported and (lost := _lost_antecedent(span, result, passages, previous, markdown)):
             supported = False
             check.reasons.append(lost)
         check.status = "supported" if supported else "unsupported"
@@ -292,15 +292,15 @@ def _lost_antecedent(span: SentenceSpan, result: SupportResult, passages: Sequen
             "say: say what it refers to")
 
 
+_SUCH_A = re.compile(r"\bsuch (?!as\b|that\b)[a-z]+", re.I)  # "... the reason for such optimization difficulties"
+
+
 def points_back(sentence: str) -> bool:
     """Whether a sentence opens by pointing back ("It adds ...", "These methods suggest ...") or refers back in
     its words ("... such optimization difficulties ...", "... as before"): out of its passage it points at
     nothing."""
     text = strip_citations(sentence).strip()
     return bool(_ANAPHORIC_OPENER.match(text) or _BACK_REFERENCE.search(text) or _SUCH_A.search(text))
-
-
-_SUCH_A = re.compile(r"\bsuch (?!as\b|that\b)[a-z]+", re.I)  # "... the reason for such optimization difficulties"
 
 
 def _drop_dangling(markdown: str, checks: list[SentenceCheck]) -> None:

@@ -25,10 +25,15 @@ def quotable_prose(sentence: str) -> bool:
     """True for a complete prose sentence that may be quoted as evidence.
 
     Never a list item, heading, table row, caption, reference entry, 'Title (gloss)' fragment or any
-    other line without a finite verb outside its parentheses, and never a fragment without end punctuation.
+    other line without a finite verb outside its parentheses, never a fragment without end punctuation, and never
+    one that does not start a sentence ("are comparably good or better than ...": session 18's ResNet draft quoted
+    the middle of a PDF sentence cut at a line break).
     """
     text = sentence.strip()
     if not text or text[0] in "#-*+>|•" or "|" in text or LIST_MARKER.match(text) or REFERENCE_ENTRY.match(text):
+        return False
+    starts = text.lstrip("*_“\"'(")[:1]
+    if not (starts.isupper() or starts.isdigit()):
         return False
     if text[-1] not in ".!?" or _CAPTION.match(text) or _BIBLIOGRAPHIC.search(text) or "\n" in text.strip():
         return False
