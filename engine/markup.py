@@ -347,7 +347,7 @@ class _Builder:
 
 # A list item that reads as a reference entry: authors, then the year in brackets ("1. Kneser, R., & Ney, H.
 # (1995, May). Improved backing-off …", "[12] Mikolov, T. et al. (2013a).").
-_REFERENCE_ITEM = re.compile(r"^\s{0,8}(?:(?:\d{1,4}[.)]|\[\d{1,4}\]|[-*+])\s+)?[A-Z][^\n()]{0,300}?[(\[](?:19|20)\d\d[a-z]?\b")
+_REFERENCE_ITEM = re.compile(r"^\s{0,8}(?:<li\b[^>]*>\s*)?(?:(?:\d{1,4}[.)]|\[\d{1,4}\]|[-*+])\s+)?[A-Z][^\n()]{0,300}?[(\[](?:19|20)\d\d[a-z]?\b")
 # Its authors as reference lists write them: "Kneser, R.,", "Nivre, J., De Marneffe, M. C.", "Mikolov et al."
 _REFERENCE_AUTHORS = re.compile(r"[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s?-?)+|\bet\s+al\b|[A-Z][\w'’-]+,?\s+&\s+[A-Z]")
 # What else a rendered reference list holds between its entries: "85. <div id=\"fn85\">", "</div>".

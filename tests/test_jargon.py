@@ -366,6 +366,38 @@ def test_a_name_given_as_a_link_is_pointed_to_not_undefined():
     assert term(check_jargon(draft), "HNSWlib").status == "defined"
 
 
+def test_a_name_linked_to_its_own_page_anywhere_is_a_name_but_a_paper_link_explains_nothing():
+    # Session 19, real posts: "Colossal-AI's SP ..." then "- [Colossal-AI](https://colossalai.org/)" under
+    # "Implementations"; "IDEFICS-80B" linked to its model page, later "IDEFICS" alone; MADE linked to its paper.
+    draft = ("### Sequence parallelism\n\nColossal-AI splits the sequence over a ring of devices and sends keys around.\n\n"
+             "Values used for [IDEFICS-80B](https://huggingface.co/HuggingFaceM4/idefics-80b/) training follow. "
+             "IDEFICS froze half of its weights.\n\nImplementations:\n\n- [Colossal-AI](https://colossalai.org/)\n")
+    report = check_jargon(draft)
+    assert term(report, "Colossal-AI").status == "defined"
+    assert not any(t.term == "IDEFICS" and t.status != "defined" for t in report.terms)
+    paper = "Use [MADE](https://arxiv.org/abs/1502.03509)-type networks. They mask an autoencoder's weights."
+    made = [t for t in check_jargon(paper, audience="general readers").terms if t.key == "made"]
+    assert made and made[0].status == "undefined"  # a link to the paper that explains it explains nothing here
+
+
+def test_a_venue_the_citations_name_with_a_year_is_no_term_in_the_prose():
+    draft = ("Planning helps Atari agents ([Guo et al, NIPS 2014](https://papers.nips.cc/paper/5421)). "
+             "Someone drove an RC car at NIPS and said it used deep RL.\n")
+    assert not any(t.term == "NIPS" for t in check_jargon(draft).terms)
+    assert any(t.term == "NIPS" for t in check_jargon("Someone drove an RC car at NIPS and said it used deep RL.\n",
+                                                      audience="general readers").terms)
+
+
+def test_a_name_used_only_inside_a_quoted_sample_is_not_the_writers_term():
+    draft = ("RL tuned for ROUGE gives high ROUGE but poor summaries. Here's an example.\n\n"
+             "> Button was denied his 100th race for McLaren after an ERS prevented him from making it to the start. "
+             "It capped a miserable weekend.\n\nThe summary reads badly.\n")
+    terms = [t.term for t in check_jargon(draft, audience="general readers").terms]
+    assert "McLaren" not in terms and "ERS" not in terms
+    quoted_then_used = draft + "\nMcLaren's engines, though, come up again here.\n"
+    assert "McLaren" in [t.term for t in check_jargon(quoted_then_used, audience="general readers").terms]
+
+
 def test_definitions_where_writers_put_them():
     general = "general readers"
     cases = {

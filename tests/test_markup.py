@@ -199,6 +199,16 @@ def test_a_reference_list_without_a_heading_is_no_prose_but_a_list_of_findings_i
     assert "task 6" in prose_map(f"# Findings\n\n{findings}\n").text  # no author list: prose, not references
 
 
+def test_a_reference_list_of_html_list_items_is_no_prose():
+    # A rendered blog's footnotes (session 19, a real post's 'PloS one' was flagged as jargon).
+    entries = "\n".join(
+        f'<li id="fn{n}" class="footnote-item">Asgari{n}, E., & Mofrad, M. R. (20{10 + n}). Continuous representation '
+        f"of sequences. PloS one, 10(11), e0141287.</li>" for n in range(1, 7))
+    draft = f"# History\n\nNeural language models took over.\n\n<ol class=\"footnotes-list\">\n{entries}\n</ol>\n"
+    pm = prose_map(draft)
+    assert "Neural language models took over." in pm.text and "PloS" not in pm.text and "Asgari" not in pm.text
+
+
 def test_a_one_letter_variable_ends_its_sentence_before_a_sentence_opener():
     # Session 16's distillation draft: "... called T. The value of T ..." was verified as one sentence.
     text = "Softness is set by a temperature called T. The value of T is tuned. It uses A. Vaswani's encoder."

@@ -333,7 +333,10 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
     mentions = [m for m in mentions if not _quotes_a_title(pm, m)
                 and not (_written_as_name(m.surface) and any(a <= m.start < b for a, b in thanks))]
     counts = Counter(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text))  # each word's uses
-    mentions = [m for m in mentions if not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
+    # A name the citations write as a venue ("Guo et al, NIPS 2014") is that venue where the prose names it alone.
+    venues = set(_VENUE_WITH_YEAR.findall(text))
+    mentions = [m for m in mentions if m.surface not in venues
+                and not _is_not_a_term(text, m, sample_spans) and not _cuts_known_term(text, m, reader)
                 and not _misspells_known(m.surface, counts)
                 and not _modifies_a_noun_after(text, m)
                 and not (" " not in m.surface and (m.key in name_words or term_key(re.sub(r"['’]s$", "", m.surface)) in name_words))]
@@ -351,6 +354,8 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
 
     line_starts = [0] + [i + 1 for i, c in enumerate(markdown) if c == "\n"]
     code_expansions = _code_expansions(pm, sentences)
+    quotes = [(b.start, b.end) for b in pm.blocks if b.kind == "quote"]
+    project_pages = _linked_project_keys(pm.source)
 
     def line_of(offset: int) -> int:
         return bisect_right(line_starts, offset)
@@ -367,6 +372,10 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
                                           for surface in surfaces[key] if (base := _variant_base(surface)))
                                    or any(reader.knows_spread_name(surface.strip()) for surface in surfaces[key])):
             continue
+        if all(any(a <= m.start < b for a, b in quotes) for m in ms):
+            continue  # used only inside quoted text (a generated sample, someone else's words): not the writer's term
+        # A product or model the draft links to its own page, anywhere: a name, pointed at.
+        linked = key in project_pages or any(term_key(surface) in project_pages for surface in surfaces[key])
         first = ms[0]
         first_sent = sentence_of(first.start)
         if _written_as_name(first.surface) and len(ms) <= 2 and _named_in_passing(text, first):
@@ -399,11 +408,13 @@ def check_jargon(markdown: str, *, assumed_terms: Iterable[str] = (), search: Se
             definition_sent = sentence_of(definition.start) if definition else None
         if definition_sent is None and key in code_expansions:
             definition_sent = code_expansions[key]  # "`rmsnorm` (Root Mean Square Normalization) rescales …"
+        if definition_sent is None and linked:
+            definition_sent = first_sent
         if key in assumed or any(term_key(s) in assumed for s in surfaces[key]):
             status = "assumed"
         elif definition_sent is None:
             status = "undefined"
-        elif definition_sent <= first_sent + 1 or in_glossary or _points_ahead(pm, sentences[first_sent]) \
+        elif definition_sent <= first_sent + 1 or in_glossary or linked or _points_ahead(pm, sentences[first_sent]) \
                 or definition is not None and _in_section_named(pm, definition, key):
             # at first use, in a glossary, later where the first use says it will be, or in the section named for it
             # (the summary's "models such as transformer and SNAIL", then "## SNAIL" defines it)
@@ -670,7 +681,8 @@ def _narrows(word: str) -> bool:
 
 # Nouns that say what kind of thing a name is: "the Anserini IR toolkit", "the OMDb and MovieLens databases".
 _CLASSIFIERS = (r"toolkit|library|package|framework|dataset|data\s+set|database|benchmark|corpus|collection|tool|engine|"
-                r"platform|service|suite|software|repository|leaderboard|competition|challenge|company|lab|conference")
+                r"platform|service|suite|software|repository|leaderboard|competition|challenge|company|lab|conference|"
+                r"environment|simulator|game")
 # Kinds said right after the name, or after a part of it: "a TITAN Z GPU", "the GNU license" ("on-chip SRAM"
 # is no chip named SRAM, "FlashAttention on two GPUs" no GPU named FlashAttention).
 _HARDWARE_KINDS = r"GPU|CPU|TPU|processor|language|license|licence|format|protocol"
@@ -903,9 +915,6 @@ def _is_not_a_term(text: str, m: Mention, samples: list[tuple[int, int]]) -> boo
     if len(m.surface.split()) == 1 and (m.surface.islower() or m.surface.isupper()) and word_classes(m.surface.lower()) \
             and everyday_zipf(m.surface.lower()) >= SHOUTED_ZIPF:
         return True  # "UP", "have": one of English's commonest words, shouted ("press UP") or plain, is never a term
-    if " " not in m.surface and sum(c.isupper() for c in m.surface) >= 2 and not m.surface[-1].isdigit() \
-            and _VENUE_YEAR.match(text[m.end:m.end + 8]):
-        return True  # "Schaul et al, ICML 2015", "CVPR 2016": a venue with the year of a paper in it
     if re.fullmatch(r"[a-z]{2,}\d+", m.surface):
         return True  # "murmur3", "arm64", "sha256": a code or version identifier ("word2vec" goes on after its digit)
     words = m.surface.split()
@@ -950,9 +959,36 @@ def _variant_base(surface: str) -> str | None:
     return match.group(1) if match else None
 
 
+# Where a link points to a thing's own page rather than to writing about it: a code or model repository, a
+# package index, documentation, a site's front page. "[Colossal-AI](https://colossalai.org/)",
+# "[IDEFICS-80B](https://huggingface.co/HuggingFaceM4/idefics-80b/)": a product or model named and pointed
+# at, not jargon; "[MADE](https://arxiv.org/abs/1502.03509)" points to the paper that explains it and stays a term.
+_PROJECT_PAGE = re.compile(
+    r"^<?https?://(?:www\.)?(?:(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org)/[^/\s]+/[^/\s]+"
+    r"|pypi\.org/project/|[^/\s]+\.readthedocs\.io|docs\.[^/\s]+|(?!arxiv\.|openreview\.|doi\.|aclanthology\.)"
+    r"[^/\s]+\.[a-z]{2,}/?(?:index\.html?)?\s*>?$)", re.IGNORECASE)
+_LINK = re.compile(r"\[([^\]\n]{1,80})\]\((\S+?)(?:\s+[\"'][^)\n]*)?\)|<a\s[^>]*?href=[\"']([^\"']+)[\"'][^>]*>([^<\n]{1,80})</a>",
+                   re.IGNORECASE)
+
+
+def _linked_project_keys(source: str) -> frozenset[str]:
+    """Term keys of names the draft links to their own project, model or product page (_PROJECT_PAGE), with the
+    name each sized variant is of ("IDEFICS-80B" also names IDEFICS)."""
+    keys = set()
+    for match in _LINK.finditer(source):
+        name, target = (match.group(1), match.group(2)) if match.group(1) is not None else (match.group(4), match.group(3))
+        name = name.strip(" *_`")
+        if _PROJECT_PAGE.match(target) and name:
+            keys.add(term_key(name))
+            if base := _variant_base(name):
+                keys.add(term_key(base))
+    return frozenset(keys)
+
+
 _SHAPED_AFTER = re.compile(r"^([A-Za-z][\w.-]*?[A-Za-z0-9])-(?:like|style|based|type|esque|inspired|ish)$")
-# A venue with its year, as citations write it: "ICML 2017", "CVPR'18", "(NeurIPS, 2020)".
-_VENUE_YEAR = re.compile(r"^(?:\s*,)?\s*(?:['’]\d\d|(?:19|20)\d\d)\b")
+# A venue with its year, as citations write it: "Schaul et al, ICML 2015", "CVPR'18", "(NeurIPS, 2020)"; a name in
+# capitals the text writes so is that venue wherever it stands ("an RC car at NIPS").
+_VENUE_WITH_YEAR = re.compile(r"\b([A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?=(?:\s*,)?\s*(?:['’]\d\d|(?:19|20)\d\d)\b)")
 
 SHOUTED_ZIPF = 5.5  # "up" 6.4, "have" 6.7; the commonest acronym-like words stay below ("map" 4.8, "net" 4.8)
 _NEGATING_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir", "dis")
